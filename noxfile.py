@@ -1,0 +1,41 @@
+"""Every test, lint and benchmark session. ``nox`` alone runs what CI runs."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "plugins"]
+nox.options.reuse_existing_virtualenvs = True
+
+PLUGINS = ["kafka", "s3", "elasticsearch"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Core tests: EventLog, schemas, validation, privacy, sinks framework, file sink, CLI."""
+    session.install("-e", ".[test,server]")
+    session.run("pytest", "tests", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy over the core and the plugins."""
+    session.install("-e", ".[test,server]", "ruff", "mypy", "types-PyYAML")
+    session.run("ruff", "check", "telemetry_core", "tests", "bench", "plugins", "noxfile.py")
+    session.run("mypy", "telemetry_core")
+
+
+@nox.session
+@nox.parametrize("plugin", PLUGINS)
+def plugins(session: nox.Session, plugin: str) -> None:
+    """A sink plugin's tests against a real server (the plugin matrix)."""
+    path = f"plugins/telemetry-sink-{plugin}"
+    session.install("-e", ".[test]", "-e", f"{path}[test]")
+    session.run("pytest", f"{path}/tests", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the peers, side by side in one run; prints ratio tables."""
+    session.install("-e", ".[bench,test]", *(f"-e./plugins/telemetry-sink-{p}" for p in PLUGINS))
+    session.run("python", "bench/run.py", *session.posargs)

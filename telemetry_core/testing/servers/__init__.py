@@ -1,0 +1,45 @@
+"""Real servers for tests: S3 (moto), Kafka (Tansu) and Elasticsearch (noida-db emulator).
+
+Each launcher is a context manager yielding the server's address. It first honours an
+environment variable naming an existing server (a real cluster), then starts the
+embedded server on a free port on 127.0.0.1 and stops it afterwards. Testcontainers is
+tried where a Docker engine answers (``TELEMETRY_TEST_CONTAINERS=1``).
+
+Imports are lazy so that using one server does not need the others' packages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["elasticsearch_server", "free_port", "kafka_server", "s3_server"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def s3_server(**kwargs: Any) -> Any:
+    """Context manager yielding an ``S3Server`` (endpoint_url, credentials)."""
+    from ._s3 import s3_server as impl
+
+    return impl(**kwargs)
+
+
+def kafka_server(**kwargs: Any) -> Any:
+    """Context manager yielding a ``KafkaServer`` (bootstrap_servers, stop/start for fault tests)."""
+    from ._kafka import kafka_server as impl
+
+    return impl(**kwargs)
+
+
+def elasticsearch_server(**kwargs: Any) -> Any:
+    """Context manager yielding an ``ElasticsearchServer`` (url, stop/start for fault tests)."""
+    from ._elasticsearch import elasticsearch_server as impl
+
+    return impl(**kwargs)

@@ -1,0 +1,75 @@
+"""An S3 API server for tests: moto's ThreadedMotoServer, or ``TELEMETRY_TEST_S3_ENDPOINT``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class S3Server:
+    """Where the S3 API answers, and credentials it accepts."""
+
+    endpoint_url: str
+    access_key: str = "testing"
+    secret_key: str = "testing"
+    region: str = "us-east-1"
+    _moto: Any = None
+
+    def client(self) -> Any:
+        """A boto3 S3 client for this server (path-style addressing)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+            config=Config(s3={"addressing_style": "path"}),
+        )
+
+    def stop(self) -> None:
+        """Stop the embedded server (fault tests); its data is lost."""
+        if self._moto is not None:
+            self._moto.stop()
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point AWS SDKs at this server."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ENDPOINT": self.endpoint_url,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ALLOW_HTTP": "true",
+        }
+
+
+@contextmanager
+def s3_server(port: int | None = None) -> Iterator[S3Server]:
+    """Yield an S3 API server on 127.0.0.1 (``port`` lets a fault test restart on the same one)."""
+    existing = os.environ.get("TELEMETRY_TEST_S3_ENDPOINT")
+    if existing:
+        yield S3Server(
+            endpoint_url=existing,
+            access_key=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+            secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        )
+        return
+    from moto.server import ThreadedMotoServer
+
+    from . import free_port
+
+    port = port or free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield S3Server(endpoint_url=f"http://127.0.0.1:{port}", _moto=server)
+    finally:
+        server.stop()
