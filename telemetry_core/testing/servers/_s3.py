@@ -18,6 +18,7 @@ class S3Server:
     secret_key: str = "testing"
     region: str = "us-east-1"
     _moto: Any = None
+    _running: bool = True
 
     def client(self) -> Any:
         """A boto3 S3 client for this server (path-style addressing)."""
@@ -34,9 +35,36 @@ class S3Server:
         )
 
     def stop(self) -> None:
-        """Stop the embedded server (fault tests); its data is lost."""
-        if self._moto is not None:
+        """Stop the embedded server (fault tests): its port stops answering.
+
+        moto keeps its buckets in this process's memory, so a server started again
+        with :meth:`start` still has them; call :meth:`reset` to drop them too.
+        """
+        if self._moto is not None and self._running:
+            self._running = False
             self._moto.stop()
+            # moto's stop() only ends serve_forever; close the listening socket too, so
+            # clients see "connection refused" (not a hang) and the port can be reused.
+            if self._moto._server is not None:
+                self._moto._server.server_close()
+
+    def start(self) -> None:
+        """Start the embedded server again on the same port, after :meth:`stop`."""
+        if self._moto is not None and not self._running:
+            from moto.server import ThreadedMotoServer
+
+            port = int(self.endpoint_url.rsplit(":", 1)[1])
+            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            self._moto.start()
+            self._running = True
+
+    def reset(self) -> None:
+        """Drop every bucket and object of the embedded server (moto's reset API)."""
+        import urllib.request
+
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
 
     def env(self) -> dict[str, str]:
         """Environment variables that point AWS SDKs at this server."""
@@ -69,7 +97,8 @@ def s3_server(port: int | None = None) -> Iterator[S3Server]:
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    s3 = S3Server(endpoint_url=f"http://127.0.0.1:{port}", _moto=server)
     try:
-        yield S3Server(endpoint_url=f"http://127.0.0.1:{port}", _moto=server)
+        yield s3
     finally:
-        server.stop()
+        s3.stop()

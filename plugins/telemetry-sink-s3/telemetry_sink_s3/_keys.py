@@ -1,0 +1,99 @@
+"""Object keys: Hive-style partitions from an event's schema, version and timestamp.
+
+The rule for turning a schema id into a path segment (``schema_name``) is public and
+documented in the README, because queries filter on it:
+
+1. drop a leading URI scheme (``https://``) and trailing slashes;
+2. replace every run of characters other than ``A-Z a-z 0-9 . _ -`` with one ``_``
+   (so ``/``, ``=``, ``:``, spaces and non-ASCII never reach the key);
+3. strip leading and trailing ``_`` and ``.`` (no ``.``/``..`` segments, no hidden names);
+4. an empty result becomes ``unknown``; a result longer than 120 characters is cut to
+   111 and gets ``-`` plus 8 hex digits of the SHA-256 of the full schema id.
+
+Different ids can map to the same name (``a/b`` and ``a_b``); the exact id is in every
+event's ``__schema__`` field, so a reader can still tell them apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+import uuid
+from datetime import datetime, timezone
+
+from telemetry_core.sinks import SinkConfigError
+
+DEFAULT_KEY_TEMPLATE = (
+    "{prefix}/schema={schema_name}/version={version}/dt={date}/hour={hour}/{uuid}.jsonl{ext}"
+)
+#: Fields a key template may use.
+TEMPLATE_FIELDS = frozenset(
+    {"prefix", "schema_name", "version", "date", "hour", "year", "month", "day", "uuid", "ext"}
+)
+_MAX_SEGMENT = 120
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_segment(value: str) -> str:
+    """``value`` as one safe path segment, by the rule in this module's docstring."""
+    name = _UNSAFE.sub("_", _SCHEME.sub("", value).rstrip("/")).strip("_.")
+    if not name:
+        return "unknown"
+    if len(name) > _MAX_SEGMENT:
+        digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+        name = f"{name[: _MAX_SEGMENT - 9]}-{digest}"
+    return name
+
+
+def partition_time(timestamp: str) -> tuple[str, str]:
+    """``(date, hour)`` in UTC from an ISO 8601 timestamp: ``("2026-11-22", "02")``.
+
+    A timestamp without an offset is taken as UTC. One that does not parse falls back
+    to the time of writing, so an odd producer clock never blocks delivery.
+    """
+    # Fast path for what the core writes: UTC, "...Z" or "...+00:00".
+    if (len(timestamp) >= 20 and timestamp[4] == "-" and timestamp[10] in "T "
+            and (timestamp.endswith("Z") or timestamp.endswith("+00:00"))):
+        return timestamp[:10], timestamp[11:13]
+    try:
+        when = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        when = datetime.now(timezone.utc)
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%d"), when.strftime("%H")
+
+
+def content_uuid(ids: list[bytes]) -> str:
+    """A UUID derived from the events of one object.
+
+    The same events give the same key, so a retry of an upload whose answer was lost
+    overwrites the object instead of writing a second copy.
+    """
+    digest = hashlib.blake2b(b"\n".join(ids), digest_size=16).digest()
+    return str(uuid.UUID(bytes=digest, version=4))
+
+
+def check_template(template: str) -> None:
+    """Raise ``SinkConfigError`` unless ``template`` uses only known fields and has ``{uuid}``."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as exc:
+        raise SinkConfigError(f"s3 sink: key_template {template!r} does not parse: {exc}") from exc
+    unknown = fields - TEMPLATE_FIELDS
+    if unknown:
+        raise SinkConfigError(
+            f"s3 sink: key_template {template!r} uses unknown field(s) "
+            f"{', '.join(sorted(unknown))}; known fields: {', '.join(sorted(TEMPLATE_FIELDS))}")
+    if "uuid" not in fields:
+        raise SinkConfigError(
+            f"s3 sink: key_template {template!r} has no {{uuid}}; without it every batch of a "
+            "partition would overwrite the previous object")
+
+
+def render_key(template: str, **fields: str) -> str:
+    """Fill ``template`` and tidy the result: no leading ``/``, no empty segments."""
+    key = template.format(**fields)
+    return "/".join(part for part in key.split("/") if part)

@@ -1,0 +1,88 @@
+"""Key naming rules and configuration errors (no server needed)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+from telemetry_sink_s3 import S3Sink, safe_segment
+from telemetry_sink_s3._keys import content_uuid, partition_time, render_key
+
+from telemetry_core._plugins import create_sink, sink_class
+from telemetry_core.sinks import SinkConfigError
+
+
+@pytest.mark.parametrize(("schema_id", "name"), [
+    ("https://events.jupyter.org/jupyter_server/kernel_actions",
+     "events.jupyter.org_jupyter_server_kernel_actions"),
+    ("myorg.lab/notebook-opened/", "myorg.lab_notebook-opened"),
+    ("a=b c:d", "a_b_c_d"),
+    ("../../etc/passwd", "etc_passwd"),
+    ("..", "unknown"),
+    ("", "unknown"),
+    ("ünïcode/✓", "n_code"),
+])
+def test_schema_name_is_one_safe_segment(schema_id: str, name: str) -> None:
+    assert safe_segment(schema_id) == name
+
+
+def test_long_schema_names_are_cut_and_keep_a_hash() -> None:
+    a, b = "x" * 300 + "/a", "x" * 300 + "/b"
+    assert len(safe_segment(a)) == 120
+    assert safe_segment(a) != safe_segment(b)
+    assert re.fullmatch(r"x{111}-[0-9a-f]{8}", safe_segment(a))
+
+
+@pytest.mark.parametrize(("timestamp", "expected"), [
+    ("2026-11-22T02:28:19.123456Z", ("2026-11-22", "02")),
+    ("2026-11-22T02:28:19+00:00", ("2026-11-22", "02")),
+    ("2026-11-22T01:30:00+02:00", ("2026-11-21", "23")),  # converted to UTC
+    ("2026-11-22T05:00:00", ("2026-11-22", "05")),        # no offset: taken as UTC
+])
+def test_partition_time_is_utc(timestamp: str, expected: tuple[str, str]) -> None:
+    assert partition_time(timestamp) == expected
+
+
+def test_unparseable_timestamp_falls_back_to_now() -> None:
+    date, hour = partition_time("yesterday-ish")
+    now = datetime.now(timezone.utc)
+    assert date in (now.strftime("%Y-%m-%d"), str(now.date()))
+    assert 0 <= int(hour) <= 23
+
+
+def test_content_uuid_depends_on_the_events_only() -> None:
+    assert content_uuid([b"a", b"b"]) == content_uuid([b"a", b"b"])
+    assert content_uuid([b"a", b"b"]) != content_uuid([b"a", b"c"])
+
+
+def test_render_key_drops_empty_segments() -> None:
+    assert render_key("{prefix}/x/{uuid}", prefix="", uuid="u") == "x/u"
+
+
+def test_entry_point_provides_the_s3_type() -> None:
+    assert sink_class("s3") is S3Sink
+    sink = create_sink({"type": "s3", "bucket": "b"})
+    assert (sink.batch_size, sink.batch_age) == (10_000, 60.0)
+    assert "bucket" in S3Sink.options
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    ({}, "'bucket' is required"),
+    ({"bucket": ""}, "'bucket' is required"),
+    ({"bucket": "b", "sse": "rot13"}, "sse='rot13'"),
+    ({"bucket": "b", "sse_kms_key_id": "k"}, "sse is not 'aws:kms'"),
+    ({"bucket": "b", "storage_class": "cheap please"}, "storage_class"),
+    ({"bucket": "b", "compression": "zstd"}, "compression='zstd'"),
+    ({"bucket": "b", "compresslevel": 11}, "compresslevel"),
+    ({"bucket": "b", "multipart_part_size": 1024}, "5 MiB"),
+    ({"bucket": "b", "key_template": "{prefix}/{date}.jsonl"}, "has no {uuid}"),
+    ({"bucket": "b", "key_template": "{prefix}/{schema_id}/{uuid}"}, "unknown field(s) schema_id"),
+    ({"bucket": "b", "key_template": "{prefix/{uuid}"}, "does not parse"),
+    ({"bucket": "b", "addressing_style": "sideways"}, "addressing_style"),
+    ({"bucket": "b", "bukket": "typo"}, "bukket"),
+])
+def test_bad_configuration_is_a_clear_error(options: dict[str, object], words: str) -> None:
+    with pytest.raises(SinkConfigError) as info:
+        create_sink({"type": "s3", **options})
+    assert words in str(info.value)
