@@ -1,0 +1,40 @@
+"""Helpers for the Elasticsearch sink tests: events as the core makes them, documents read back."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+import orjson
+from elasticsearch import Elasticsearch
+
+from telemetry_core.sinks import SinkEvent
+
+SCHEMA_A = "https://events.example.org/lab/command/v1"
+SCHEMA_B = "https://events.example.org/Kernel Actions/v2"
+
+
+_seq = itertools.count()
+
+
+def make_event(schema_id: str = SCHEMA_A, version: str = "1", *,
+               timestamp: str = "2025-01-31T10:00:00.000001Z", **fields: Any) -> SinkEvent:
+    """A recorded event as the core hands it to sinks (envelope included, serialised once)."""
+    event_id = f"{uuid.uuid4()}-{next(_seq)}"
+    data = {"__timestamp__": timestamp, "__schema__": schema_id,
+            "__schema_version__": version, "__metadata_version__": 1,
+            "__event_id__": event_id, **fields}
+    return SinkEvent(event_id=event_id, schema_id=schema_id, version=version,
+                     timestamp=timestamp, json=orjson.dumps(data))
+
+
+def indexed(es: Elasticsearch, index: str) -> dict[str, dict[str, Any]]:
+    """Every document in ``index`` (a pattern), by ``_id``, after a refresh."""
+    es.indices.refresh(index=index, allow_no_indices=True)
+    total = es.count(index=index, allow_no_indices=True)["count"]
+    if not total:
+        return {}
+    hits = es.search(index=index, size=total, query={"match_all": {}})["hits"]["hits"]
+    assert len(hits) == total
+    return {hit["_id"]: hit["_source"] for hit in hits}

@@ -1,0 +1,256 @@
+"""The Elasticsearch sink against a real Elasticsearch API server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+from es_faulty_proxy import Fault, faulty_proxy
+from es_helpers import SCHEMA_A, SCHEMA_B, indexed, make_event
+from telemetry_sink_elasticsearch import ElasticsearchSink
+
+from telemetry_core._plugins import create_sink
+from telemetry_core.sinks import PermanentSinkError, SinkConfigError, TransientSinkError
+from telemetry_core.testing.servers import free_port
+
+FAST = {"batch_age": 0.02, "retry_initial": 0.01, "retry_max": 0.1}
+
+
+def sink(url: str, prefix: str, **options: Any) -> ElasticsearchSink:
+    """An elasticsearch sink built by name, as configuration builds it."""
+    config: dict[str, Any] = {"type": "elasticsearch", "hosts": [url],
+                              "index": f"{prefix}-{{schema_name}}-{{date}}", **FAST, **options}
+    built = create_sink(config)
+    assert isinstance(built, ElasticsearchSink)
+    return built
+
+
+def test_entry_point_names_the_sink_type() -> None:
+    built = create_sink({"type": "elasticsearch", "hosts": "http://127.0.0.1:9"})
+    assert type(built) is ElasticsearchSink and built.sink_type == "elasticsearch"
+
+
+def test_events_are_searchable_and_equal_what_was_recorded(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    events = [make_event(SCHEMA_A, command=f"cmd-{i}", n=i) for i in range(30)]
+    events += [make_event(SCHEMA_B, "2", timestamp="2025-02-01T00:00:00.5Z", kernel=f"k{i % 3}")
+               for i in range(12)]
+    handler = sink(es_server.url, prefix, batch_size=10, index_template=f"{prefix}-tpl")
+    for event in events:
+        handler.submit(event)
+    assert handler.flush(timeout=30)
+    handler.close()
+
+    # One index per schema and day, named by the documented rule.
+    a = f"{prefix}-lab-command-v1-2025.01.31"
+    b = f"{prefix}-kernel-actions-v2-2025.02.01"
+    assert set(es.indices.get(index=f"{prefix}-*")) == {a, b}
+    docs = indexed(es, f"{prefix}-*")
+    assert len(docs) == len(events)
+    for event in events:  # one by one: the document is the event, under its id
+        assert docs[event.event_id] == event.data
+    es.indices.refresh(index=f"{prefix}-*")
+    hits = es.search(index=f"{prefix}-*", size=100,
+                     query={"term": {"__schema__": SCHEMA_B}})["hits"]["hits"]
+    assert sorted(h["_id"] for h in hits) == sorted(e.event_id for e in events[30:])
+    hits = es.search(index=a, query={"term": {"command": "cmd-7"}})["hits"]["hits"]
+    assert [h["_id"] for h in hits] == [events[7].event_id]
+    assert es.count(index=b, query={"term": {"kernel": "k1"}})["count"] == 4
+    stats = handler.stats()
+    assert stats["delivered"] == len(events) and stats["dead_lettered"] == 0
+
+
+def test_index_template_created_at_start_up_maps_the_envelope(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    handler = sink(es_server.url, prefix, index_template=f"{prefix}-template",
+                   mappings={"duration": {"type": "float"}})
+    handler.start()
+    got = es.indices.get_index_template(name=f"{prefix}-template")["index_templates"][0]
+    assert got["index_template"]["index_patterns"] == [f"{prefix}-*-*"]
+    event = make_event(SCHEMA_A, command="open", duration=3)
+    handler.submit(event)
+    assert handler.flush(timeout=30)
+    handler.close()
+    index = f"{prefix}-lab-command-v1-2025.01.31"
+    props = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    assert props["__timestamp__"]["type"] == "date"
+    assert props["__schema__"]["type"] == "keyword"
+    assert props["duration"]["type"] == "float"
+    assert props["command"]["type"] == "keyword"  # strings: exact match...
+    assert props["command"]["fields"]["text"]["type"] == "text"  # ...and full text
+    es.indices.refresh(index=index)
+    assert es.count(index=index, query={"range": {"__timestamp__": {"gte": "2025-01-31"}}}
+                    )["count"] == 1
+    assert es.count(index=index, query={"match": {"command.text": "open"}})["count"] == 1
+
+
+def test_replayed_batch_creates_no_duplicates(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    events = [make_event(n=i) for i in range(20)]
+    handler = sink(es_server.url, prefix)
+    handler.start()
+    assert handler.write_batch(events) is None
+    # The same batch again (a retry after a lost answer, or a spool replay): all conflicts,
+    # all counted as delivered, nothing new indexed.
+    assert handler.write_batch(events) is None
+    assert handler.write_batch(events[5:15]) is None
+    assert handler.stats()["already_indexed"] == 30
+    handler.close()
+    assert sorted(indexed(es, f"{prefix}-*")) == sorted(e.event_id for e in events)
+
+
+def test_unmappable_document_is_rejected_with_reason_and_the_rest_indexed(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    handler = sink(es_server.url, prefix, batch_size=100)
+    handler.start()
+    first = make_event(size=1)  # maps "size" as long
+    assert handler.write_batch([first]) is None
+    batch = [make_event(size=i) for i in range(5)]
+    bad = make_event(size={"bytes": 10})  # an object where a long is mapped
+    batch.insert(2, bad)
+    result = handler.write_batch(batch)
+    assert result is not None and not result.retry
+    assert [event for event, _ in result.rejected] == [bad]
+    reason = result.rejected[0][1]
+    assert reason.startswith("400 ") and "size" in reason, reason
+    handler.close()
+    docs = indexed(es, f"{prefix}-*")
+    assert sorted(docs) == sorted(e.event_id for e in [first, *batch] if e is not bad)
+
+
+def test_unmappable_document_through_the_worker_is_dead_lettered(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    handler = sink(es_server.url, prefix, batch_size=100)
+    handler.start()
+    handler.submit(make_event(size=1))
+    assert handler.flush(timeout=30)
+    good = [make_event(size=i) for i in range(9)]
+    for event in good[:4] + [make_event(size=[{"a": 1}])] + good[4:]:
+        handler.submit(event)
+    assert handler.flush(timeout=30)
+    stats = handler.stats()
+    handler.close()
+    assert stats["dead_lettered"] == 1 and stats["delivered"] == 10
+    assert len(indexed(es, f"{prefix}-*")) == 10
+
+
+def test_throttled_and_failed_items_are_retried_alone(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    events = [make_event(n=i) for i in range(10)]
+    # The server indexes everything but the answer reports item 3 throttled and item 7
+    # unavailable: those two are sent again (and conflict, so they count as delivered).
+    with faulty_proxy(es_server.url, [Fault(items={3: 429, 7: 503})]) as proxy:
+        handler = sink(proxy.url, prefix, batch_size=10)
+        handler.start()
+        result = handler.write_batch(events)
+        assert result is not None and not result.rejected
+        assert list(result.retry) == [events[3], events[7]]
+        assert handler.write_batch(result.retry) is None
+        assert handler.stats()["already_indexed"] == 2
+        handler.close()
+    assert sorted(indexed(es, f"{prefix}-*")) == sorted(e.event_id for e in events)
+
+
+def test_whole_request_throttled_is_transient_and_bad_request_is_permanent(
+        es_server: Any, prefix: str) -> None:
+    faults = [Fault(status=429), Fault(status=503), Fault(status=400)]
+    with faulty_proxy(es_server.url, faults) as proxy:
+        handler = sink(proxy.url, prefix)
+        handler.start()
+        events = [make_event()]
+        with pytest.raises(TransientSinkError, match="429"):
+            handler.write_batch(events)
+        with pytest.raises(TransientSinkError, match="503"):
+            handler.write_batch(events)
+        with pytest.raises(PermanentSinkError, match="400"):
+            handler.write_batch(events)
+        assert handler.write_batch(events) is None
+        handler.close()
+
+
+def test_worker_retries_throttled_batches_until_indexed(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    events = [make_event(n=i) for i in range(25)]
+    faults = [Fault(status=429), Fault(items={0: 429, 24: 500}), Fault(status=502)]
+    with faulty_proxy(es_server.url, faults) as proxy:
+        handler = sink(proxy.url, prefix, batch_size=25, batch_age=0.5)
+        for event in events:
+            handler.submit(event)
+        assert handler.flush(timeout=30)
+        stats = handler.stats()
+        handler.close()
+    assert stats["retried"] > 0 and stats["delivered"] == 25 and stats["dead_lettered"] == 0
+    assert sorted(indexed(es, f"{prefix}-*")) == sorted(e.event_id for e in events)
+
+
+def test_large_batches_are_split_by_max_bulk_bytes(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    events = [make_event(text="x" * 1000, n=i) for i in range(40)]
+    handler = sink(es_server.url, prefix, max_bulk_bytes=8_000)
+    handler.start()
+    assert handler.write_batch(events) is None
+    assert handler.stats()["bulk_requests"] >= 5  # ~1.2 kB a document, 8 kB a request
+    handler.close()
+    assert len(indexed(es, f"{prefix}-*")) == 40
+
+
+def test_request_too_large_is_halved_until_it_fits(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    events = [make_event(n=i) for i in range(8)]
+    with faulty_proxy(es_server.url, [Fault(status=413), Fault(status=413)]) as proxy:
+        handler = sink(proxy.url, prefix)
+        handler.start()
+        assert handler.write_batch(events) is None
+        handler.close()
+        # 8 refused, 4 refused, then 2 + 2 + 4.
+        assert proxy.bulk_requests == 5
+    assert len(indexed(es, f"{prefix}-*")) == 8
+
+
+def test_start_up_fails_clearly_when_the_cluster_cannot_be_reached(prefix: str) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    handler = sink(url, prefix, request_timeout=2)
+    with pytest.raises(SinkConfigError) as info:
+        handler.start()
+    message = str(info.value)
+    assert "cannot reach" in message and url in message and "'hosts'" in message
+
+
+def test_bad_configuration_is_a_clear_error() -> None:
+    with pytest.raises(SinkConfigError, match="basic_auth"):
+        ElasticsearchSink(basic_auth=["only-user"])
+    with pytest.raises(SinkConfigError, match="not both"):
+        ElasticsearchSink(api_key="k", basic_auth=["u", "p"])
+    with pytest.raises(SinkConfigError, match="unknown placeholder"):
+        ElasticsearchSink(index="t-{nope}")
+    with pytest.raises(SinkConfigError, match="options: .*hosts"):
+        create_sink({"type": "elasticsearch", "host": "http://x"})
+
+
+def test_event_without_a_usable_index_name_is_rejected(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    handler = sink(es_server.url, prefix, index="{schema}")
+    handler.start()
+    bad = make_event("___", n=1)
+    result = handler.write_batch([bad])
+    handler.close()
+    assert result is not None and result.rejected[0][0] is bad
+    assert "no index name" in result.rejected[0][1]
+
+
+@pytest.mark.needs_real_elasticsearch
+def test_start_up_fails_clearly_when_credentials_are_rejected(
+        es_server: Any, prefix: str) -> None:
+    handler = sink(es_server.url, prefix, api_key="bm90LWEta2V5Om5vdC1hLWtleQ==")
+    with pytest.raises(SinkConfigError, match="rejected the credentials"):
+        handler.start()
+
+
+@pytest.mark.needs_real_elasticsearch
+def test_start_up_fails_clearly_when_the_template_is_refused(
+        es_server: Any, prefix: str) -> None:
+    handler = sink(es_server.url, prefix, index_template=f"{prefix}-bad",
+                   mappings={"x": {"type": "no-such-type"}})
+    with pytest.raises(SinkConfigError, match="refused the index template"):
+        handler.start()
