@@ -1,0 +1,345 @@
+"""KafkaSink: delivers batches of events with confluent-kafka's idempotent producer.
+
+Each event becomes one message: key = event id (so consumers can deduplicate the
+replays that at-least-once delivery allows), headers = schema id and version, value =
+the event's JSON bytes exactly as the core serialised them. An event counts as
+delivered only once the broker acknowledged it; everything else goes back to the
+framework (retry, spool) or, for errors that no retry can fix, to the dead-letter file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from telemetry_core.sinks import SinkConfigError, SinkEvent, SinkHandler, WriteResult
+
+from ._topics import check_template, is_template, topic_for
+
+log = logging.getLogger("telemetry_sink_kafka")
+librdkafka_log = logging.getLogger("telemetry_sink_kafka.librdkafka")
+
+#: Producer settings applied unless configuration overrides them.
+SAFE_DEFAULTS: dict[str, Any] = {
+    "enable.idempotence": True,  # no duplicates or reordering from the producer's own retries
+    "acks": "all",
+    "compression.type": "lz4",
+    "linger.ms": 5,
+    # librdkafka gives up on a message after this long and reports it failed; the
+    # framework then retries and spools it. It also bounds how long a batch can take.
+    "message.timeout.ms": 15000,
+}
+
+# Delivery errors no retry can fix: the event goes to the dead-letter file with the reason.
+PERMANENT_ERRORS = frozenset({
+    KafkaError.MSG_SIZE_TOO_LARGE,
+    KafkaError.RECORD_LIST_TOO_LARGE,
+    KafkaError.INVALID_RECORD,
+    KafkaError.TOPIC_EXCEPTION,  # an illegal topic name
+    KafkaError._INVALID_ARG,
+})
+
+# After these the producer instance cannot go on (its producer id was fenced or lost,
+# e.g. by a broker restart): it is replaced by a new one and the events retried.
+FENCING_ERRORS = frozenset({
+    KafkaError.PRODUCER_FENCED,
+    KafkaError._FENCED,
+    KafkaError._FATAL,
+    KafkaError.INVALID_PRODUCER_EPOCH,
+})
+
+# Settings the sink needs for its own bookkeeping; configuration cannot change them.
+_OWN_SETTINGS = ("on_delivery", "error_cb", "logger", "delivery.report.only.error")
+
+# Settings that the admin client (topic creation) shares with the producer.
+_ADMIN_PREFIXES = ("bootstrap.servers", "security.", "sasl.", "ssl.", "client.id",
+                   "socket.", "broker.address.")
+
+_BASE_OPTIONS = frozenset(
+    name for name, p in inspect.signature(SinkHandler.__init__).parameters.items()
+    if name != "self" and p.kind is p.KEYWORD_ONLY)
+
+_MAX_ROUTES = 4096  # bound of the (schema, version) -> (topic, headers) cache
+
+Headers = list[tuple[str, "str | bytes | None"]]
+Route = tuple[str, Headers]
+
+
+def _error_of(exc: KafkaException) -> KafkaError | None:
+    err = exc.args[0] if exc.args else None
+    return err if isinstance(err, KafkaError) else None
+
+
+class KafkaSink(SinkHandler):
+    """Sink type ``kafka``: one Kafka message per event, at-least-once, ordered per partition.
+
+    Configuration: ``{"type": "kafka", "bootstrap.servers": "host:9092", "topic":
+    "jupyter.{schema_name}"}``; every other key that is not a sink option below or a
+    framework option (``batch_size``, ...) is passed to librdkafka as a producer setting.
+    """
+
+    sink_type: ClassVar[str] = "kafka"
+    options: ClassVar[dict[str, str]] = {
+        "bootstrap.servers": "host:port[,host:port...] of the Kafka brokers (required)",
+        "topic": "topic name, or a template such as 'jupyter.{schema_name}' "
+                 "(variables: schema_name, schema_id, version) (required)",
+        "create_topics": "create missing topics through the admin client (default false)",
+        "topic_partitions": "partitions of topics the sink creates (default: broker's)",
+        "topic_replication": "replication factor of topics the sink creates (default: broker's)",
+        "topic_config": "topic-level settings for topics the sink creates, e.g. retention.ms",
+        "connect_timeout": "seconds to reach the brokers at start-up (default 10)",
+        "<librdkafka setting>": "any producer setting, e.g. 'linger.ms', 'sasl.mechanism'; "
+                                "defaults: enable.idempotence=true, acks=all, "
+                                "compression.type=lz4, message.timeout.ms=15000",
+    }
+    default_batch_size: ClassVar[int] = 5000
+    default_batch_age: ClassVar[float] = 0.5
+
+    def __init__(
+        self,
+        *,
+        topic: str | None = None,
+        create_topics: bool = False,
+        topic_partitions: int = -1,
+        topic_replication: int = -1,
+        topic_config: Mapping[str, str] | None = None,
+        connect_timeout: float = 10.0,
+        **settings: Any,
+    ) -> None:
+        base_options = {k: settings.pop(k) for k in list(settings) if k in _BASE_OPTIONS}
+        super().__init__(**base_options)
+        if not settings.get("bootstrap.servers"):
+            raise SinkConfigError(
+                "kafka sink: 'bootstrap.servers' is required: the brokers to connect to, "
+                "as 'host:port[,host:port...]'")
+        for name in _OWN_SETTINGS:
+            if name in settings:
+                raise SinkConfigError(f"kafka sink: {name!r} is set by the sink itself and "
+                                      "cannot be configured")
+        self.topic = check_template(topic)
+        self._templated = is_template(self.topic)
+        self.create_topics = bool(create_topics)
+        self.topic_partitions = int(topic_partitions)
+        self.topic_replication = int(topic_replication)
+        self.topic_config = {str(k): str(v) for k, v in (topic_config or {}).items()}
+        self.connect_timeout = float(connect_timeout)
+        self.user_settings: dict[str, Any] = settings
+        self.producer_config: dict[str, Any] = {**SAFE_DEFAULTS, **settings}
+        # Every message gets its report within message.timeout.ms; wait a little longer.
+        self.flush_timeout = float(self.producer_config["message.timeout.ms"]) / 1000 + 5.0
+        self.counters.update({"kafka_delivery_errors": 0, "kafka_producer_restarts": 0,
+                              "kafka_topics_created": 0})
+        self._producer: Producer | None = None
+        self._routes: dict[tuple[str, str], Route] = {}
+        self._known_topics: set[str] = set()
+        self._errors: list[tuple[KafkaError, bytes | None]] = []
+        self._fatal: KafkaError | None = None
+        self._last_down_warning = 0.0
+
+    # -- the plugin contract ---------------------------------------------------------
+
+    def open(self) -> None:
+        """Create the producer and check that the brokers answer; SinkConfigError if not."""
+        producer = self._new_producer()
+        try:
+            metadata = producer.list_topics(timeout=self.connect_timeout)
+        except KafkaException as exc:
+            raise SinkConfigError(
+                f"kafka sink: cannot reach the brokers at bootstrap.servers="
+                f"{self.user_settings['bootstrap.servers']!r} within {self.connect_timeout:g}s "
+                f"({_describe(exc)}); check the address and that the brokers are running, or "
+                "raise 'connect_timeout'") from exc
+        self._known_topics.update(metadata.topics)
+        self._producer = producer
+        if self.create_topics and not self._templated:
+            self._ensure_topic(self.topic, at_start=True)
+
+    def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
+        """Produce ``events``, wait (bounded) for the broker's acknowledgements, sort outcomes."""
+        producer = self._producer or self._restart_producer()
+        self._errors = []
+        retry: list[SinkEvent] = []
+        rejected: list[tuple[SinkEvent, str]] = []
+        produced: list[SinkEvent] = []
+        deadline = time.monotonic() + self.flush_timeout
+        produce = producer.produce
+        routes = self._routes
+        for i, event in enumerate(events):
+            route = routes.get((event.schema_id, event.version)) or self._route(event)
+            try:
+                produce(route[0], event.json, event.event_id, headers=route[1])
+            except BufferError:
+                # librdkafka's local queue is full: serve reports until there is room.
+                if not self._produce_when_room(producer, route, event, deadline):
+                    retry.extend(events[i:])
+                    break
+            except KafkaException as exc:
+                err = _error_of(exc)
+                if err is not None and err.code() in PERMANENT_ERRORS:
+                    rejected.append((event, _describe(exc)))
+                    continue
+                retry.append(event)
+                if err is not None and (err.fatal() or err.code() in FENCING_ERRORS):
+                    self._fatal = err
+                    retry.extend(events[i + 1:])
+                    break
+                continue
+            produced.append(event)
+
+        remaining = producer.flush(max(0.0, deadline - time.monotonic()))
+        if remaining:
+            # No report in time (should not happen: message.timeout.ms is shorter). Purge
+            # so that nothing is sent behind our back, and retry all we cannot vouch for.
+            log.warning("kafka sink: %d messages unacknowledged after %.0fs; retrying them",
+                        remaining, self.flush_timeout)
+            producer.purge(in_queue=True, in_flight=True, blocking=True)
+            producer.flush(1.0)
+            retry.extend(produced)
+            self._fatal = self._fatal or KafkaError(KafkaError._TIMED_OUT)
+        elif self._errors:
+            self._sort_errors(produced, retry, rejected)
+        if self._fatal is not None:
+            self._drop_producer()
+        if retry or rejected:
+            return WriteResult(retry=retry, rejected=rejected)
+        return None
+
+    def close_sink(self) -> None:
+        """Flush what librdkafka still holds (bounded) and drop the producer."""
+        if self._producer is not None:
+            self._producer.flush(self.flush_timeout)
+            self._producer = None
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _produce_when_room(self, producer: Producer, route: Route,
+                           event: SinkEvent, deadline: float) -> bool:
+        while time.monotonic() < deadline:
+            producer.poll(0.05)
+            try:
+                producer.produce(route[0], event.json, event.event_id, headers=route[1])
+                return True
+            except BufferError:
+                continue
+        return False
+
+    def _sort_errors(self, produced: list[SinkEvent], retry: list[SinkEvent],
+                     rejected: list[tuple[SinkEvent, str]]) -> None:
+        """Turn the batch's error reports into retry/rejected lists (reports carry keys)."""
+        by_key: dict[bytes, list[SinkEvent]] = {}
+        for event in produced:
+            by_key.setdefault(event.event_id.encode(), []).append(event)
+        self.counters["kafka_delivery_errors"] += len(self._errors)
+        for err, key in self._errors:
+            for event in by_key.pop(key or b"", ()):
+                if err.code() in PERMANENT_ERRORS:
+                    rejected.append((event, f"{err.name()}: {err.str()}"))
+                else:
+                    retry.append(event)
+            if err.fatal() or err.code() in FENCING_ERRORS:
+                self._fatal = err
+        first = self._errors[0][0]
+        log.warning("kafka sink: %d of %d events not delivered (first error: %s: %s)",
+                    len(self._errors), len(produced), first.name(), first.str())
+
+    def _route(self, event: SinkEvent) -> Route:
+        """Topic and headers of a (schema, version), cached; creates the topic if asked."""
+        if len(self._routes) >= _MAX_ROUTES:
+            self._routes.clear()
+        topic = (topic_for(self.topic, event.schema_id, event.version)
+                 if self._templated else self.topic)
+        if self.create_topics and topic not in self._known_topics:
+            self._ensure_topic(topic, at_start=False)
+        route: Route = (topic, [("schema_id", event.schema_id.encode()),
+                         ("schema_version", event.version.encode())])
+        self._routes[(event.schema_id, event.version)] = route
+        return route
+
+    def _ensure_topic(self, topic: str, *, at_start: bool) -> None:
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        admin_config = {k: v for k, v in self.user_settings.items()
+                        if k.startswith(_ADMIN_PREFIXES)}
+        admin = AdminClient({**admin_config, "logger": librdkafka_log})  # type: ignore[dict-item]
+        new = NewTopic(topic, num_partitions=self.topic_partitions,
+                       replication_factor=self.topic_replication, config=self.topic_config)
+        try:
+            admin.create_topics([new], request_timeout=self.connect_timeout)[topic].result(
+                timeout=self.connect_timeout)
+            self.counters["kafka_topics_created"] += 1
+            log.info("kafka sink: created topic %r", topic)
+        except KafkaException as exc:
+            err = _error_of(exc)
+            if err is None or err.code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                message = (f"kafka sink: cannot create topic {topic!r} (partitions="
+                           f"{self.topic_partitions}, replication={self.topic_replication}, "
+                           f"config={self.topic_config}): {_describe(exc)}")
+                if at_start:
+                    raise SinkConfigError(message + "; check topic_partitions, "
+                                          "topic_replication and topic_config") from exc
+                # Producing may still work (the broker may auto-create): log, do not retry.
+                log.error("%s", message)
+        self._known_topics.add(topic)
+
+    def _new_producer(self) -> Producer:
+        config = {**self.producer_config, "delivery.report.only.error": True,
+                  "on_delivery": self._on_delivery, "error_cb": self._on_error,
+                  "logger": librdkafka_log}
+        try:
+            return Producer(config)
+        except KafkaException as exc:
+            raise SinkConfigError(self._explain_bad_settings(exc)) from exc
+
+    def _explain_bad_settings(self, exc: KafkaException) -> str:
+        """Name the setting(s) librdkafka rejected: its message may use an alias's name."""
+        culprits = []
+        for key, value in self.user_settings.items():
+            try:
+                Producer({"logger": librdkafka_log, key: value})
+            except KafkaException as one:
+                culprits.append(f"{key}={value!r} ({_describe(one)})")
+        where = "; ".join(culprits) or _describe(exc)
+        return (f"kafka sink: invalid producer setting: {where}. Settings other than the "
+                f"sink's options ({', '.join(k for k in self.options if k[0] != '<')}) go to "
+                "librdkafka; see its CONFIGURATION.md for names and values")
+
+    def _restart_producer(self) -> Producer:
+        self.counters["kafka_producer_restarts"] += 1
+        self._fatal = None
+        self._producer = self._new_producer()
+        return self._producer
+
+    def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        log.warning("kafka sink: producer cannot continue (%s); starting a new one",
+                    self._fatal.str() if self._fatal else "unknown")
+        if producer is not None:
+            producer.purge(in_queue=True, in_flight=True, blocking=True)
+            producer.flush(1.0)
+
+    # librdkafka calls these from poll()/flush(), i.e. on the worker thread.
+
+    def _on_delivery(self, err: KafkaError | None, msg: Any) -> None:
+        if err is not None:
+            self._errors.append((err, msg.key()))
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self._fatal = err
+            log.error("kafka sink: fatal producer error: %s", err.str())
+        elif err.code() == KafkaError._ALL_BROKERS_DOWN:
+            now = time.monotonic()
+            if now - self._last_down_warning > 30:
+                self._last_down_warning = now
+                log.warning("kafka sink: all brokers are down (%s); events wait in the "
+                            "queue and spool", err.str())
+
+
+def _describe(exc: KafkaException) -> str:
+    err = _error_of(exc)
+    return f"{err.name()}: {err.str()}" if err is not None else str(exc)

@@ -1,0 +1,75 @@
+"""Start-up errors say which setting is wrong and what was expected; topic templates."""
+
+from __future__ import annotations
+
+import pytest
+from telemetry_sink_kafka import KafkaSink, topic_for
+
+from telemetry_core._plugins import create_sink, sink_class
+from telemetry_core.sinks import SinkConfigError
+from telemetry_core.testing.servers import free_port
+
+
+def test_the_entry_point_provides_the_kafka_sink_type():
+    assert sink_class("kafka") is KafkaSink
+
+
+def test_unreachable_broker_is_a_clear_start_up_error():
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    sink = create_sink({"type": "kafka", "bootstrap.servers": address, "topic": "t",
+                        "connect_timeout": 1})
+    with pytest.raises(SinkConfigError, match="cannot reach the brokers") as info:
+        sink.start()
+    assert address in str(info.value)
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("linger.ms", "soon"),  # librdkafka names it queue.buffering.max.ms: we name the key
+    ("acks", "lots"),
+    ("no.such.setting", 1),
+])
+def test_invalid_producer_setting_names_the_key(kafka, setting, value):
+    sink = create_sink({"type": "kafka", "bootstrap.servers": kafka.bootstrap_servers,
+                        "topic": "t", setting: value})
+    with pytest.raises(SinkConfigError, match="invalid producer setting") as info:
+        sink.start()
+    assert f"{setting}={value!r}" in str(info.value)
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"topic": "t"}, "'bootstrap.servers' is required"),
+    ({"bootstrap.servers": "h:9092"}, "'topic' must be a non-empty string"),
+    ({"bootstrap.servers": "h:9092", "topic": "a topic"}, "contains ' '"),
+    ({"bootstrap.servers": "h:9092", "topic": "j.{user}"}, r"uses \{user\}; the variables"),
+    ({"bootstrap.servers": "h:9092", "topic": "j.{schema_name"}, "malformed"),
+    ({"bootstrap.servers": "h:9092", "topic": "t", "on_delivery": "f"}, "set by the sink"),
+])
+def test_invalid_sink_options_fail_at_construction(config, message):
+    with pytest.raises(SinkConfigError, match=message):
+        create_sink({"type": "kafka", **config})
+
+
+def test_framework_options_reach_the_base_class_and_the_rest_librdkafka():
+    sink = create_sink({"type": "kafka", "bootstrap.servers": "h:9092", "topic": "t",
+                        "batch_size": 7, "linger.ms": 50, "acks": 1})
+    assert sink.batch_size == 7
+    assert sink.producer_config["linger.ms"] == 50
+    assert sink.producer_config["acks"] == 1  # the user overrides a safe default
+    assert sink.producer_config["enable.idempotence"] is True
+    assert "batch_size" not in sink.producer_config
+
+
+@pytest.mark.parametrize(("template", "schema_id", "version", "topic"), [
+    ("jupyter.{schema_name}", "https://events.jupyter.org/jupyter_server/kernel_actions/v1",
+     "1", "jupyter.jupyter_server.kernel_actions"),
+    ("{schema_id}", "https://events.jupyter.org/a/b/v1", "1", "events.jupyter.org.a.b.v1"),
+    ("e.{schema_name}.v{version}", "myorg.button_click", "2.1", "e.myorg.button_click.v2.1"),
+    ("e.{schema_name}", "https://x.org/ü ber/$weird!/v3", "3", "e._ber._weird_"),
+    ("static", "https://x.org/a/v1", "1", "static"),
+])
+def test_topic_templates(template, schema_id, version, topic):
+    assert topic_for(template, schema_id, version) == topic
+
+
+def test_topic_names_are_capped_at_kafkas_limit():
+    assert len(topic_for("t.{schema_name}", "org." + "x" * 400, "1")) == 249

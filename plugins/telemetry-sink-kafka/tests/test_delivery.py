@@ -1,0 +1,84 @@
+"""Events submitted to the sink are consumed back from a real broker, one by one."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import orjson
+from confluent_kafka.admin import AdminClient
+from kafka_test_helpers import SCHEMA_A, SCHEMA_B, consume, make_event
+from telemetry_sink_kafka import KafkaSink, topic_for
+
+from telemetry_core._plugins import create_sink
+
+
+def _sink(kafka, **options) -> KafkaSink:
+    sink = create_sink({"type": "kafka", "bootstrap.servers": kafka.bootstrap_servers,
+                        "batch_age": 0.05, **options})
+    assert isinstance(sink, KafkaSink)
+    sink.start()
+    return sink
+
+
+def test_every_event_arrives_with_key_headers_and_bytes_in_order(kafka, topic):
+    sink = _sink(kafka, topic=topic, batch_size=300)
+    events = [make_event(i, SCHEMA_A if i % 3 else SCHEMA_B, "1" if i % 3 else "2",
+                         user=f"u{i % 7}") for i in range(2000)]
+    for event in events:
+        sink.submit(event)
+    assert sink.flush(timeout=60)
+    sink.close()
+    assert sink.stats()["delivered"] == len(events)
+
+    messages = consume(kafka.bootstrap_servers, [topic], expected=len(events))
+    by_id = {e.event_id: e for e in events}
+    assert sorted(m.key().decode() for m in messages) == sorted(by_id)  # each once, none extra
+    seqs_per_partition: dict[int, list[int]] = defaultdict(list)
+    for msg in messages:
+        event = by_id[msg.key().decode()]
+        assert msg.value() == event.json  # the core's bytes, not re-serialised
+        assert dict(msg.headers()) == {"schema_id": event.schema_id.encode(),
+                                       "schema_version": event.version.encode()}
+        seqs_per_partition[msg.partition()].append(orjson.loads(msg.value())["seq"])
+    for seqs in seqs_per_partition.values():  # the idempotent producer keeps order
+        assert seqs == sorted(seqs)
+
+
+def test_topic_template_routes_by_schema(kafka, topic):
+    sink = _sink(kafka, topic=topic + ".{schema_name}.v{version}")
+    events = [make_event(i, SCHEMA_A if i % 2 else SCHEMA_B, "1" if i % 2 else "2")
+              for i in range(200)]
+    for event in events:
+        sink.submit(event)
+    assert sink.flush(timeout=60)
+    sink.close()
+
+    topic_a = f"{topic}.jupyter_server.kernel_actions.v1"
+    topic_b = f"{topic}.my-org.button_click.v2"
+    assert topic_for(sink.topic, SCHEMA_A, "1") == topic_a
+    for name, schema in ((topic_a, SCHEMA_A), (topic_b, SCHEMA_B)):
+        wanted = sorted(e.event_id for e in events if e.schema_id == schema)
+        got = consume(kafka.bootstrap_servers, [name], expected=len(wanted))
+        assert sorted(m.key().decode() for m in got) == wanted
+
+
+def test_topics_are_created_with_the_configured_partitions(kafka, topic):
+    sink = _sink(kafka, topic=topic, create_topics=True, topic_partitions=3)
+    metadata = AdminClient({"bootstrap.servers": kafka.bootstrap_servers}).list_topics(timeout=10)
+    assert len(metadata.topics[topic].partitions) == 3
+    assert sink.stats()["kafka_topics_created"] == 1
+    sink.close()
+
+
+def test_too_large_event_is_dead_lettered_and_the_rest_delivered(kafka, topic):
+    sink = _sink(kafka, topic=topic, **{"message.max.bytes": 5000})
+    small = [make_event(i) for i in range(20)]
+    big = make_event(99, padding="x" * 20_000)
+    for event in small[:10] + [big] + small[10:]:
+        sink.submit(event)
+    assert sink.flush(timeout=60)
+    sink.close()
+    stats = sink.stats()
+    assert (stats["delivered"], stats["dead_lettered"]) == (20, 1)
+    got = consume(kafka.bootstrap_servers, [topic], expected=20)
+    assert sorted(m.key().decode() for m in got) == sorted(e.event_id for e in small)
