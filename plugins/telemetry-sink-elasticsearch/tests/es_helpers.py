@@ -38,3 +38,12 @@ def indexed(es: Elasticsearch, index: str) -> dict[str, dict[str, Any]]:
     hits = es.search(index=index, size=total, query={"match_all": {}})["hits"]["hits"]
     assert len(hits) == total
     return {hit["_id"]: hit["_source"] for hit in hits}
+
+
+def assert_indexed_exactly_once(docs: dict[str, dict[str, Any]],
+                                recorded: list[SinkEvent]) -> None:
+    """Every recorded event is a document, once, equal to what was recorded; nothing else."""
+    assert len(docs) == len(recorded)
+    assert set(docs) == {event.event_id for event in recorded}
+    for event in recorded:
+        assert docs[event.event_id] == event.data

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 from es_faulty_proxy import Fault, faulty_proxy
-from es_helpers import SCHEMA_A, SCHEMA_B, indexed, make_event
+from es_helpers import SCHEMA_A, SCHEMA_B, assert_indexed_exactly_once, indexed, make_event
 from telemetry_sink_elasticsearch import ElasticsearchSink
 
 from telemetry_core._plugins import create_sink
@@ -46,10 +46,8 @@ def test_events_are_searchable_and_equal_what_was_recorded(
     a = f"{prefix}-lab-command-v1-2025.01.31"
     b = f"{prefix}-kernel-actions-v2-2025.02.01"
     assert set(es.indices.get(index=f"{prefix}-*")) == {a, b}
-    docs = indexed(es, f"{prefix}-*")
-    assert len(docs) == len(events)
-    for event in events:  # one by one: the document is the event, under its id
-        assert docs[event.event_id] == event.data
+    # One by one: each document is the event as recorded, under its id.
+    assert_indexed_exactly_once(indexed(es, f"{prefix}-*"), events)
     es.indices.refresh(index=f"{prefix}-*")
     hits = es.search(index=f"{prefix}-*", size=100,
                      query={"term": {"__schema__": SCHEMA_B}})["hits"]["hits"]
@@ -97,7 +95,7 @@ def test_replayed_batch_creates_no_duplicates(
     assert handler.write_batch(events[5:15]) is None
     assert handler.stats()["already_indexed"] == 30
     handler.close()
-    assert sorted(indexed(es, f"{prefix}-*")) == sorted(e.event_id for e in events)
+    assert_indexed_exactly_once(indexed(es, f"{prefix}-*"), events)
 
 
 def test_unmappable_document_is_rejected_with_reason_and_the_rest_indexed(
@@ -149,7 +147,7 @@ def test_throttled_and_failed_items_are_retried_alone(
         assert handler.write_batch(result.retry) is None
         assert handler.stats()["already_indexed"] == 2
         handler.close()
-    assert sorted(indexed(es, f"{prefix}-*")) == sorted(e.event_id for e in events)
+    assert_indexed_exactly_once(indexed(es, f"{prefix}-*"), events)
 
 
 def test_whole_request_throttled_is_transient_and_bad_request_is_permanent(
@@ -181,7 +179,7 @@ def test_worker_retries_throttled_batches_until_indexed(
         stats = handler.stats()
         handler.close()
     assert stats["retried"] > 0 and stats["delivered"] == 25 and stats["dead_lettered"] == 0
-    assert sorted(indexed(es, f"{prefix}-*")) == sorted(e.event_id for e in events)
+    assert_indexed_exactly_once(indexed(es, f"{prefix}-*"), events)
 
 
 def test_large_batches_are_split_by_max_bulk_bytes(
