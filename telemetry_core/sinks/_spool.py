@@ -1,0 +1,395 @@
+"""The disk spool: append-only segment files that hold events while a sink is down or slow.
+
+One sink's spool directory holds one *slot* per running process::
+
+    <spool_dir>/slot-0.lock      flock held by the process that owns slot-0, for its life
+    <spool_dir>/slot-0/          that process's segments, cursor, dead-letter and stats files
+        00000001000000000000.seg     segments, read in name order, one event a line:
+                                     ["event_id","schema_id","version","timestamp"] TAB json NL
+        cursor                       "<segment> <offset>": how far the head was delivered
+
+The lock is what keeps two processes, or a forked child and its parent, from replaying
+the same segments at once. A process that starts takes a free slot that still holds
+events (a previous run's leftovers) before an empty one, and replays it.
+
+Only the sink's worker threads touch a ``Spool``: the spooler thread appends at the
+tail, the delivery thread peeks, commits and (after failed direct attempts) writes in
+front of the head. Segment numbers leave room below the first one for that.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from ._event import SinkEvent
+
+log = logging.getLogger("telemetry_core.sinks")
+
+SEGMENT_SUFFIX = ".seg"
+FIRST_SEGMENT = 10**12  # segments written in front of the head count down from here
+FSYNC_POLICIES = ("never", "batch", "always")
+_CURSOR = "cursor"
+
+
+def encode(event: SinkEvent) -> bytes:
+    """One spool line. The header keeps the SinkEvent fields exact, whatever the JSON holds."""
+    raw = event.json
+    if b"\n" in raw:  # pretty-printed JSON would break the one-event-a-line framing
+        raw = orjson.dumps(orjson.loads(raw))
+    head = orjson.dumps([event.event_id, event.schema_id, event.version, event.timestamp])
+    return head + b"\t" + raw + b"\n"  # orjson escapes tabs, so the first tab ends the header
+
+
+def decode(line: bytes) -> SinkEvent | None:
+    """The event of one spool line, or None when the line is damaged."""
+    head, sep, raw = line.rstrip(b"\n").partition(b"\t")
+    try:
+        event_id, schema_id, version, timestamp = orjson.loads(head)
+    except (orjson.JSONDecodeError, ValueError, TypeError):
+        return None
+    if not sep or not raw:
+        return None
+    return SinkEvent(str(event_id), str(schema_id), str(version), str(timestamp), raw)
+
+
+class Slot:
+    """An exclusively locked slot directory under a sink's spool directory."""
+
+    def __init__(self, path: Path, lock_fd: int) -> None:
+        self.path = path
+        self._lock_fd: int | None = lock_fd
+
+    def release(self) -> None:
+        """Unlock the slot (closing the descriptor drops the flock)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: close the inherited descriptor without unlocking.
+
+        flock belongs to the open file description the parent shares, so an explicit
+        unlock here would release the parent's lock; closing our copy does not.
+        """
+        self.release()
+
+
+def _has_segments(directory: Path) -> bool:
+    try:
+        return any(p.name.endswith(SEGMENT_SUFFIX) for p in directory.iterdir())
+    except FileNotFoundError:
+        return False
+
+
+def _try_lock(path: Path) -> int | None:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return None
+        raise
+    return fd
+
+
+def acquire_slot(sink_dir: Path, max_slots: int) -> Slot | None:
+    """Lock a free slot, preferring one that holds a previous run's events; None if all busy."""
+    sink_dir.mkdir(parents=True, exist_ok=True)
+    leftovers = sorted(
+        int(p.name[5:]) for p in sink_dir.glob("slot-*")
+        if p.is_dir() and p.name[5:].isdigit() and _has_segments(p))
+    for index in [*leftovers, *range(max_slots)]:
+        if index >= max_slots:
+            continue
+        fd = _try_lock(sink_dir / f"slot-{index}.lock")
+        if fd is not None:
+            path = sink_dir / f"slot-{index}"
+            path.mkdir(exist_ok=True)
+            return Slot(path, fd)
+    return None
+
+
+class Spool:
+    """Bounded, ordered, crash-safe storage of events in append-only segment files.
+
+    ``append`` adds at the tail, ``prepend`` in front of the head; ``peek`` reads from
+    the head without consuming and ``commit`` consumes what was peeked (at least once:
+    a crash between delivery and commit delivers those events again).
+    """
+
+    def __init__(self, directory: Path, *, max_bytes: int, segment_bytes: int,
+                 fsync: str = "batch") -> None:
+        if fsync not in FSYNC_POLICIES:
+            raise ValueError(f"spool_fsync must be one of {FSYNC_POLICIES}, got {fsync!r}")
+        self.dir = directory
+        self.max_bytes = max_bytes
+        self.segment_bytes = max(1, segment_bytes)
+        self.fsync = fsync
+        self.corrupt_lines = 0  # damaged lines skipped on replay (logged)
+        self._lock = threading.Lock()
+        self._segments: list[int] = []
+        self._sizes: dict[int, int] = {}
+        self._cursor: tuple[int, int] | None = None  # (segment, offset) inside the head
+        self._tail_fd: int | None = None
+        self._tail_seg = -1
+        self._peek_pos: list[tuple[int, int]] = []
+        self._peek_end: tuple[int, int] | None = None
+        self._load()
+
+    # -- state on disk -----------------------------------------------------------
+
+    def _path(self, seg: int) -> Path:
+        return self.dir / f"{seg:020d}{SEGMENT_SUFFIX}"
+
+    def _load(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for p in self.dir.iterdir():
+            if p.name.endswith(".tmp"):  # a front segment or cursor cut short by a crash
+                p.unlink(missing_ok=True)
+            elif p.name.endswith(SEGMENT_SUFFIX) and p.name[:-4].isdigit():
+                self._segments.append(int(p.name[:-4]))
+        self._segments.sort()
+        for seg in self._segments:
+            self._sizes[seg] = self._path(seg).stat().st_size
+        if self._segments:
+            self._cut_torn_tail(self._segments[-1])
+        try:
+            seg_text, off_text = (self.dir / _CURSOR).read_text().split()
+            seg, off = int(seg_text), int(off_text)
+            if seg in self._sizes and 0 <= off <= self._sizes[seg]:
+                self._cursor = (seg, off)
+        except (FileNotFoundError, ValueError):
+            pass
+
+    def _cut_torn_tail(self, seg: int) -> None:
+        """A process killed in the middle of a write leaves half a line: cut it off."""
+        path = self._path(seg)
+        data = path.read_bytes()
+        keep = data.rfind(b"\n") + 1
+        if keep != len(data):
+            log.warning("spool %s: cut %d bytes of a torn last line", path, len(data) - keep)
+            os.truncate(path, keep)
+            self._sizes[seg] = keep
+
+    def _write_cursor(self) -> None:
+        path = self.dir / _CURSOR
+        if self._cursor is None:
+            path.unlink(missing_ok=True)
+            return
+        tmp = self.dir / (_CURSOR + ".tmp")
+        with open(tmp, "w") as f:
+            f.write(f"{self._cursor[0]} {self._cursor[1]}\n")
+            if self.fsync != "never":
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    def _sync_dir(self) -> None:
+        if self.fsync != "never":
+            fd = os.open(self.dir, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    # -- size --------------------------------------------------------------------
+
+    def _pending_bytes(self) -> int:
+        total = sum(self._sizes.values())
+        if self._cursor is not None:
+            total -= self._cursor[1]
+        return total
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of events not yet delivered."""
+        with self._lock:
+            return self._pending_bytes()
+
+    def is_empty(self) -> bool:
+        """True when no undelivered event is left."""
+        return self.pending_bytes == 0
+
+    # -- writing -----------------------------------------------------------------
+
+    def _fit(self, events: Sequence[SinkEvent]) -> list[bytes]:
+        room = self.max_bytes - self._pending_bytes()
+        lines = []
+        for event in events:
+            line = encode(event)
+            if len(line) > room:
+                break
+            room -= len(line)
+            lines.append(line)
+        return lines
+
+    def append(self, events: Sequence[SinkEvent]) -> int:
+        """Add events at the tail, in order, as far as the size bound allows; how many fit."""
+        with self._lock:
+            lines = self._fit(events)
+            if not lines:
+                return 0
+            if self.fsync == "always":
+                for line in lines:
+                    self._write_tail(line)
+            else:
+                self._write_tail(b"".join(lines))
+            return len(lines)
+
+    def _write_tail(self, data: bytes) -> None:
+        if self._tail_fd is None or self._sizes.get(self._tail_seg, 0) >= self.segment_bytes:
+            self._open_new_tail()
+        assert self._tail_fd is not None
+        view = memoryview(data)
+        while view:  # one write(2) in practice; loop for the partial writes POSIX allows
+            view = view[os.write(self._tail_fd, view):]
+        if self.fsync != "never":
+            os.fsync(self._tail_fd)
+        self._sizes[self._tail_seg] += len(data)  # readers see only whole, written lines
+
+    def _open_new_tail(self) -> None:
+        if self._tail_fd is not None:
+            os.close(self._tail_fd)
+        seg = self._segments[-1] + 1 if self._segments else FIRST_SEGMENT
+        self._tail_fd = os.open(self._path(seg), os.O_WRONLY | os.O_CREAT | os.O_APPEND
+                                | os.O_CLOEXEC, 0o600)
+        self._tail_seg = seg
+        self._segments.append(seg)
+        self._sizes[seg] = 0
+        self._sync_dir()
+
+    def prepend(self, events: Sequence[SinkEvent]) -> int:
+        """Put events in front of everything spooled (older events that failed directly)."""
+        with self._lock:
+            if not self._segments:
+                lines = self._fit(events)
+                if lines:
+                    self._write_tail(b"".join(lines))
+                return len(lines)
+            lines = self._fit(events)
+            if not lines:
+                return 0
+            seg = self._segments[0] - 1
+            tmp = self.dir / f"{seg:020d}.tmp"
+            data = b"".join(lines)
+            with open(tmp, "wb") as f:
+                f.write(data)
+                if self.fsync != "never":
+                    f.flush()
+                    os.fsync(f.fileno())
+            os.replace(tmp, self._path(seg))  # appears whole, or not at all
+            self._segments.insert(0, seg)
+            self._sizes[seg] = len(data)
+            self._sync_dir()
+            return len(lines)
+
+    def evict_oldest(self) -> int:
+        """Delete the oldest segment not being replayed right now; how many events it held.
+
+        Used by the ``drop_oldest`` policy when the spool is full. The tail and the
+        segment the delivery thread has peeked into are never evicted.
+        """
+        with self._lock:
+            busy = {seg for seg, _ in self._peek_pos}
+            for seg in self._segments:
+                if seg == self._tail_seg or seg in busy:
+                    continue
+                start = self._cursor[1] if self._cursor and self._cursor[0] == seg else 0
+                with open(self._path(seg), "rb") as f:
+                    f.seek(start)
+                    count = f.read(self._sizes[seg] - start).count(b"\n")
+                self._remove(seg)
+                return count
+        return 0
+
+    def _remove(self, seg: int) -> None:
+        if seg == self._tail_seg and self._tail_fd is not None:
+            os.close(self._tail_fd)
+            self._tail_fd, self._tail_seg = None, -1
+        self._path(seg).unlink(missing_ok=True)
+        self._segments.remove(seg)
+        del self._sizes[seg]
+        if self._cursor is not None and self._cursor[0] == seg:
+            self._cursor = None
+
+    # -- reading -----------------------------------------------------------------
+
+    def peek(self, limit: int) -> list[SinkEvent]:
+        """Up to ``limit`` of the oldest events, without consuming them."""
+        with self._lock:
+            segments = list(self._segments)
+            sizes = dict(self._sizes)
+            cursor = self._cursor
+        events: list[SinkEvent] = []
+        self._peek_pos = []
+        self._peek_end = None
+        for seg in segments:
+            start = cursor[1] if cursor and cursor[0] == seg else 0
+            end = sizes[seg]
+            if start >= end:
+                continue
+            with open(self._path(seg), "rb") as f:
+                f.seek(start)
+                offset = start
+                while offset < end and len(events) < limit:
+                    line = f.readline(end - offset)
+                    if not line:
+                        break
+                    offset += len(line)
+                    self._peek_end = (seg, offset)
+                    event = decode(line)
+                    if event is None:
+                        self.corrupt_lines += 1
+                        log.error("spool %s: skipped a damaged line at offset %d",
+                                  self._path(seg), offset - len(line))
+                        continue
+                    events.append(event)
+                    self._peek_pos.append((seg, offset))
+            if len(events) >= limit:
+                break
+        return events
+
+    def commit(self, count: int) -> None:
+        """Consume the first ``count`` events of the last ``peek`` (they were delivered)."""
+        if count <= 0 and self._peek_end is None:
+            return
+        pos = self._peek_end if count >= len(self._peek_pos) else self._peek_pos[count - 1]
+        if pos is None:
+            return
+        seg, offset = pos
+        with self._lock:
+            for old in [s for s in self._segments if s < seg]:
+                self._remove(old)  # read in order, so every earlier segment is done
+            if seg in self._sizes:
+                self._cursor = (seg, offset)
+                if offset >= self._sizes[seg] and (seg != self._tail_seg
+                                                   or len(self._segments) == 1):
+                    self._remove(seg)
+            self._peek_pos, self._peek_end = [], None
+            self._write_cursor()
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop our copy of the tail descriptor, without the lock.
+
+        A parent thread may have held the lock at the fork; the child never uses this
+        spool again, so it must not wait for it.
+        """
+        if self._tail_fd is not None:
+            os.close(self._tail_fd)
+            self._tail_fd = None
+
+    def close(self) -> None:
+        """Close the tail file (the segments stay for the next run)."""
+        with self._lock:
+            if self._tail_fd is not None:
+                os.close(self._tail_fd)
+                self._tail_fd, self._tail_seg = None, -1

@@ -1,0 +1,60 @@
+"""The stats file each running sink writes in its spool slot, read by ``telemetry sinks --stats``.
+
+A sink's counters live in its own process; another process can only see them if the
+sink writes them down. Each sink rewrites ``stats.json`` in its slot directory every
+``stats_interval`` seconds and when it closes, with its pid and the time written, so a
+reader can tell a live sink from a stale file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+STATS_FILE = "stats.json"
+
+
+def default_spool_root() -> Path:
+    """``$XDG_STATE_HOME/telemetry/spool``, else ``~/.local/state/telemetry/spool``."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "telemetry" / "spool"
+
+
+def write_stats(slot_dir: Path, payload: dict[str, Any]) -> None:
+    """Replace the slot's stats file atomically (readers never see half a file)."""
+    tmp = slot_dir / (STATS_FILE + ".tmp")
+    tmp.write_bytes(orjson.dumps({**payload, "pid": os.getpid(), "written": time.time()}))
+    os.replace(tmp, slot_dir / STATS_FILE)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_all_stats(root: Path) -> list[dict[str, Any]]:
+    """One entry per slot under ``root/<sink dir>/slot-N``: counters, liveness, disk use."""
+    rows = []
+    for stats_path in sorted(root.glob(f"*/slot-*/{STATS_FILE}")):
+        try:
+            data = orjson.loads(stats_path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            continue
+        slot = stats_path.parent
+        spool_bytes = sum(p.stat().st_size for p in slot.glob("*.seg"))
+        rows.append({
+            "sink_dir": slot.parent.name, "slot": slot.name,
+            "alive": _alive(int(data.get("pid", 0))) if data.get("pid") else False,
+            "spool_bytes_on_disk": spool_bytes, **data,
+        })
+    return rows
