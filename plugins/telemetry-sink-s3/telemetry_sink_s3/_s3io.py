@@ -74,7 +74,10 @@ def describe(exc: BaseException) -> str:
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
         code = error.get("Code", "")
         message = error.get("Message", "")
-        return " ".join(str(p) for p in (status, f"{code}:" if message else code, message) if p)
+        if str(code) == str(status):  # HEAD answers have no body: code is the status
+            code = ""
+        return " ".join(str(p) for p in (status, f"{code}:" if code and message else code,
+                                         message) if p)
     return f"{type(exc).__name__}: {exc}"
 
 

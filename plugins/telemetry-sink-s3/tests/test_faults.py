@@ -1,0 +1,87 @@
+"""Faults: the S3 endpoint goes away and comes back; an endpoint that never answers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import orjson
+import pytest
+
+from telemetry_core.sinks import TransientSinkError
+
+
+def _wait_for(condition: Any, what: str, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_every_event_arrives_when_the_endpoint_goes_away_and_comes_back(
+        s3: Any, bucket: str, make_sink: Any, new_events: Any, stored: Any) -> None:
+    if s3._moto is None:
+        pytest.skip("needs the embedded server, which the test stops and starts")
+    sink = make_sink(batch_size=100, batch_age=0.1, connect_timeout=1, read_timeout=5,
+                     max_attempts=1)
+    before, during, after = new_events(300), new_events(300), new_events(300)
+    for event in before:
+        sink.submit(event)
+    assert sink.flush(timeout=60)
+
+    s3.stop()  # connections are refused from now on
+    try:
+        for event in during:
+            sink.submit(event)  # the application carries on: no exception, no wait
+        _wait_for(lambda: sink.stats()["retried"] > 0, "a failed upload")
+        assert sink.stats()["delivered"] == len(before)
+    finally:
+        s3.start()  # same port; moto keeps its buckets in this process's memory
+    client = s3.client()
+    if bucket not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+        client.create_bucket(Bucket=bucket)  # a store that came back empty
+    for event in after:
+        sink.submit(event)
+    assert sink.flush(timeout=90)
+
+    received: dict[str, dict[str, Any]] = {}
+    copies: Counter[str] = Counter()
+    for lines in stored("events/").values():
+        for data in lines:
+            received[data["__event_id__"]] = data
+            copies[data["__event_id__"]] += 1
+    sent = before + during + after
+    assert set(received) == {e.event_id for e in sent}
+    for event in sent:  # a repeat (if any) is the same event, so readers can dedupe by id
+        assert received[event.event_id] == orjson.loads(event.json)
+    stats = sink.stats()
+    assert stats["delivered"] == len(sent) and stats["dead_lettered"] == 0
+    assert stats["upload_failures"] > 0
+
+
+def test_an_endpoint_that_never_answers_cannot_hang_write_batch(
+        make_sink: Any, new_events: Any) -> None:
+    with socket.socket() as silent:  # accepts connections (backlog), never responds
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        sink = make_sink(endpoint_url=url, check_bucket=False, connect_timeout=0.5,
+                         read_timeout=0.5, max_attempts=1)
+        outcome: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                sink.write_batch(new_events(5))
+            except BaseException as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=write, daemon=True)
+        worker.start()
+        worker.join(timeout=30)  # far above the configured 0.5 s; only a hang exceeds it
+        assert not worker.is_alive(), "write_batch hung on a silent endpoint"
+        assert len(outcome) == 1 and isinstance(outcome[0], TransientSinkError)
+        assert "timeout" in str(outcome[0]).lower()
