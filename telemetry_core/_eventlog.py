@@ -1,0 +1,402 @@
+"""EventLog: records schema-validated, privacy-filtered events to handlers and sinks.
+
+The pipeline of one ``record_event`` call, each step in its own module:
+
+1. allowed?  ``allowed_schemas`` (here)          4. private?  ``_privacy``
+3. valid?    ``_validation`` (compiled)          5. envelope  ``_envelope``
+6. modifiers (here; redaction re-applied)        -> handlers  ``_dispatch``
+
+Everything that depends only on ``(schema id, version)`` and the policy (validator,
+redaction plan, envelope version) is worked out once into a *route* and cached, so
+the per-event work is the validation itself, the envelope and one serialisation.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import logging
+import os
+import warnings
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from traitlets import Bool, Dict, Enum, List, Unicode, default, observe
+from traitlets.config import Config, Configurable
+
+from . import _plugins
+from ._dispatch import Dispatcher
+from ._envelope import METADATA_VERSION, Clock, format_timestamp
+from ._errors import EventValidationError, SchemaNotRegisteredError
+from ._privacy import Policy, Redactor, compile_plan
+from ._schema_registry import (
+    EventSchema,
+    SchemaRegistry,
+    SchemaSource,
+    build_schema,
+    builtin_schemas,
+    version_key,
+)
+from ._traits import AllowedSchemas, Handlers
+from .sinks import SinkHandler
+
+log = logging.getLogger("telemetry_core")
+
+Modifier = Callable[..., Any]
+_ROUTE_CACHE_MAX = 4096  # distinct (schema id, version) spellings remembered per EventLog
+_clock = Clock()
+_now = _clock.now
+
+# EventLogs alive in this process, and handlers that capture from all of them
+# (telemetry_core.testing.capture_events without an EventLog).
+_live: weakref.WeakSet[EventLog] = weakref.WeakSet()
+_capture_handlers: list[logging.Handler] = []
+
+
+def _refresh_all() -> None:
+    for eventlog in list(_live):
+        eventlog._rebuild_dispatch()
+
+
+class SchemaNotRegistered(UserWarning):
+    """Warned by :meth:`EventLog.emit` (as jupyter_events does) for an unknown schema id."""
+
+
+class _Route:
+    """What recording against one ``(schema id, version)`` needs, worked out once."""
+
+    __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version")
+
+    def __init__(self, schema: EventSchema, redactor: Redactor | None) -> None:
+        self.schema = schema
+        self.is_valid = schema.validator.is_valid
+        self.redactor = redactor
+        self.version = schema.version
+        # The schema's own spelling: 1 stays 1 (jupyter_telemetry), "1" stays "1"
+        # (jupyter_events), so consumers of either see what they saw before.
+        self.envelope_version = schema.schema["version"]
+
+
+class EventLog(Configurable):
+    """Send structured, schema-validated events to logging handlers and sinks.
+
+    Nothing is recorded unless its schema id is in ``allowed_schemas``; properties the
+    policy does not allow are redacted before any handler sees them.
+    """
+
+    handlers = Handlers(
+        [], config=True, allow_none=True,
+        help="logging.Handler instances to send events to (one JSON object per line).")
+    allowed_schemas = AllowedSchemas(
+        [], config=True,
+        help="""Schema ids to record. A list (PII is redacted), or a dict
+        {schema_id: {"allowed_categories": [...], "allowed_properties": [...]}}.
+        Nothing is recorded for a schema that is not listed.""")
+    sinks = List(
+        Dict(), config=True,
+        help="""Sinks to build, start and close with this EventLog, e.g.
+        [{"type": "file", "path": "events/"}] (see `telemetry sinks`).""")
+    redaction = Enum(
+        ["null", "hash"], "null", config=True,
+        help="""How values the policy does not allow are redacted: "null", or "hash" (a
+        keyed HMAC-SHA256 pseudonym, so events can be joined without the value).""")
+    redaction_secret = Unicode(
+        config=True,
+        help="The key for redaction='hash' (default: $TELEMETRY_REDACTION_SECRET).")
+    schema_files = List(
+        Unicode(), config=True,
+        help="Schema files or URLs to register at start-up (in addition to the shipped ones).")
+    register_builtin_schemas = Bool(
+        True, config=True, help="Register the Jupyter event schemas this project ships.")
+
+    @default("redaction_secret")
+    def _default_secret(self) -> str:
+        return os.environ.get("TELEMETRY_REDACTION_SECRET", "")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schemas = SchemaRegistry()
+        self._routes: dict[tuple[Any, Any], _Route | None] = {}
+        self._modifiers: list[tuple[str | None, Modifier]] = []
+        self._own_sinks: list[SinkHandler] = []
+        self._policies = self._build_policies()
+        if self.register_builtin_schemas:
+            for schema in builtin_schemas():
+                self.schemas.add(schema)
+        for source in self.schema_files:
+            self.register_schema(source)
+        self._check_secret()
+        self._hook = _plugins.get_plugin_manager().hook.telemetry_modify_event
+        try:
+            from ._plugins import create_sink
+
+            for cfg in self.sinks:
+                sink = create_sink(cfg)
+                sink.start()
+                self._own_sinks.append(sink)
+        except Exception:
+            self.close()
+            raise
+        self._dispatch = Dispatcher([])
+        self._rebuild_dispatch()
+        _live.add(self)
+
+    # -- configuration ----------------------------------------------------------------
+
+    def _load_config(self, cfg: Config, section_names: Any = None, traits: Any = None) -> None:
+        # traitlets deep-copies config values; handlers (locks, open streams) cannot be
+        # copied, so hand traitlets a function that returns them instead.
+        my_cfg = self._find_my_config(cfg)
+        if "handlers" in my_cfg and not callable(my_cfg["handlers"]):
+            handlers = my_cfg["handlers"]
+            patched = Config(my_cfg)
+            patched["handlers"] = lambda: handlers
+            cfg = Config({type(self).__name__: patched})
+        super()._load_config(cfg, section_names=section_names, traits=traits)
+
+    def _build_policies(self) -> dict[str, Policy]:
+        allowed = self.allowed_schemas
+        secret = self.redaction_secret.encode()
+        mode: Literal["null", "hash"] = "hash" if self.redaction == "hash" else "null"
+        if isinstance(allowed, dict):
+            return {sid: Policy(frozenset(p.get("allowed_categories", ())),
+                                frozenset(p.get("allowed_properties", ())),
+                                mode, secret)
+                    for sid, p in allowed.items()}
+        return {sid: Policy(redaction=mode, secret=secret) for sid in allowed}
+
+    def _check_secret(self) -> None:
+        if self.redaction == "hash" and not self.redaction_secret:
+            raise ValueError(
+                "EventLog.redaction = 'hash' needs a secret: set EventLog.redaction_secret "
+                "or the TELEMETRY_REDACTION_SECRET environment variable")
+
+    @observe("allowed_schemas", "redaction", "redaction_secret")
+    def _policy_changed(self, change: Any) -> None:
+        if hasattr(self, "_routes"):
+            self._policies = self._build_policies()
+            self._routes.clear()
+
+    @observe("handlers")
+    def _handlers_changed(self, change: Any) -> None:
+        if hasattr(self, "_dispatch"):
+            self._rebuild_dispatch()
+
+    def _rebuild_dispatch(self) -> None:
+        self._dispatch = Dispatcher(
+            [*(self.handlers or ()), *self._own_sinks, *_capture_handlers])
+
+    def policy_for(self, schema_id: str) -> Policy | None:
+        """The privacy policy for ``schema_id``, or None when it is not allowed."""
+        return self._policies.get(schema_id)
+
+    # -- schemas ----------------------------------------------------------------------
+
+    def register_schema(self, schema: SchemaSource) -> EventSchema:
+        """Register an event schema: a dict, a path, an open file, a URL or YAML/JSON text.
+
+        Raises ``InvalidSchemaError`` (a ``jsonschema.SchemaError``) for a schema that is
+        not valid JSON Schema, ``SchemaRegistrationError`` (a ``ValueError``) for a
+        missing ``$id``/``version`` or a reserved property name.
+        """
+        registered = self.schemas.add(build_schema(schema))
+        self._routes.clear()
+        return registered
+
+    def register_schema_file(self, filename: SchemaSource) -> EventSchema:
+        """Register a schema from a JSON or YAML file (a path or an open file)."""
+        return self.register_schema(filename)
+
+    def register_event_schema(self, schema: SchemaSource) -> EventSchema:
+        """jupyter_events' name for :meth:`register_schema`."""
+        return self.register_schema(schema)
+
+    # -- handlers and modifiers -------------------------------------------------------
+
+    def register_handler(self, handler: logging.Handler) -> None:
+        """Add a handler (as jupyter_events does)."""
+        if handler not in (self.handlers or []):
+            self.handlers = [*(self.handlers or []), handler]
+
+    def remove_handler(self, handler: logging.Handler) -> None:
+        """Remove a handler added earlier."""
+        self.handlers = [h for h in (self.handlers or []) if h is not handler]
+
+    def add_modifier(self, modifier: Modifier | None = None, *,
+                     schema_id: str | None = None) -> None:
+        """Add ``modifier(schema_id=..., data=...) -> dict`` (jupyter_events' signature).
+
+        It runs after validation, redaction and the envelope, for ``schema_id`` only or
+        for every schema. Redaction is applied again after it, so it cannot re-add a
+        redacted value; one that raises is logged and skipped.
+        """
+        if not callable(modifier):
+            raise TypeError(f"a modifier must be callable, got {modifier!r}")
+        self._modifiers.append((schema_id, modifier))
+
+    def remove_modifier(self, modifier: Modifier | None = None, *,
+                        schema_id: str | None = None) -> None:
+        """Remove a modifier (for ``schema_id`` only, or everywhere)."""
+        self._modifiers = [(sid, m) for sid, m in self._modifiers
+                           if not (m == modifier and (schema_id is None or sid == schema_id))]
+
+    # -- recording ----------------------------------------------------------------------
+
+    def _route(self, schema_id: Any, version: Any) -> _Route | None:
+        policy = self._policies.get(schema_id) if isinstance(schema_id, str) else None
+        if policy is None:
+            route = None  # not allowed: recorded nowhere, whether registered or not
+        else:
+            try:
+                version_key(version)
+            except ValueError:
+                raise SchemaNotRegisteredError(
+                    f"schema {schema_id!r}: version {version!r} is not a version (an "
+                    "integer or a string)", schema_id=schema_id, version=str(version)) from None
+            schema = self.schemas.get(schema_id, version)
+            plan = compile_plan(schema.schema, policy)
+            route = _Route(schema, Redactor(plan, policy) if plan else None)
+        if len(self._routes) < _ROUTE_CACHE_MAX:
+            self._routes[(schema_id, version)] = route
+        return route
+
+    def record_event(self, schema_id: str | None = None, version: Any = None,
+                     event: Mapping[str, Any] | None = None,
+                     timestamp_override: _dt.datetime | None = None, *,
+                     schema_name: str | None = None) -> dict[str, Any] | None:
+        """Record one event; returns it as recorded (envelope included), or None when its
+        schema is not in ``allowed_schemas``.
+
+        ``schema_name=`` is the older spelling of ``schema_id``. Raises
+        ``SchemaNotRegisteredError`` (a ``ValueError``) for an allowed schema that is not
+        registered and ``EventValidationError`` (a ``jsonschema.ValidationError``) for an
+        invalid event. The caller's dict is never changed.
+        """
+        if schema_id is None:
+            schema_id = schema_name
+        try:
+            route = self._routes[(schema_id, version)]
+        except KeyError:
+            route = self._route(schema_id, version)
+        except TypeError:  # an unhashable version
+            route = self._route(schema_id, repr(version))
+        if route is None:
+            return None
+        if type(event) is not dict:
+            event = self._as_dict(route, event)
+        if not route.is_valid(event):
+            raise route.schema.validator.error_for(event)
+        if route.redactor is not None:
+            event = route.redactor.apply(event)
+        if timestamp_override is None:
+            timestamp, event_id = _now()
+        else:
+            timestamp, event_id = format_timestamp(timestamp_override), _clock.event_id()
+        recorded = {
+            "__timestamp__": timestamp,
+            "__schema__": schema_id,
+            "__schema_version__": route.envelope_version,
+            "__metadata_version__": METADATA_VERSION,
+            "__event_id__": event_id,
+            **event,
+        }
+        if len(recorded) != len(event) + 5:
+            raise self._reserved_error(route, event)
+        if self._modifiers or self._hook.get_hookimpls():
+            recorded = self._modify(route, recorded)
+        dispatch = self._dispatch
+        if dispatch:
+            dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id)  # type: ignore[arg-type]
+        return recorded
+
+    def emit(self, *, schema_id: str, data: Mapping[str, Any],
+             timestamp_override: _dt.datetime | None = None) -> dict[str, Any] | None:
+        """jupyter_events' ``emit``: record ``data`` against the newest registered version
+        of ``schema_id``. Warns (``SchemaNotRegistered``) and returns None for an unknown
+        schema id, as jupyter_events does."""
+        schema = self.schemas.latest(schema_id)
+        if schema is None:
+            warnings.warn(
+                f"{schema_id} has not been registered yet; register it with "
+                "EventLog.register_schema(...)", SchemaNotRegistered, stacklevel=2)
+            return None
+        return self.record_event(schema_id, schema.version, data, timestamp_override)
+
+    def _as_dict(self, route: _Route, event: Any) -> dict[str, Any]:
+        if isinstance(event, Mapping):
+            return dict(event)
+        raise EventValidationError(
+            f"invalid event for schema {route.schema.id!r} version {route.version} at $: an "
+            f"event is a dict of properties, got {type(event).__name__}",
+            schema_id=route.schema.id, schema_version=route.version, instance=event)
+
+    def _reserved_error(self, route: _Route, event: dict[str, Any]) -> EventValidationError:
+        clash = sorted(k for k in event if k in (
+            "__timestamp__", "__schema__", "__schema_version__", "__metadata_version__",
+            "__event_id__"))
+        return EventValidationError(
+            f"invalid event for schema {route.schema.id!r} version {route.version} at "
+            f"$.{clash[0] if clash else '?'}: envelope fields are set by the EventLog, not "
+            "the event; remove them", schema_id=route.schema.id,
+            schema_version=route.version, path=clash[:1], instance=event)
+
+    def _modify(self, route: _Route, recorded: dict[str, Any]) -> dict[str, Any]:
+        envelope = {k: recorded[k] for k in list(recorded)[:5]}
+        schema_id = route.schema.id
+        # A deep copy: modifiers may change nested values in place, and those may be the
+        # caller's own objects.
+        event = copy.deepcopy(recorded)
+        for only, modifier in list(self._modifiers):
+            if only is None or only == schema_id:
+                event = _call_modifier(modifier, event, schema_id=schema_id, data=event)
+        for impl in reversed(self._hook.get_hookimpls()):
+            kwargs = {"schema_id": schema_id, "version": route.version, "event": event}
+            event = _call_modifier(impl.function, event,
+                                   **{k: kwargs[k] for k in impl.argnames})
+        if route.redactor is not None:
+            event = route.redactor.apply(event)
+        event.update(envelope)  # modifiers may not change or drop the envelope
+        return event
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Flush every handler; True when all sinks delivered what they accepted."""
+        ok = True
+        for h in (*self._dispatch.sinks, *self._dispatch.loggers):
+            if isinstance(h, SinkHandler):
+                ok = h.flush(timeout) and ok
+            else:
+                h.flush()
+        return ok
+
+    def close(self) -> None:
+        """Flush all handlers; close the sinks this EventLog built from ``sinks``."""
+        if hasattr(self, "_dispatch"):
+            self.flush()
+        for sink in self._own_sinks:
+            sink.close()
+        self._own_sinks = []
+        if hasattr(self, "_dispatch"):
+            self._rebuild_dispatch()
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _call_modifier(fn: Modifier, event: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    try:
+        result = fn(**kwargs)
+    except Exception:
+        log.exception("event modifier %r failed; skipped", fn)
+        return event
+    if result is None:
+        return event  # changed in place, or nothing to change
+    if not isinstance(result, dict):
+        log.error("event modifier %r returned %s, not a dict; ignored", fn, type(result).__name__)
+        return event
+    return result

@@ -1,0 +1,297 @@
+"""Schemas: reading them from anywhere, checking them, and looking them up.
+
+A schema source may be a dict, a path (``str`` or ``pathlib.Path``, JSON or YAML), an
+open file, a URL (``http(s)://``, ``file://``) or YAML/JSON text. Every schema is
+checked (:func:`schema_problems`) before it is registered; several versions of one
+``$id`` live side by side, looked up by ``(id, version)`` with ``1`` and ``"1"`` the same.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import jsonschema
+import yaml
+
+from ._errors import (
+    InvalidSchemaError,
+    SchemaLoadError,
+    SchemaNotRegisteredError,
+    SchemaRegistrationError,
+)
+from ._validation import EventValidator
+
+SchemaSource = dict[str, Any] | str | Path | IO[str] | IO[bytes]
+
+#: Where the meta-schema and the shipped event schemas live (inside the package when
+#: installed; a link to the repository's ``schemas/`` in a checkout).
+SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
+META_SCHEMA_PATH = SCHEMAS_DIR / "meta" / "event-schema.yaml"
+URL_TIMEOUT = 10.0
+
+
+def version_key(version: Any) -> str:
+    """The one spelling of a version: ``1``, ``"1"`` -> ``"1"``."""
+    if isinstance(version, bool) or not isinstance(version, (int, str)):
+        raise SchemaRegistrationError(
+            f"a schema version is an integer or a string, got {version!r}")
+    return str(version)
+
+
+# -- reading ----------------------------------------------------------------------
+
+
+@dataclass
+class LoadedSource:
+    """A parsed schema and where it came from (``text`` lets errors name lines)."""
+
+    schema: Any
+    origin: str
+    text: str | None = None
+
+
+def _parse_text(text: str, origin: str) -> Any:
+    try:
+        return yaml.safe_load(text)  # YAML is a superset of JSON: one parser for both
+    except yaml.YAMLError as exc:
+        raise SchemaLoadError(f"{origin}: not valid YAML or JSON: {exc}") from exc
+
+
+def _read_url(url: str) -> LoadedSource:
+    try:
+        with urllib.request.urlopen(url, timeout=URL_TIMEOUT) as resp:  # noqa: S310
+            text = resp.read().decode("utf-8")
+    except (OSError, ValueError) as exc:
+        raise SchemaLoadError(
+            f"{url}: could not fetch the schema: {exc}; check the URL, or register a "
+            "local copy of the file") from exc
+    return LoadedSource(_parse_text(text, url), url, text)
+
+
+def _read_path(path: Path) -> LoadedSource:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SchemaLoadError(f"{path}: cannot read the schema file: {exc}") from exc
+    return LoadedSource(_parse_text(text, str(path)), str(path), text)
+
+
+def load_source(source: SchemaSource) -> LoadedSource:
+    """Read a schema source into a Python object (not yet checked)."""
+    if isinstance(source, dict):
+        return LoadedSource(source, f"<dict {source.get('$id', '?')!r}>")
+    if isinstance(source, Path):
+        return _read_path(source)
+    if hasattr(source, "read"):
+        raw = source.read()
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        origin = str(getattr(source, "name", "<file>"))
+        return LoadedSource(_parse_text(text, origin), origin, text)
+    if isinstance(source, str):
+        scheme = urllib.parse.urlsplit(source).scheme.lower()
+        if scheme in ("http", "https", "file"):
+            return _read_url(source)
+        if "\n" in source or source.lstrip().startswith(("{", "$", "%YAML", "---")):
+            return LoadedSource(_parse_text(source, "<text>"), "<text>", source)
+        path = Path(source)
+        if path.exists():
+            return _read_path(path)
+        parsed = _parse_text(source, "<text>")
+        if isinstance(parsed, dict):  # one-line YAML/JSON mapping
+            return LoadedSource(parsed, "<text>", source)
+        raise SchemaLoadError(
+            f"{source}: no such schema file, and not a URL or YAML/JSON text; give a "
+            "path, a URL (http(s)://, file://), a dict, or the schema's text")
+    raise SchemaLoadError(
+        f"cannot read a schema from a {type(source).__name__}; give a dict, a path, "
+        "an open file, a URL or YAML/JSON text")
+
+
+# -- checking -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a schema: where (a path into the schema) and why.
+
+    ``kind`` is ``"invalid"`` (not valid JSON Schema, or against the meta-schema:
+    raised as :class:`InvalidSchemaError`) or ``"registration"`` (no ``$id``/``version``
+    or a reserved name: raised as :class:`SchemaRegistrationError`).
+    """
+
+    kind: Literal["invalid", "registration"]
+    path: tuple[str | int, ...]
+    message: str
+
+    @property
+    def json_path(self) -> str:
+        """The place in the schema, e.g. ``$.properties.user.pii``."""
+        return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.path)
+
+
+@functools.cache
+def meta_schema() -> dict[str, Any]:
+    """The meta-schema event schemas follow (``schemas/meta/event-schema.yaml``)."""
+    loaded: dict[str, Any] = yaml.safe_load(META_SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+@functools.cache
+def _meta_validator() -> jsonschema.protocols.Validator:
+    schema = meta_schema()
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def _is_registration_rule(err: jsonschema.ValidationError) -> bool:
+    # These meta-schema rules are reported by the registration checks, with their
+    # own (ValueError) kind, as the original libraries did.
+    path = list(err.absolute_path)
+    return ((not path and err.validator == "required")
+            or path[:1] in (["$id"], ["version"])
+            or (path == ["properties"] and "propertyNames" in err.absolute_schema_path))
+
+
+def schema_problems(schema: Any) -> list[Problem]:
+    """Everything wrong with ``schema``, in document order; empty when it can be registered."""
+    if not isinstance(schema, dict):
+        return [Problem("invalid", (), f"a schema is a mapping, got {type(schema).__name__}")]
+    problems: list[Problem] = []
+    cls = jsonschema.validators.validator_for(schema)
+    for err in cls(cls.META_SCHEMA).iter_errors(schema):
+        problems.append(Problem("invalid", tuple(err.absolute_path),
+                                f"not valid JSON Schema: {err.message}"))
+    for key, what in (("$id", "a URI naming the event"), ("version", "e.g. 1")):
+        if key not in schema:
+            problems.append(Problem("registration", (),
+                                    f"'{key}' is required in an event schema ({what})"))
+    if "$id" in schema and (not isinstance(schema["$id"], str) or not schema["$id"]):
+        problems.append(Problem("registration", ("$id",), "'$id' must be a non-empty string"))
+    version = schema.get("version", "")
+    if "version" in schema and (isinstance(version, bool) or not isinstance(version, (int, str))
+                                or version == ""):
+        problems.append(Problem("registration", ("version",),
+                                f"'version' must be an integer or a string, got {version!r}"))
+    props = schema.get("properties")
+    if isinstance(props, dict):
+        for name in props:
+            if isinstance(name, str) and name.startswith("__"):
+                problems.append(Problem(
+                    "registration", ("properties", name),
+                    f"property {name!r}: names starting with '__' are reserved for the "
+                    "envelope; rename it"))
+    for err in _meta_validator().iter_errors(schema):
+        if not _is_registration_rule(err):
+            problems.append(Problem("invalid", tuple(err.absolute_path), err.message))
+    return problems
+
+
+def raise_for_problems(problems: list[Problem], origin: str, schema: Any) -> None:
+    """Raise the error the first problem calls for (all of them are in the message)."""
+    if not problems:
+        return
+    sid = schema.get("$id", "?") if isinstance(schema, dict) else "?"
+    ver = schema.get("version", "?") if isinstance(schema, dict) else "?"
+    lines = "; ".join(f"{p.json_path}: {p.message}" for p in problems)
+    message = f"schema {sid!r} version {ver} ({origin}): {lines}"
+    if problems[0].kind == "registration":
+        raise SchemaRegistrationError(message)
+    first = problems[0]
+    raise InvalidSchemaError(message, schema_id=str(sid), version=str(ver), path=first.json_path)
+
+
+# -- registered schemas -------------------------------------------------------------
+
+
+@dataclass
+class EventSchema:
+    """A registered schema: its id, version, the schema itself and its validator."""
+
+    id: str
+    version: str
+    schema: dict[str, Any]
+    origin: str = ""
+    validator: EventValidator = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.validator = EventValidator(self.schema, self.id, self.version)
+
+    @property
+    def title(self) -> str:
+        """The schema's title (or its id)."""
+        return str(self.schema.get("title") or self.id)
+
+    @property
+    def description(self) -> str:
+        """The schema's description, for the transparency notice."""
+        return str(self.schema.get("description") or "").strip()
+
+
+def build_schema(source: SchemaSource) -> EventSchema:
+    """Read and check one schema; raise the error its first problem calls for."""
+    loaded = load_source(source)
+    raise_for_problems(schema_problems(loaded.schema), loaded.origin, loaded.schema)
+    # A private copy: changing the caller's dict later must not change what we validate.
+    schema = copy.deepcopy(loaded.schema)
+    return EventSchema(schema["$id"], version_key(schema["version"]), schema, loaded.origin)
+
+
+class SchemaRegistry:
+    """The schemas one ``EventLog`` knows, by ``(id, version)``."""
+
+    def __init__(self) -> None:
+        self._schemas: dict[tuple[str, str], EventSchema] = {}
+
+    def add(self, schema: EventSchema) -> EventSchema:
+        """Register (or replace) ``schema`` under its ``(id, version)``."""
+        self._schemas[(schema.id, schema.version)] = schema
+        return schema
+
+    def get(self, schema_id: str, version: Any) -> EventSchema:
+        """The schema registered as ``(schema_id, version)``; a clear error if none is."""
+        try:
+            return self._schemas[(schema_id, version_key(version))]
+        except (KeyError, SchemaRegistrationError):
+            known = self.versions(schema_id)
+            hint = (f"registered versions of it: {', '.join(known)}" if known else
+                    "register it first with EventLog.register_schema(...) or "
+                    "register_schema_file(...)")
+            raise SchemaNotRegisteredError(
+                f"schema {schema_id!r} version {version!r} is not registered; {hint}",
+                schema_id=schema_id, version=str(version)) from None
+
+    def versions(self, schema_id: str) -> list[str]:
+        """The registered versions of ``schema_id``, oldest first."""
+        found = [v for (sid, v) in self._schemas if sid == schema_id]
+        return sorted(found, key=lambda v: (0, int(v), "") if v.isdigit() else (1, 0, v))
+
+    def latest(self, schema_id: str) -> EventSchema | None:
+        """The newest registered version of ``schema_id`` (None if there is none)."""
+        versions = self.versions(schema_id)
+        return self._schemas[(schema_id, versions[-1])] if versions else None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._schemas
+
+    def __iter__(self) -> Iterator[EventSchema]:
+        return iter(list(self._schemas.values()))
+
+    def __len__(self) -> int:
+        return len(self._schemas)
+
+
+def builtin_schema_paths() -> list[Path]:
+    """The event schemas this project ships (``schemas/events/``)."""
+    return sorted((SCHEMAS_DIR / "events").glob("*.yaml"))
+
+
+@functools.cache
+def builtin_schemas() -> tuple[EventSchema, ...]:
+    """The shipped event schemas, read and compiled once per process."""
+    return tuple(build_schema(p) for p in builtin_schema_paths())

@@ -1,0 +1,94 @@
+"""Helpers for testing code that records events.
+
+``capture_events()`` collects what an ``EventLog`` records (or every EventLog in the
+process) while a ``with`` block runs::
+
+    from telemetry_core.testing import capture_events
+
+    with capture_events(eventlog) as events:
+        app.do_something()
+    assert events[0]["__schema__"] == "https://example.org/my-event"
+
+``CaptureHandler`` is the in-memory sink behind it, usable as any ``logging.Handler``.
+Real servers for sink tests live in ``telemetry_core.testing.servers``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from .._eventlog import EventLog
+
+__all__ = ["CaptureHandler", "capture_events"]
+
+
+class CaptureHandler(logging.Handler):
+    """A handler that keeps every recorded event in memory, as dicts, in order.
+
+    ``max_events`` bounds memory: older events are dropped first and ``dropped``
+    counts them.
+    """
+
+    def __init__(self, max_events: int = 100_000, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self.max_events = max_events
+        self.events: list[dict[str, Any]] = []
+        self.dropped = 0
+        self._lock_events = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the event this record carries (parsed from its JSON message)."""
+        try:
+            sink_event = getattr(record, "sink_event", None)
+            raw = sink_event.json if sink_event is not None else record.getMessage()
+            event = orjson.loads(raw)  # a fresh copy: later changes elsewhere do not leak in
+        except Exception:
+            self.handleError(record)
+            return
+        with self._lock_events:
+            self.events.append(event)
+            if len(self.events) > self.max_events:
+                del self.events[0]
+                self.dropped += 1
+
+    def of_schema(self, schema_id: str) -> list[dict[str, Any]]:
+        """The captured events of one schema id."""
+        return [e for e in self.events if e.get("__schema__") == schema_id]
+
+    def clear(self) -> None:
+        """Forget everything captured so far."""
+        with self._lock_events:
+            self.events.clear()
+
+
+@contextmanager
+def capture_events(eventlog: EventLog | None = None,
+                   max_events: int = 100_000) -> Iterator[list[dict[str, Any]]]:
+    """Collect the events recorded inside the ``with`` block, as a list of dicts.
+
+    With ``eventlog``, only that EventLog's events; without, those of every EventLog
+    in the process, including ones created inside the block.
+    """
+    from .. import _eventlog
+
+    handler = CaptureHandler(max_events=max_events)
+    if eventlog is not None:
+        eventlog.register_handler(handler)
+    else:
+        _eventlog._capture_handlers.append(handler)
+        _eventlog._refresh_all()
+    try:
+        yield handler.events
+    finally:
+        if eventlog is not None:
+            eventlog.remove_handler(handler)
+        else:
+            _eventlog._capture_handlers.remove(handler)
+            _eventlog._refresh_all()
