@@ -59,7 +59,8 @@ class S3Sink(SinkHandler):
         "addressing_style": "'path', 'virtual' or 'auto' (default: path with endpoint_url)",
         "connect_timeout": "seconds to connect before the attempt fails (5)",
         "read_timeout": "seconds to wait for a response before the attempt fails (30)",
-        "max_attempts": "botocore attempts per request, then the framework retries (2)",
+        "request_attempts": "botocore attempts per request before write_batch fails (2); "
+                            "the framework then retries (max_attempts) and spools",
         "check_bucket": "HEAD the bucket at start-up (default true; needs s3:ListBucket)",
         "batch_size": "events per batch before it is written (10000)",
         "batch_age": "seconds a batch may wait before it is written (60)",
@@ -88,7 +89,7 @@ class S3Sink(SinkHandler):
         addressing_style: str | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
-        max_attempts: int = 2,
+        request_attempts: int = 2,
         check_bucket: bool = True,
         **base_options: Any,
     ) -> None:
@@ -121,9 +122,9 @@ class S3Sink(SinkHandler):
             raise SinkConfigError(
                 f"s3 sink: addressing_style={addressing_style!r}; expected path, virtual or auto")
         _keys.check_template(key_template)
-        super().__init__(**base_options)
         self.bucket = bucket
         self.prefix = (prefix or "").strip("/")
+        super().__init__(**base_options)
         self.endpoint_url = endpoint_url
         self.key_template = key_template
         self.compresslevel = int(compresslevel)
@@ -136,7 +137,7 @@ class S3Sink(SinkHandler):
             access_key_id=access_key_id, secret_access_key=secret_access_key,
             session_token=session_token, addressing_style=addressing_style,
             connect_timeout=float(connect_timeout), read_timeout=float(read_timeout),
-            max_attempts=int(max_attempts), user_agent=f"telemetry-sink-s3/{__version__}")
+            max_attempts=int(request_attempts), user_agent=f"telemetry-sink-s3/{__version__}")
         extra: dict[str, Any] = {
             "ContentType": "application/gzip" if self.compress else "application/x-ndjson"}
         if sse:
@@ -155,6 +156,10 @@ class S3Sink(SinkHandler):
              "multipart_aborted", "bytes_written", "upload_failures"), 0)
 
     # -- SinkHandler -----------------------------------------------------------------
+
+    def default_name(self) -> str:
+        """``bucket`` and ``prefix``: two S3 sinks to different places get their own spools."""
+        return _keys.safe_segment(f"{self.bucket}/{self.prefix}")
 
     def open(self) -> None:
         """Build the client and, unless ``check_bucket`` is off, HEAD the bucket.

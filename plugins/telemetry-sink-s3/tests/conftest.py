@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -42,15 +43,17 @@ def bucket(s3: Any) -> str:
 
 
 @pytest.fixture
-def make_sink(s3: Any, bucket: str) -> Iterator[Callable[..., S3Sink]]:
-    """Build a started ``s3`` sink through the entry point; closed after the test."""
+def make_sink(s3: Any, bucket: str, tmp_path: Path) -> Iterator[Callable[..., S3Sink]]:
+    """Build a started ``s3`` sink through the entry point (its spool in the test's
+    temporary directory); closed after the test."""
     sinks: list[S3Sink] = []
 
     def make(**options: Any) -> S3Sink:
         config = {"type": "s3", "bucket": bucket, "prefix": "events",
                   "endpoint_url": s3.endpoint_url, "region": s3.region,
                   "access_key_id": s3.access_key, "secret_access_key": s3.secret_key,
-                  "retry_initial": 0.05, "retry_max": 0.5, **options}
+                  "retry_initial": 0.05, "retry_max": 0.5,
+                  "spool_dir": str(tmp_path / f"spool-{len(sinks)}"), **options}
         sink = create_sink(config)
         assert isinstance(sink, S3Sink)
         sink.start()

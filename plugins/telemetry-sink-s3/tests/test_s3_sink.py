@@ -228,7 +228,7 @@ def test_unreachable_endpoint_is_a_clear_start_up_error(make_sink: Any) -> None:
 
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(SinkConfigError) as info:
-        make_sink(endpoint_url=url, connect_timeout=1, max_attempts=1)
+        make_sink(endpoint_url=url, connect_timeout=1, request_attempts=1)
     assert "cannot reach S3" in str(info.value) and url in str(info.value)
 
 
