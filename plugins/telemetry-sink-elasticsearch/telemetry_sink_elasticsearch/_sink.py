@@ -134,8 +134,8 @@ class ElasticsearchSink(SinkHandler):
             "retry_on_timeout": max_retries > 0, "http_compress": http_compress,
         }
         self._client: Elasticsearch | None = None
-        self.counters["already_indexed"] = 0  # 409s: replays of events indexed before
-        self.counters["bulk_requests"] = 0
+        # This sink's own counters, kept apart from the framework's (which it may reset).
+        self.es_counters: dict[str, int] = {"already_indexed": 0, "bulk_requests": 0}
 
     @property
     def where(self) -> str:
@@ -252,7 +252,7 @@ class ElasticsearchSink(SinkHandler):
     def _send(self, chunk: Sequence[SinkEvent], body: bytes, retry: list[SinkEvent],
               rejected: list[tuple[SinkEvent, str]]) -> None:
         assert self._client is not None
-        self.counters["bulk_requests"] += 1
+        self.es_counters["bulk_requests"] += 1
         try:
             response = self._client.bulk(operations=body,  # type: ignore[arg-type]
                                          filter_path=_FILTER_PATH)
@@ -286,11 +286,16 @@ class ElasticsearchSink(SinkHandler):
             if status < 300:
                 continue
             if status == 409:
-                self.counters["already_indexed"] += 1
+                self.es_counters["already_indexed"] += 1
             elif status == 429 or status >= 500:
                 retry.append(event)
             else:
                 rejected.append((event, f"{status} {_reason(result.get('error'))}"))
+
+    def stats(self) -> dict[str, int]:
+        """The framework's counters, plus ``already_indexed`` (409 conflicts: events a retry
+        or replay found indexed before, counted as delivered) and ``bulk_requests``."""
+        return {**super().stats(), **self.es_counters}
 
     def close_sink(self) -> None:
         """Close the client's connections."""

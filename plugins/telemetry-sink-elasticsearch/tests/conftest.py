@@ -43,6 +43,12 @@ def _skip_on_emulator(request: pytest.FixtureRequest) -> None:
                         "set TELEMETRY_TEST_ELASTICSEARCH_URL to run it against a cluster")
 
 
+@pytest.fixture(autouse=True)
+def _own_spool_root(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Sinks spool under $XDG_STATE_HOME by default: keep each test's spool its own.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
 @pytest.fixture
 def es(es_server: Any) -> Iterator[Elasticsearch]:
     """A plain client for checking what the sink indexed."""

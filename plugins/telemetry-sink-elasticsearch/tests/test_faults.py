@@ -7,13 +7,12 @@ external cluster given by URL).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
-from es_helpers import assert_indexed_exactly_once, indexed, make_event
+from es_helpers import assert_indexed_exactly_once, indexed, make_event, wait_for
 
 from telemetry_core._plugins import create_sink
 from telemetry_core.sinks import TransientSinkError
@@ -26,14 +25,6 @@ def own_server() -> Iterator[Any]:
         if not server.can_restart:
             pytest.skip("the server given by URL cannot be stopped and started by tests")
         yield server
-
-
-def _wait_for(predicate: Any, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def test_server_down_while_recording_every_event_indexed_exactly_once(own_server: Any) -> None:
@@ -50,15 +41,16 @@ def test_server_down_while_recording_every_event_indexed_exactly_once(own_server
     own_server.stop()
     for event in recorded[50:120]:  # recording goes on while the cluster is down
         handler.submit(event)
-    _wait_for(lambda: handler.stats()["retried"] > 0, "a failed write to be retried")
-    assert not handler.flush(timeout=0.2)  # nothing can be delivered yet
+    wait_for(lambda: handler.stats()["retried"] > 0, "a failed write to be retried")
+    assert handler.stats()["delivered"] == 50  # nothing more while it is down
 
     own_server.start()
     for event in recorded[120:]:
         handler.submit(event)
-    assert handler.flush(timeout=60)
-    stats = handler.stats()
+    # What waited in memory or in the spool is delivered once the cluster is back.
+    wait_for(lambda: handler.stats()["delivered"] == len(recorded), "every event delivered")
     handler.close()
+    stats = handler.stats()
 
     es = Elasticsearch(own_server.url, request_timeout=30)
     docs = indexed(es, "faults-*")
