@@ -90,11 +90,14 @@ class Dispatcher:
             if h.filters or h.level > _INFO:  # let logging decide, as it would
                 if _INFO >= h.level:
                     record = record or make_record(raw.decode(), sink_event)
-                    h.handle(record)
+                    h.handle(record)  # SinkHandler.emit never raises
             else:
                 h.submit(sink_event)
         if self.loggers:
             record = record or make_record(raw.decode(), sink_event)
             for handler in self.loggers:
                 if _INFO >= handler.level:
-                    handler.handle(record)
+                    try:
+                        handler.handle(record)
+                    except Exception:  # a broken handler must not break the application
+                        handler.handleError(record)

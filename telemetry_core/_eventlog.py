@@ -388,15 +388,15 @@ class EventLog(Configurable):
         self.close()
 
 
-def _call_modifier(fn: Modifier, event: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+def _call_modifier(fn: Modifier, current: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     try:
         result = fn(**kwargs)
     except Exception:
         log.exception("event modifier %r failed; skipped", fn)
-        return event
+        return current
     if result is None:
-        return event  # changed in place, or nothing to change
+        return current  # changed in place, or nothing to change
     if not isinstance(result, dict):
         log.error("event modifier %r returned %s, not a dict; ignored", fn, type(result).__name__)
-        return event
+        return current
     return result
