@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -22,6 +23,8 @@ from telemetry_core.sinks import (
 from ._index import IndexNamer, index_template_body
 
 log = logging.getLogger("telemetry_sink_elasticsearch")
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.]+")
 
 # Only what the outcome of each item needs: the response of a large batch stays small.
 _FILTER_PATH = "errors,items.*.status,items.*.error.type,items.*.error.reason," \
@@ -102,7 +105,6 @@ class ElasticsearchSink(SinkHandler):
         mappings: dict[str, Any] | None = None,
         **base_options: Any,
     ) -> None:
-        super().__init__(**base_options)
         if hosts is None and cloud_id is None:
             hosts = ["http://127.0.0.1:9200"]
         if isinstance(hosts, str):
@@ -136,6 +138,12 @@ class ElasticsearchSink(SinkHandler):
         self._client: Elasticsearch | None = None
         # This sink's own counters, kept apart from the framework's (which it may reset).
         self.es_counters: dict[str, int] = {"already_indexed": 0, "bulk_requests": 0}
+        super().__init__(**base_options)  # last: it calls default_name()
+
+    def default_name(self) -> str:
+        """From the index template: two sinks writing different indices get their own spools
+        (two sinks with the same template, say to two clusters, need a ``name`` each)."""
+        return _SAFE_NAME.sub("-", self.index.template).strip("-")[:100] or "default"
 
     @property
     def where(self) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from elasticsearch import Elasticsearch
 
+from telemetry_core import EventLog
 from telemetry_core.sinks import SinkEvent
 
 SCHEMA_A = "https://events.example.org/lab/command/v1"
@@ -57,3 +58,41 @@ def wait_for(predicate: Any, what: str, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
+
+
+COMMAND = {
+    "$id": "https://events.example.org/lab/command",
+    "version": 1,
+    "title": "A command ran",
+    "description": "A JupyterLab command ran.",
+    "type": "object",
+    "required": ["command_id"],
+    "properties": {
+        "command_id": {"title": "Command", "description": "Its id.", "type": "string"},
+        "duration_ms": {"title": "Duration", "description": "How long.", "type": "integer"},
+        "user": {"title": "User", "description": "Who.", "type": "string", "pii": True},
+        "details": {"title": "Details", "description": "Anything.", },
+    },
+}
+KERNEL = {
+    "$id": "https://events.example.org/Kernel/Lifecycle",
+    "version": "2",
+    "title": "A kernel started or stopped",
+    "description": "Kernel lifecycle.",
+    "type": "object",
+    "properties": {
+        "action": {"title": "Action", "description": "What.", "enum": ["start", "stop"]},
+        "kernel": {"title": "Kernel", "description": "Which.", "type": "string"},
+    },
+}
+
+
+def eventlog(url: str, prefix: str, **options: Any) -> EventLog:
+    """An EventLog whose only sink is elasticsearch, as an administrator configures it."""
+    sink = {"type": "elasticsearch", "hosts": [url], "index": f"{prefix}-{{schema_name}}-{{month}}",
+            "index_template": f"{prefix}-events", "batch_age": 0.02, "retry_initial": 0.02,
+            "retry_max": 0.2, **options}
+    log = EventLog(sinks=[sink], allowed_schemas=[COMMAND["$id"], KERNEL["$id"]])
+    log.register_schema(COMMAND)
+    log.register_schema(KERNEL)
+    return log

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
-from es_helpers import assert_indexed_exactly_once, indexed, make_event, wait_for
+from es_helpers import COMMAND, assert_indexed_exactly_once, eventlog, indexed, make_event, wait_for
 
 from telemetry_core._plugins import create_sink
 from telemetry_core.sinks import TransientSinkError
@@ -27,36 +27,29 @@ def own_server() -> Iterator[Any]:
         yield server
 
 
-def test_server_down_while_recording_every_event_indexed_exactly_once(own_server: Any) -> None:
-    handler = create_sink({
-        "type": "elasticsearch", "hosts": own_server.url, "index": "faults-{date}",
-        "batch_size": 20, "batch_age": 0.02, "retry_initial": 0.02, "retry_max": 0.2,
-        "request_timeout": 2,
-    })
-    recorded = [make_event(n=i) for i in range(150)]
-    for event in recorded[:50]:
-        handler.submit(event)
-    assert handler.flush(timeout=30)
-
+def test_cluster_down_while_recording_every_event_indexed_exactly_once(
+        own_server: Any) -> None:
+    log = eventlog(own_server.url, "down", batch_size=20, request_timeout=2)
+    recorded = [log.record_event(COMMAND["$id"], 1, {"command_id": f"c{i}"})
+                for i in range(40)]
+    assert log.flush(timeout=30)
     own_server.stop()
-    for event in recorded[50:120]:  # recording goes on while the cluster is down
-        handler.submit(event)
-    wait_for(lambda: handler.stats()["retried"] > 0, "a failed write to be retried")
-    assert handler.stats()["delivered"] == 50  # nothing more while it is down
-
+    # The application keeps recording: nothing raises, nothing blocks.
+    recorded += [log.record_event(COMMAND["$id"], 1, {"command_id": f"c{i}"})
+                 for i in range(40, 100)]
+    sink = log._own_sinks[0]  # the sink this EventLog built, for its counters
+    wait_for(lambda: sink.stats()["retried"] > 0, "a failed write to be retried")
     own_server.start()
-    for event in recorded[120:]:
-        handler.submit(event)
-    # What waited in memory or in the spool is delivered once the cluster is back.
-    wait_for(lambda: handler.stats()["delivered"] == len(recorded), "every event delivered")
-    handler.close()
-    stats = handler.stats()
-
+    recorded += [log.record_event(COMMAND["$id"], 1, {"command_id": f"c{i}"})
+                 for i in range(100, 120)]
+    wait_for(lambda: sink.stats()["delivered"] == 120, "every event delivered")
+    log.close()
     es = Elasticsearch(own_server.url, request_timeout=30)
-    docs = indexed(es, "faults-*")
+    docs = indexed(es, "down-*")
+    assert es.count(index="down-*")["count"] == len(recorded) == 120  # exactly once
     es.close()
-    assert_indexed_exactly_once(docs, recorded)
-    assert stats["delivered"] == len(recorded) and stats["dead_lettered"] == 0
+    for event in recorded:
+        assert event is not None and docs[event["__event_id__"]] == event
 
 
 def test_write_while_down_is_transient_and_replay_after_restart_adds_no_duplicates(
