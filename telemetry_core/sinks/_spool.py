@@ -241,12 +241,26 @@ class Spool:
             if self.fsync == "always":
                 for line in lines:
                     self._write_tail(line)
-            else:
-                self._write_tail(b"".join(lines))
+                return len(lines)
+            piece: list[bytes] = []
+            room = self._tail_room()
+            for line in lines:  # one write per segment touched
+                if piece and len(line) > room:
+                    self._write_tail(b"".join(piece))
+                    piece, room = [], self.segment_bytes
+                piece.append(line)
+                room -= len(line)
+            self._write_tail(b"".join(piece))
             return len(lines)
 
+    def _tail_room(self) -> int:
+        if self._tail_fd is None:
+            return self.segment_bytes
+        return self.segment_bytes - self._sizes.get(self._tail_seg, 0)
+
     def _write_tail(self, data: bytes) -> None:
-        if self._tail_fd is None or self._sizes.get(self._tail_seg, 0) >= self.segment_bytes:
+        if self._tail_fd is None or self._sizes.get(self._tail_seg, 0) + len(data) > max(
+                self.segment_bytes, len(data)) and self._sizes.get(self._tail_seg, 0):
             self._open_new_tail()
         assert self._tail_fd is not None
         view = memoryview(data)

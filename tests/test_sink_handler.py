@@ -1,0 +1,414 @@
+"""SinkHandler mechanics through ``submit``, with test-double sinks that fail on purpose.
+
+Nothing here measures speed: where a test must wait for a background thread it polls
+with a generous bound that only guards against a hang.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from telemetry_core.sinks import (
+    PermanentSinkError,
+    SinkConfigError,
+    SinkEvent,
+    SinkHandler,
+    TransientSinkError,
+    WriteResult,
+)
+from telemetry_core.sinks._deadletter import read_dead_letters
+
+
+def make_event(i: int, schema: str = "https://example.org/schemas/thing") -> SinkEvent:
+    return SinkEvent.from_json(orjson.dumps({
+        "__event_id__": f"e{i:05d}", "__schema__": schema, "__schema_version__": "1",
+        "__timestamp__": "2026-01-02T03:04:05Z", "n": i}))
+
+
+def ids(n: int, start: int = 0) -> list[str]:
+    return [f"e{i:05d}" for i in range(start, start + n)]
+
+
+def wait_until(predicate: Callable[[], bool], what: str, bound: float = 30.0) -> None:
+    """Poll until ``predicate`` holds; the bound only turns a hang into a failure."""
+    deadline = time.monotonic() + bound
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for: {what}")
+        time.sleep(0.005)
+
+
+class Recorder(SinkHandler):
+    """A sink that records event ids; ``up`` cleared makes it fail, ``gate`` blocks it."""
+
+    sink_type = "recorder"
+
+    def __init__(self, *, down: bool = False, gate: threading.Event | None = None,
+                 **options: Any) -> None:
+        options.setdefault("retry_initial", 0.002)
+        options.setdefault("retry_max", 0.02)
+        options.setdefault("batch_age", 0.005)
+        options.setdefault("stats_interval", 0)
+        super().__init__(**options)
+        self.up = threading.Event()
+        if not down:
+            self.up.set()
+        self.gate = gate
+        self.entered = threading.Event()
+        self.got: list[str] = []
+        self.calls = 0
+
+    def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
+        self.calls += 1
+        self.entered.set()
+        if self.gate is not None:
+            self.gate.wait()
+        if not self.up.is_set():
+            raise TransientSinkError("server down")
+        self.got.extend(e.event_id for e in events)
+        return None
+
+
+@pytest.fixture
+def spool(tmp_path: Path) -> Path:
+    return tmp_path / "spool"
+
+
+@pytest.fixture
+def closing() -> Any:
+    """Handlers made in a test are closed after it, even when it fails."""
+    made: list[SinkHandler] = []
+    yield made.append
+    for h in made:
+        if hasattr(h, "gate") and h.gate is not None:
+            h.gate.set()
+        h.close_timeout = 2.0
+        h.close()
+
+
+# -- nothing lost while the sink fails and recovers -------------------------------------
+
+
+def test_sink_down_then_up_delivers_every_event_once_in_order(spool: Path, closing: Any) -> None:
+    h = Recorder(down=True, spool_dir=spool, batch_size=50, max_attempts=2)
+    closing(h)
+    for i in range(300):
+        h.submit(make_event(i))
+    assert h.flush(timeout=30), "flush must return once everything is delivered or spooled"
+    stats = h.stats()
+    assert stats["spooled"] == 300 and stats["delivered"] == 0 and stats["spool_bytes"] > 0
+    h.up.set()  # the server comes back; more events arrive while the spool replays
+    for i in range(300, 400):
+        h.submit(make_event(i))
+    wait_until(lambda: len(h.got) >= 400, "all 400 events delivered")
+    h.flush(timeout=30)
+    assert h.got == ids(400)
+    stats = h.stats()
+    assert stats["accepted"] == 400 and stats["delivered"] == 400
+    assert stats["replayed"] >= 300 and stats["retried"] > 0 and stats["dropped"] == 0
+    wait_until(lambda: h.stats()["spooling"] == 0, "back to direct delivery")
+    assert h.stats()["spool_bytes"] == 0
+
+
+def test_sink_failing_a_few_times_recovers_without_duplicates(spool: Path, closing: Any) -> None:
+    class FailsThrice(Recorder):
+        def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
+            if self.calls < 3:
+                self.calls += 1
+                raise ConnectionError("connection reset")  # not a SinkError: still transient
+            return super().write_batch(events)
+
+    h = FailsThrice(spool_dir=spool, batch_size=10, max_attempts=5)
+    closing(h)
+    for i in range(100):
+        h.submit(make_event(i))
+    assert h.flush(timeout=30)
+    assert h.got == ids(100)
+    assert h.stats()["retried"] > 0 and h.stats()["spooled"] == 0
+
+
+def test_partial_write_result_retries_only_the_failed_events(spool: Path, closing: Any) -> None:
+    class OddOnesLater(Recorder):
+        seen: set[str] = set()
+
+        def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
+            later = [e for e in events if int(e.event_id[1:]) % 2 and e.event_id not in self.seen]
+            self.seen.update(e.event_id for e in later)
+            self.got.extend(e.event_id for e in events if e not in later)
+            return WriteResult(retry=later)
+
+    h = OddOnesLater(spool_dir=spool, batch_size=20)
+    closing(h)
+    for i in range(60):
+        h.submit(make_event(i))
+    assert h.flush(timeout=30)
+    assert sorted(h.got) == ids(60) and len(set(h.got)) == 60
+    assert h.stats()["delivered"] == 60 and h.stats()["retried"] == 30
+
+
+# -- permanent rejection ------------------------------------------------------------------
+
+
+def test_permanent_rejections_go_to_the_dead_letter_file(spool: Path, closing: Any) -> None:
+    class Picky(Recorder):
+        def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
+            if any(e.schema_id.endswith("/bad") for e in events):
+                raise PermanentSinkError("mapping conflict on field n")
+            rejected = [(e, "n is a multiple of 7") for e in events if int(e.event_id[1:]) % 7 == 0]
+            self.got.extend(e.event_id for e in events if int(e.event_id[1:]) % 7)
+            return WriteResult(rejected=rejected)
+
+    h = Picky(spool_dir=spool, batch_size=10)
+    closing(h)
+    for i in range(1, 29):
+        h.submit(make_event(i))
+    assert h.flush(timeout=30)
+    h.submit(make_event(99, schema="https://example.org/schemas/bad"))
+    assert h.flush(timeout=30)
+    letters = read_dead_letters(spool / "dead-letter.jsonl")
+    by_id = {d["event_id"]: d for d in letters}
+    assert sorted(by_id) == ["e00007", "e00014", "e00021", "e00028", "e00099"]
+    assert by_id["e00014"]["reason"] == "n is a multiple of 7"
+    assert by_id["e00099"]["reason"] == "mapping conflict on field n"
+    assert by_id["e00014"]["event"]["n"] == 14  # the event itself, not a string of it
+    assert by_id["e00099"]["sink"] == "recorder/default"
+    stats = h.stats()
+    assert stats["dead_lettered"] == 5 and stats["delivered"] == 24 and stats["dropped"] == 0
+
+
+def test_dead_letter_file_is_bounded(tmp_path: Path, closing: Any) -> None:
+    class RejectAll(Recorder):
+        def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
+            raise PermanentSinkError("no")
+
+    dead = tmp_path / "dl" / "rejected.jsonl"
+    h = RejectAll(spool_dir=tmp_path / "spool", dead_letter_path=dead,
+                  dead_letter_max_bytes=2000, batch_size=5)
+    closing(h)
+    for i in range(60):
+        h.submit(make_event(i))
+    assert h.flush(timeout=30)
+    assert dead.stat().st_size <= 2000 and Path(str(dead) + ".1").exists()
+    assert h.stats()["dead_letter_rotations"] >= 1 and h.stats()["dead_lettered"] == 60
+
+
+# -- full queue, full spool -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["drop_newest", "drop_oldest"])
+def test_full_queue_without_spool_drops_by_policy_and_counts(policy: str, closing: Any) -> None:
+    gate = threading.Event()
+    h = Recorder(spool=False, gate=gate, queue_max_events=10, drop_policy=policy, batch_size=1)
+    closing(h)
+    h.submit(make_event(0))
+    wait_until(h.entered.is_set, "the sink holds the first event")
+    for i in range(1, 31):
+        h.submit(make_event(i))  # returns although the sink is blocked
+    assert not gate.is_set()
+    stats = h.stats()
+    assert stats["queue_depth"] == 10 and stats["dropped"] == 20
+    gate.set()
+    assert h.flush(timeout=30)
+    expected = ids(10, start=1) if policy == "drop_newest" else ids(10, start=21)
+    assert h.got == ["e00000", *expected]
+    assert h.stats()["delivered"] == 11 and h.stats()["dropped"] == 20
+
+
+def test_queue_bytes_bound_counts_too(closing: Any) -> None:
+    gate = threading.Event()
+    size = len(make_event(1).json)
+    h = Recorder(spool=False, gate=gate, queue_max_bytes=size * 4, batch_size=1)
+    closing(h)
+    h.submit(make_event(0))
+    wait_until(h.entered.is_set, "the sink holds the first event")
+    for i in range(1, 11):
+        h.submit(make_event(i))
+    stats = h.stats()
+    assert stats["queue_depth"] == 4 and stats["queue_bytes"] == 4 * size
+    assert stats["dropped"] == 6
+    gate.set()
+
+
+@pytest.mark.parametrize("policy", ["drop_newest", "drop_oldest"])
+def test_full_spool_drops_by_policy_and_counts(policy: str, spool: Path, closing: Any) -> None:
+    line = 120  # roughly one spooled event
+    h = Recorder(down=True, spool_dir=spool, spool_max_bytes=40 * line,
+                 spool_segment_bytes=8 * line, drop_policy=policy, batch_size=5, max_attempts=1)
+    closing(h)
+    for i in range(200):
+        h.submit(make_event(i))
+    assert h.flush(timeout=30)
+    stats = h.stats()
+    assert stats["dropped"] > 0, stats
+    assert stats["spool_bytes"] <= 40 * line
+    h.up.set()
+    wait_until(lambda: h.stats()["spooling"] == 0, "spool replayed")
+    got = h.got
+    assert got == sorted(got) and len(set(got)) == len(got)  # in order, once each
+    assert len(got) + h.stats()["dropped"] == 200
+    if policy == "drop_newest":
+        assert got == ids(len(got))  # the oldest were kept
+    else:
+        assert got[-1] == "e00199"  # the newest were kept
+
+
+# -- the application thread --------------------------------------------------------------
+
+
+def test_submit_returns_while_the_sink_is_blocked(spool: Path, closing: Any) -> None:
+    gate = threading.Event()
+    # A tiny queue; emit_timeout lets a caller that finds it full wait for the spooler
+    # (which moves events to disk), never for the blocked sink.
+    h = Recorder(spool_dir=spool, gate=gate, batch_size=10, queue_max_events=50,
+                 emit_timeout=30)
+    closing(h)
+    for i in range(500):  # far more than the queue holds: the rest goes to disk
+        h.submit(make_event(i))
+    assert not gate.is_set() and h.entered.is_set()
+    gate.set()
+    assert h.flush(timeout=30)
+    wait_until(lambda: len(h.got) == 500, "every event delivered after the sink unblocks")
+    assert h.got == ids(500)
+    assert h.stats()["dropped"] == 0
+
+
+def test_emit_timeout_bounds_the_wait_when_full(closing: Any) -> None:
+    gate = threading.Event()
+    h = Recorder(spool=False, gate=gate, queue_max_events=1, emit_timeout=0.05, batch_size=1)
+    closing(h)
+    h.submit(make_event(0))
+    wait_until(h.entered.is_set, "the sink holds the first event")
+    h.submit(make_event(1))
+    h.submit(make_event(2))  # waits up to emit_timeout for room, then drops
+    assert not gate.is_set()
+    assert h.stats()["dropped"] == 1
+
+
+def test_a_sink_that_raises_never_reaches_the_caller(spool: Path, closing: Any) -> None:
+    class Broken(Recorder):
+        def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
+            raise ZeroDivisionError("a bug in the plugin")
+
+    h = Broken(spool_dir=spool, max_attempts=1)
+    closing(h)
+    logger = logging.getLogger("test.sink.broken")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(h)
+    try:
+        for i in range(20):
+            h.submit(make_event(i))
+            logger.info({"__event_id__": f"log{i}", "__schema__": "s",
+                         "__schema_version__": "1", "__timestamp__": "t"})
+        assert h.flush(timeout=30)
+    finally:
+        logger.removeHandler(h)
+    assert h.stats()["accepted"] == 40 and h.stats()["spooled"] == 40
+
+
+def test_open_failing_at_first_is_retried_and_loses_nothing(spool: Path, closing: Any) -> None:
+    class LateServer(Recorder):
+        def open(self) -> None:
+            if not self.up.is_set():
+                raise SinkConfigError("cannot reach server")
+
+    h = LateServer(down=True, spool_dir=spool, max_attempts=2)
+    closing(h)
+    with pytest.raises(SinkConfigError, match="cannot reach server"):
+        h.start()  # an explicit start shows configuration errors
+    for i in range(30):
+        h.submit(make_event(i))  # a lazy start logs them and keeps going
+    assert h.flush(timeout=30)
+    h.up.set()
+    wait_until(lambda: len(h.got) == 30, "delivered once the server answers")
+    assert h.got == ids(30)
+
+
+def test_logging_emit_takes_the_core_event_or_a_dict(spool: Path, closing: Any) -> None:
+    h = Recorder(spool_dir=spool)
+    closing(h)
+    logger = logging.getLogger("test.sink.emit")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(h)
+    try:
+        record = logger.makeRecord(logger.name, logging.INFO, __file__, 0, "x", None, None,
+                                   extra={"sink_event": make_event(1)})
+        logger.handle(record)
+        logger.info({"__event_id__": "e00002", "__schema__": "s", "__schema_version__": "1",
+                     "__timestamp__": "t"})
+        assert h.flush(timeout=30)
+    finally:
+        logger.removeHandler(h)
+    assert h.got == ["e00001", "e00002"]
+
+
+# -- flush, close, restart -------------------------------------------------------------
+
+
+def test_close_drains_and_later_submits_are_counted(spool: Path) -> None:
+    h = Recorder(spool_dir=spool, batch_age=5.0, batch_size=1000)
+    for i in range(50):
+        h.submit(make_event(i))
+    h.close()
+    assert h.got == ids(50)
+    h.submit(make_event(50))  # after close: counted, never raised
+    assert h.stats()["dropped"] == 1
+
+
+def test_flush_without_events_is_true_and_close_without_start_is_fine(spool: Path) -> None:
+    h = Recorder(spool_dir=spool)
+    assert h.flush(timeout=1)
+    h.close()
+    assert not spool.exists()  # never started: nothing written
+
+
+def test_a_new_handler_replays_what_the_last_one_spooled(spool: Path) -> None:
+    first = Recorder(down=True, spool_dir=spool, batch_size=7, max_attempts=1,
+                     close_timeout=5)
+    for i in range(100):
+        first.submit(make_event(i))
+    first.close()  # sink still down: everything stays on disk
+    assert first.stats()["spooled"] == 100 and first.got == []
+    second = Recorder(spool_dir=spool, batch_size=7)
+    second.start()
+    wait_until(lambda: len(second.got) == 100, "the spool replayed by the next run")
+    second.submit(make_event(100))
+    second.close()
+    assert second.got == ids(101)
+    assert second.stats()["replayed"] == 100
+
+
+def test_two_sinks_in_one_process_cannot_share_a_spool_dir(spool: Path, closing: Any) -> None:
+    a = Recorder(spool_dir=spool)
+    closing(a)
+    a.start()
+    b = Recorder(spool_dir=spool)
+    with pytest.raises(SinkConfigError, match="give each sink .* its own 'name'"):
+        b.start()
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("drop_policy", "newest", "drop_policy must be one of drop_newest, drop_oldest"),
+    ("spool_fsync", "sometimes", "spool_fsync must be one of never, batch, always"),
+    ("queue_max_events", 0, "queue_max_events must be a whole number >= 1"),
+    ("spool_at", 2, "spool_at must be in"),
+])
+def test_bad_options_are_clear(option: str, value: object, message: str) -> None:
+    with pytest.raises(SinkConfigError, match=message):
+        Recorder(**{option: value})
+
+
+def test_default_spool_dir_uses_xdg_state_home(monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    h = Recorder(name="primary")
+    assert h.spool_dir == tmp_path / "telemetry" / "spool" / "recorder-primary"
