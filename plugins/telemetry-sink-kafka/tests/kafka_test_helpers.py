@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from typing import Any
 
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
@@ -63,3 +64,15 @@ def consume(bootstrap: str, topics: Iterable[str], expected: int,
         return messages
     finally:
         consumer.close()
+
+
+def wait_delivered(sink: Any, timeout: float) -> dict[str, int]:
+    """Wait until every accepted event was delivered or dead-lettered (spooled ones
+    replayed too: ``flush`` alone also returns once events are safe on disk)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats: dict[str, int] = sink.stats()
+        settled = stats["delivered"] + stats["dead_lettered"] + stats["dropped"]
+        if settled >= stats["accepted"] or time.monotonic() > deadline:
+            return stats
+        time.sleep(0.1)

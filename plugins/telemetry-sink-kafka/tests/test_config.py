@@ -14,10 +14,10 @@ def test_the_entry_point_provides_the_kafka_sink_type():
     assert sink_class("kafka") is KafkaSink
 
 
-def test_unreachable_broker_is_a_clear_start_up_error():
+def test_unreachable_broker_is_a_clear_start_up_error(tmp_path):
     address = f"127.0.0.1:{free_port()}"  # nothing listens there
     sink = create_sink({"type": "kafka", "bootstrap.servers": address, "topic": "t",
-                        "connect_timeout": 1})
+                        "connect_timeout": 1, "spool_dir": str(tmp_path)})
     with pytest.raises(SinkConfigError, match="cannot reach the brokers") as info:
         sink.start()
     assert address in str(info.value)
@@ -28,9 +28,9 @@ def test_unreachable_broker_is_a_clear_start_up_error():
     ("acks", "lots"),
     ("no.such.setting", 1),
 ])
-def test_invalid_producer_setting_names_the_key(kafka, setting, value):
+def test_invalid_producer_setting_names_the_key(kafka, tmp_path, setting, value):
     sink = create_sink({"type": "kafka", "bootstrap.servers": kafka.bootstrap_servers,
-                        "topic": "t", setting: value})
+                        "topic": "t", "spool_dir": str(tmp_path), setting: value})
     with pytest.raises(SinkConfigError, match="invalid producer setting") as info:
         sink.start()
     assert f"{setting}={value!r}" in str(info.value)

@@ -10,18 +10,19 @@ from kafka_test_helpers import SCHEMA_A, SCHEMA_B, consume, make_event
 from telemetry_sink_kafka import KafkaSink, topic_for
 
 from telemetry_core._plugins import create_sink
+from telemetry_core.sinks._deadletter import read_dead_letters
 
 
-def _sink(kafka, **options) -> KafkaSink:
+def _sink(kafka, spool_dir, **options) -> KafkaSink:
     sink = create_sink({"type": "kafka", "bootstrap.servers": kafka.bootstrap_servers,
-                        "batch_age": 0.05, **options})
+                        "batch_age": 0.05, "spool_dir": str(spool_dir), **options})
     assert isinstance(sink, KafkaSink)
     sink.start()
     return sink
 
 
-def test_every_event_arrives_with_key_headers_and_bytes_in_order(kafka, topic):
-    sink = _sink(kafka, topic=topic, batch_size=300)
+def test_every_event_arrives_with_key_headers_and_bytes_in_order(kafka, topic, tmp_path):
+    sink = _sink(kafka, tmp_path, topic=topic, batch_size=300)
     events = [make_event(i, SCHEMA_A if i % 3 else SCHEMA_B, "1" if i % 3 else "2",
                          user=f"u{i % 7}") for i in range(2000)]
     for event in events:
@@ -44,8 +45,8 @@ def test_every_event_arrives_with_key_headers_and_bytes_in_order(kafka, topic):
         assert seqs == sorted(seqs)
 
 
-def test_topic_template_routes_by_schema(kafka, topic):
-    sink = _sink(kafka, topic=topic + ".{schema_name}.v{version}")
+def test_topic_template_routes_by_schema(kafka, topic, tmp_path):
+    sink = _sink(kafka, tmp_path, topic=topic + ".{schema_name}.v{version}")
     events = [make_event(i, SCHEMA_A if i % 2 else SCHEMA_B, "1" if i % 2 else "2")
               for i in range(200)]
     for event in events:
@@ -62,16 +63,16 @@ def test_topic_template_routes_by_schema(kafka, topic):
         assert sorted(m.key().decode() for m in got) == wanted
 
 
-def test_topics_are_created_with_the_configured_partitions(kafka, topic):
-    sink = _sink(kafka, topic=topic, create_topics=True, topic_partitions=3)
+def test_topics_are_created_with_the_configured_partitions(kafka, topic, tmp_path):
+    sink = _sink(kafka, tmp_path, topic=topic, create_topics=True, topic_partitions=3)
     metadata = AdminClient({"bootstrap.servers": kafka.bootstrap_servers}).list_topics(timeout=10)
     assert len(metadata.topics[topic].partitions) == 3
     assert sink.stats()["kafka_topics_created"] == 1
     sink.close()
 
 
-def test_too_large_event_is_dead_lettered_and_the_rest_delivered(kafka, topic):
-    sink = _sink(kafka, topic=topic, **{"message.max.bytes": 5000})
+def test_too_large_event_is_dead_lettered_and_the_rest_delivered(kafka, topic, tmp_path):
+    sink = _sink(kafka, tmp_path, topic=topic, **{"message.max.bytes": 5000})
     small = [make_event(i) for i in range(20)]
     big = make_event(99, padding="x" * 20_000)
     for event in small[:10] + [big] + small[10:]:
@@ -80,5 +81,7 @@ def test_too_large_event_is_dead_lettered_and_the_rest_delivered(kafka, topic):
     sink.close()
     stats = sink.stats()
     assert (stats["delivered"], stats["dead_lettered"]) == (20, 1)
+    (letter,) = read_dead_letters(sink.dead_letter_path)
+    assert letter["event_id"] == big.event_id and "MSG_SIZE_TOO_LARGE" in str(letter["reason"])
     got = consume(kafka.bootstrap_servers, [topic], expected=20)
     assert sorted(m.key().decode() for m in got) == sorted(e.event_id for e in small)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from kafka_test_helpers import consume, make_event
+from kafka_test_helpers import consume, make_event, wait_delivered
 
 from telemetry_core._plugins import create_sink
 from telemetry_core.sinks import SinkEvent
@@ -16,12 +16,13 @@ EMIT_TIMEOUT = 0.1  # the bound submit() may block for (queue full); it never sh
 SLACK = 1.0  # thread scheduling on a loaded 2-core CI machine; the outage lasts 4s
 
 
-def test_broker_crash_and_restart_loses_no_recorded_event(topic, capsys):
+def test_broker_crash_and_restart_loses_no_recorded_event(topic, tmp_path, capsys):
     with kafka_server(persistent=True) as broker:
         sink = create_sink({
             "type": "kafka", "bootstrap.servers": broker.bootstrap_servers, "topic": topic,
             "create_topics": True, "topic_partitions": 2,
             "batch_size": 200, "batch_age": 0.05, "emit_timeout": EMIT_TIMEOUT,
+            "spool_dir": str(tmp_path / "spool"),
             "retry_initial": 0.1, "retry_max": 1.0,
             # fail undeliverable messages fast and reconnect fast, so the test is short
             "message.timeout.ms": 2000, "reconnect.backoff.max.ms": 500,
@@ -55,8 +56,7 @@ def test_broker_crash_and_restart_loses_no_recorded_event(topic, capsys):
         finally:
             stop.set()
             recorder.join()
-        assert sink.flush(timeout=90), sink.stats()
-        stats = sink.stats()
+        stats = wait_delivered(sink, timeout=90)
         sink.close()
 
         messages = consume(broker.bootstrap_servers, [topic], expected=len(recorded),
@@ -69,6 +69,7 @@ def test_broker_crash_and_restart_loses_no_recorded_event(topic, capsys):
               f"was down), consumed {len(keys)}, duplicates {duplicates}, worst submit "
               f"{worst[0] * 1000:.1f} ms, sink stats {stats}")
     assert during_outage > 0 and stats["retried"] > 0  # the outage did hit delivery
+    assert stats["delivered"] == stats["accepted"] == len(recorded)
     assert not missing, f"{len(missing)} of {len(recorded)} recorded events never arrived"
     assert stats["dropped"] == 0 and stats["dead_lettered"] == 0
     assert worst[0] < EMIT_TIMEOUT + SLACK

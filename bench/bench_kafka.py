@@ -1,0 +1,127 @@
+"""Kafka sink throughput against the raw confluent-kafka producer, same broker, same run.
+
+Events/s from handing an event to telemetry-core to the broker's acknowledgement of all
+of them, against a bare ``confluent_kafka.Producer`` that sends the same serialised
+events (same key, headers, value and producer settings) and flushes. The raw producer
+runs two ways: with a Python delivery callback for every message (how most code learns
+that a message was delivered), and with error-only reports (what the sink does: the
+cheapest way that still tells which messages failed). The ratio is against the faster.
+
+Run: ``python bench/bench_kafka.py`` (``BENCH_QUICK=1`` for a short run). The broker is
+the embedded Tansu (in memory) unless TELEMETRY_TEST_KAFKA_BOOTSTRAP names another.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from confluent_kafka import Producer
+from telemetry_sink_kafka import KafkaSink
+from telemetry_sink_kafka._sink import SAFE_DEFAULTS
+
+from telemetry_core.sinks import SinkEvent
+from telemetry_core.testing.servers import kafka_server
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+N = 20_000 if QUICK else 200_000
+ROUNDS = 1 if QUICK else 3
+SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
+
+
+def make_events(n: int) -> list[SinkEvent]:
+    """``n`` enveloped events of a typical size (~300 bytes), serialised once."""
+    now = datetime.now(timezone.utc).isoformat()
+    return [SinkEvent.from_json(orjson.dumps({
+        "__timestamp__": now, "__schema__": SCHEMA, "__schema_version__": "1",
+        "__metadata_version__": 1, "__event_id__": str(uuid.uuid4()),
+        "action": "restart", "kernel_id": str(uuid.uuid4()), "status": "success",
+        "msg": f"kernel restarted ({i})", "user": f"user{i % 100}",
+    })) for i in range(n)]
+
+
+def raw(bootstrap: str, events: list[SinkEvent], per_message_callback: bool) -> float:
+    """Seconds for a bare Producer to send ``events`` and see them all acknowledged."""
+    errors = [0]
+
+    def on_delivery(err: Any, msg: Any) -> None:
+        if err is not None:
+            errors[0] += 1
+
+    config = {**SAFE_DEFAULTS, "bootstrap.servers": bootstrap, "on_delivery": on_delivery,
+              "delivery.report.only.error": not per_message_callback}
+    producer = Producer(config)
+    topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    producer.list_topics(timeout=10)
+    headers = [("schema_id", SCHEMA.encode()), ("schema_version", b"1")]
+    started = time.perf_counter()
+    produce, poll = producer.produce, producer.poll
+    for event in events:
+        while True:
+            try:
+                produce(topic, event.json, event.event_id, headers=headers)
+                break
+            except BufferError:
+                poll(0.01)
+    left = producer.flush(120)
+    elapsed = time.perf_counter() - started
+    assert left == 0 and errors[0] == 0, (left, errors[0])
+    return elapsed
+
+
+def sink(bootstrap: str, events: list[SinkEvent]) -> float:
+    """Seconds from the first ``submit`` until ``flush`` says the broker acknowledged all."""
+    # The whole burst fits in memory (no disk spool): flush() then means acknowledged.
+    handler = KafkaSink(topic=f"bench-sink-{uuid.uuid4().hex[:8]}", spool=False,
+                        queue_max_events=len(events) + 1, queue_max_bytes=2**31,
+                        **{"bootstrap.servers": bootstrap})
+    handler.start()
+    started = time.perf_counter()
+    submit = handler.submit
+    for event in events:
+        submit(event)
+    ok = handler.flush(timeout=120)
+    elapsed = time.perf_counter() - started
+    stats = handler.stats()
+    handler.close()
+    assert ok and stats["delivered"] == len(events), stats
+    return elapsed
+
+
+def main() -> None:
+    events = make_events(N)
+    with kafka_server() as broker:
+        bootstrap = broker.bootstrap_servers
+        runs: dict[str, Callable[[], float]] = {
+            "raw Producer, callback per message": lambda: raw(bootstrap, events, True),
+            "raw Producer, error-only reports": lambda: raw(bootstrap, events, False),
+            "KafkaSink.submit -> acknowledged": lambda: sink(bootstrap, events),
+        }
+        best = {name: float("inf") for name in runs}
+        run(runs["raw Producer, error-only reports"])  # warm up the broker
+        for _ in range(ROUNDS):  # interleaved, so drift hits every contender alike
+            for name, fn in runs.items():
+                best[name] = min(best[name], run(fn))
+    rate = {name: N / seconds for name, seconds in best.items()}
+    peer = max(rate[n] for n in rate if n.startswith("raw"))
+    print(f"\nKafka: {N} events (~{len(events[0].json)} bytes), best of {ROUNDS}, "
+          f"Tansu in memory at {bootstrap}")
+    print(f"{'contender':40} {'events/s':>10} {'us/event':>9} {'ratio':>6}")
+    for name, value in rate.items():
+        print(f"{name:40} {value:10.0f} {1e6 / value:9.2f} {value / peer:6.2f}")
+    ratio = rate["KafkaSink.submit -> acknowledged"] / peer
+    print(f"sink / fastest raw = {ratio:.2f} (target >= 0.80)")
+
+
+def run(fn: Callable[[], float]) -> float:
+    """One timed run."""
+    return fn()
+
+
+if __name__ == "__main__":
+    main()
