@@ -22,7 +22,7 @@ from ._version import __version__
 _MiB = 1024 * 1024
 _SSE = ("AES256", "aws:kms")
 _STORAGE_CLASS = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_SCHEMA_NAME_CACHE_MAX = 4096
+_SEGMENT_CACHE_MAX = 4096
 
 
 class S3Sink(SinkHandler):
@@ -148,7 +148,7 @@ class S3Sink(SinkHandler):
             extra["StorageClass"] = storage_class
         self._extra = extra
         self._ext = ".gz" if self.compress else ""
-        self._schema_names: dict[str, str] = {}
+        self._segments: dict[object, str] = {}
         self.client: Any = None
         #: S3-specific counters, merged into :meth:`stats`.
         self.s3_counters: dict[str, int] = dict.fromkeys(
@@ -238,12 +238,13 @@ class S3Sink(SinkHandler):
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _schema_name(self, schema_id: str) -> str:
-        name = self._schema_names.get(schema_id)
+    def _segment(self, value: object) -> str:
+        """``safe_segment`` of a schema id or version, cached (a few distinct values)."""
+        name = self._segments.get(value)
         if name is None:
-            if len(self._schema_names) >= _SCHEMA_NAME_CACHE_MAX:
-                self._schema_names.clear()
-            name = self._schema_names[schema_id] = _keys.safe_segment(schema_id)
+            if len(self._segments) >= _SEGMENT_CACHE_MAX:
+                self._segments.clear()
+            name = self._segments[value] = _keys.safe_segment(str(value))
         return name
 
     def _chunks(
@@ -253,8 +254,8 @@ class S3Sink(SinkHandler):
         groups: dict[tuple[str, str, str, str], list[SinkEvent]] = {}
         for event in events:
             date, hour = _keys.partition_time(event.timestamp)
-            part = (self._schema_name(event.schema_id), _keys.safe_segment(event.version),
-                    date, hour)
+            # The core passes the registry's version, which may be an int.
+            part = (self._segment(event.schema_id), self._segment(event.version), date, hour)
             groups.setdefault(part, []).append(event)
         chunks = []
         for part, group in groups.items():

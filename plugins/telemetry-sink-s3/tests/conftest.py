@@ -1,13 +1,16 @@
-"""Fixtures: a real S3 API server (moto, or TELEMETRY_TEST_S3_ENDPOINT), buckets, sinks.
+"""Fixtures: a real S3 API server (moto, or TELEMETRY_TEST_S3_ENDPOINT), buckets, and
+EventLogs whose ``sinks`` configuration names the ``s3`` sink.
 
-Events are made the way the core makes them (same envelope fields, ``...Z`` UTC
-timestamps) and handed to ``S3Sink.submit``, the core's fast path into a sink.
+Events are recorded through ``EventLog.record_event`` against test schemas (one with
+two versions); ``timestamp_override`` spreads them over hours so partitions show. A few
+tests call ``write_batch`` directly, with the recorded events as a sink receives them.
+Test modules use these through fixtures, never by importing this file.
 """
 
 from __future__ import annotations
 
+import copy
 import gzip
-import itertools
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,12 +22,36 @@ import orjson
 import pytest
 from telemetry_sink_s3 import S3Sink
 
+from telemetry_core import EventLog
 from telemetry_core._plugins import create_sink
 from telemetry_core.sinks import SinkEvent
 from telemetry_core.testing.servers import s3_server
 
-SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions"
-_ids = itertools.count()
+SCHEMA = "https://example.org/telemetry/s3-sink-test"
+OTHER = "urn:example:notebook:opened"
+START = datetime(2026, 11, 22, 1, 30, tzinfo=timezone.utc)
+_SCHEMA_V1: dict[str, Any] = {
+    "$id": SCHEMA,
+    "version": 1,
+    "title": "S3 sink test event",
+    "description": "An event for the S3 sink tests.",
+    "type": "object",
+    "required": ["action"],
+    "properties": {
+        "action": {"title": "Action", "description": "What happened.", "type": "string"},
+        "kernel": {"title": "Kernel", "description": "Which kernel.", "type": "string"},
+        "note": {"title": "Note", "description": "Padding.", "type": "string"},
+        "n": {"title": "Number", "description": "Sequence number.", "type": "integer"},
+    },
+}
+
+
+def _schemas() -> list[dict[str, Any]]:
+    v2 = copy.deepcopy(_SCHEMA_V1)
+    v2["version"] = 2
+    other = copy.deepcopy(_SCHEMA_V1)
+    other["$id"] = OTHER
+    return [_SCHEMA_V1, v2, other]
 
 
 @pytest.fixture(scope="session")
@@ -43,21 +70,52 @@ def bucket(s3: Any) -> str:
 
 
 @pytest.fixture
-def make_sink(s3: Any, bucket: str, tmp_path: Path) -> Iterator[Callable[..., S3Sink]]:
-    """Build a started ``s3`` sink through the entry point (its spool in the test's
-    temporary directory); closed after the test."""
+def s3_config(s3: Any, bucket: str, tmp_path: Path) -> Callable[..., dict[str, Any]]:
+    """``s3_config(**options)``: an ``s3`` sink configuration for the test bucket, with
+    short retries and its spool in the test's temporary directory."""
+    count = iter(range(1000))
+
+    def config(**options: Any) -> dict[str, Any]:
+        return {"type": "s3", "bucket": bucket, "prefix": "events",
+                "endpoint_url": s3.endpoint_url, "region": s3.region,
+                "access_key_id": s3.access_key, "secret_access_key": s3.secret_key,
+                "retry_initial": 0.05, "retry_max": 0.5,
+                "spool_dir": str(tmp_path / f"spool-{next(count)}"), **options}
+
+    return config
+
+
+@pytest.fixture
+def make_log(s3_config: Callable[..., dict[str, Any]]) -> Iterator[Callable[..., Any]]:
+    """``make_log(**options)`` -> ``(EventLog, S3Sink)``: an EventLog configured with one
+    ``s3`` sink, the test schemas registered and allowed; closed after the test."""
+    logs: list[EventLog] = []
+
+    def make(**options: Any) -> tuple[EventLog, S3Sink]:
+        log = EventLog(sinks=[s3_config(**options)], allowed_schemas=[SCHEMA, OTHER],
+                       register_builtin_schemas=False)
+        logs.append(log)
+        for schema in _schemas():
+            log.register_schema(schema)
+        (sink,) = log._own_sinks  # the sink EventLog built from its configuration
+        assert isinstance(sink, S3Sink)
+        return log, sink
+
+    yield make
+    for log in logs:
+        log.close()
+
+
+@pytest.fixture
+def make_sink(s3_config: Callable[..., dict[str, Any]]) -> Iterator[Callable[..., S3Sink]]:
+    """``make_sink(**options)``: a started ``s3`` sink on its own, built by type name."""
     sinks: list[S3Sink] = []
 
     def make(**options: Any) -> S3Sink:
-        config = {"type": "s3", "bucket": bucket, "prefix": "events",
-                  "endpoint_url": s3.endpoint_url, "region": s3.region,
-                  "access_key_id": s3.access_key, "secret_access_key": s3.secret_key,
-                  "retry_initial": 0.05, "retry_max": 0.5,
-                  "spool_dir": str(tmp_path / f"spool-{len(sinks)}"), **options}
-        sink = create_sink(config)
+        sink = create_sink(s3_config(**options))
         assert isinstance(sink, S3Sink)
-        sink.start()
         sinks.append(sink)
+        sink.start()
         return sink
 
     yield make
@@ -65,35 +123,32 @@ def make_sink(s3: Any, bucket: str, tmp_path: Path) -> Iterator[Callable[..., S3
         sink.close()
 
 
-def make_events(
+def _record(
+    log: EventLog,
     n: int,
     *,
     schema: str = SCHEMA,
-    version: str = "1",
-    start: datetime | None = None,
+    version: int = 1,
+    start: datetime = START,
     step: timedelta = timedelta(seconds=1),
     payload: int = 40,
-) -> list[SinkEvent]:
-    """``n`` enveloped events, one ``step`` apart from ``start`` (UTC)."""
-    when = start or datetime(2026, 11, 22, 1, 30, tzinfo=timezone.utc)
-    events = []
-    for _ in range(n):
-        number = next(_ids)
-        data = {
-            "__timestamp__": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "__schema__": schema,
-            "__schema_version__": version,
-            "__metadata_version__": 1,
-            "__event_id__": f"evt-{number:09d}",
-            "action": "start", "kernel": f"k{number % 7}", "note": "x" * payload,
-        }
-        events.append(SinkEvent.from_json(orjson.dumps(data)))
+) -> list[dict[str, Any]]:
+    recorded = []
+    when = start
+    for i in range(n):
+        event = {"action": "start", "kernel": f"k{i % 7}", "note": "x" * payload, "n": i}
+        done = log.record_event(schema, version, event, timestamp_override=when)
+        assert done is not None
+        recorded.append(done)
         when += step
-    return events
+    return recorded
 
 
-def read_objects(client: Any, bucket: str, prefix: str = "") -> dict[str, list[dict[str, Any]]]:
-    """Every object under ``prefix``: key -> its events, parsed line by line."""
+def _sink_events(recorded: list[dict[str, Any]]) -> list[SinkEvent]:
+    return [SinkEvent.from_json(orjson.dumps(d)) for d in recorded]
+
+
+def _read_objects(client: Any, bucket: str, prefix: str = "") -> dict[str, list[dict[str, Any]]]:
     objects = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
@@ -105,8 +160,7 @@ def read_objects(client: Any, bucket: str, prefix: str = "") -> dict[str, list[d
     return objects
 
 
-def count_requests(sink: S3Sink) -> Counter[str]:
-    """Count the HTTP requests the sink's client sends, by operation (retries included)."""
+def _count_requests(sink: S3Sink) -> Counter[str]:
     counts: Counter[str] = Counter()
 
     def on_send(event_name: str, **_: Any) -> None:
@@ -117,19 +171,28 @@ def count_requests(sink: S3Sink) -> Counter[str]:
 
 
 @pytest.fixture
-def new_events() -> Callable[..., list[SinkEvent]]:
-    """:func:`make_events` as a fixture (test modules do not import conftest)."""
-    return make_events
+def record() -> Callable[..., list[dict[str, Any]]]:
+    """``record(log, n, schema=, version=, start=, step=, payload=)``: record ``n`` events
+    ``step`` apart from ``start`` through ``log.record_event``; returns them as recorded."""
+    return _record
 
 
 @pytest.fixture
-def stored(s3: Any, bucket: str) -> Callable[[str], dict[str, list[dict[str, Any]]]]:
-    """``stored(prefix)``: the test bucket's objects, read back with boto3."""
+def sink_events() -> Callable[[list[dict[str, Any]]], list[SinkEvent]]:
+    """``sink_events(recorded)``: recorded events as a sink receives them."""
+    return _sink_events
+
+
+@pytest.fixture
+def stored(s3: Any, bucket: str) -> Callable[..., dict[str, list[dict[str, Any]]]]:
+    """``stored(prefix="")``: the bucket's objects read back with boto3 (list, get, gunzip,
+    parse): key -> its events in order."""
     client = s3.client()
-    return lambda prefix="": read_objects(client, bucket, prefix)
+    return lambda prefix="": _read_objects(client, bucket, prefix)
 
 
 @pytest.fixture
 def requests_of() -> Callable[[S3Sink], Counter[str]]:
-    """:func:`count_requests` as a fixture."""
-    return count_requests
+    """``requests_of(sink)``: a Counter of the HTTP requests the sink's client sends from
+    now on, by operation (PutObject, UploadPart, ...; retries included)."""
+    return _count_requests

@@ -52,18 +52,18 @@ def list_only_keys(s3: Any, bucket: str) -> Iterator[dict[str, str]]:
 
 
 def test_refused_credentials_are_a_clear_start_up_error(
-        make_sink: Any, bucket: str, list_only_keys: dict[str, str]) -> None:
+        make_log: Any, bucket: str, list_only_keys: dict[str, str]) -> None:
     with pytest.raises(SinkConfigError) as info:
-        make_sink(access_key_id="AKIAWRONGWRONGWRONG", secret_access_key="nope")
+        make_log(access_key_id="AKIAWRONGWRONGWRONG", secret_access_key="nope")
     text = str(info.value)
     assert repr(bucket) in text and "403" in text and "check the credentials" in text
 
 
 def test_access_denied_on_put_is_permanent(
-        make_sink: Any, new_events: Any, list_only_keys: dict[str, str]) -> None:
-    sink = make_sink(batch_size=10, **list_only_keys)  # HEAD bucket is allowed
-    for event in new_events(10):
-        sink.submit(event)
-    assert sink.flush(timeout=60)
+        make_log: Any, record: Any, list_only_keys: dict[str, str]) -> None:
+    log, sink = make_log(batch_size=10, **list_only_keys)  # HEAD bucket is allowed
+    record(log, 10)
+    assert log.flush(timeout=60)
     stats = sink.stats()
     assert (stats["dead_lettered"], stats["delivered"], stats["retried"]) == (10, 0, 0)
+    assert "AccessDenied" in sink.dead_letter_path.read_text()

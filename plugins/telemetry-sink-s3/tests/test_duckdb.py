@@ -24,15 +24,16 @@ def _readme_query() -> list[str]:
 
 
 def test_the_readme_query_reads_the_objects(
-        s3: Any, bucket: str, make_sink: Any, new_events: Any, tmp_path: Path) -> None:
-    sink = make_sink(batch_size=100, batch_age=0.2)
-    kernel = new_events(120, step=timedelta(minutes=1))  # three hours
-    other = new_events(30, schema="myorg/notebook-opened", version="2.1.0")
-    for event in kernel + other:
-        sink.submit(event)
-    assert sink.flush(timeout=60)
+        s3: Any, bucket: str, make_log: Any, make_sink: Any, record: Any, sink_events: Any,
+        tmp_path: Path) -> None:
+    log, _ = make_log(batch_size=100, batch_age=0.2)
+    first = record(log, 120, step=timedelta(minutes=1))  # three hours
+    other = record(log, 30, schema="urn:example:notebook:opened")
+    second = record(log, 20, version=2, step=timedelta(hours=12))  # two days
+    assert log.flush(timeout=60)
     # A repeat under another key (a batch regrouped after a restart): readers dedupe by id.
-    assert sink.write_batch(kernel[100:] + other[:10]) is None
+    assert make_sink().write_batch(sink_events(first[100:] + other[:10])) is None
+    sent = first + other + second
 
     client = s3.client()
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
@@ -49,6 +50,7 @@ def test_the_readme_query_reads_the_objects(
     got = {(schema, version, str(dt)): n for schema, version, dt, n in rows}
 
     expected: Counter[tuple[str, str, str]] = Counter(
-        (safe_segment(e.schema_id), e.version, e.timestamp[:10]) for e in kernel + other)
+        (safe_segment(e["__schema__"]), str(e["__schema_version__"]), e["__timestamp__"][:10])
+        for e in sent)
     assert got == dict(expected)
-    assert sum(got.values()) == 150
+    assert sum(got.values()) == len(sent) == 170
