@@ -277,7 +277,16 @@ class SchemaRegistry:
         return self._schemas[(schema_id, versions[-1])] if versions else None
 
     def __contains__(self, key: object) -> bool:
-        return key in self._schemas
+        # Both old spellings: ``(id, version)`` (jupyter_telemetry) and ``id``
+        # (jupyter_events).
+        if isinstance(key, str):
+            return any(sid == key for sid, _ in self._schemas)
+        if isinstance(key, tuple) and len(key) == 2:
+            try:
+                return (key[0], version_key(key[1])) in self._schemas
+            except ValueError:
+                return False
+        return False
 
     def __iter__(self) -> Iterator[EventSchema]:
         return iter(list(self._schemas.values()))
