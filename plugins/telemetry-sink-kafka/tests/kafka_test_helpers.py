@@ -76,3 +76,43 @@ def wait_delivered(sink: Any, timeout: float) -> dict[str, int]:
         if settled >= stats["accepted"] or time.monotonic() > deadline:
             return stats
         time.sleep(0.1)
+
+
+KERNEL_ACTION = {
+    "$id": "https://events.example.org/jupyter_server/kernel_action/v1",
+    "version": 1,
+    "title": "A kernel action",
+    "description": "A user started, restarted or stopped a kernel.",
+    "type": "object",
+    "required": ["action", "seq"],
+    "properties": {
+        "action": {"title": "Action", "description": "What happened.",
+                   "enum": ["start", "restart", "stop"]},
+        "seq": {"title": "Sequence", "description": "Order of recording.", "type": "integer"},
+        "user": {"title": "User", "description": "Who did it.", "type": "string", "pii": True},
+    },
+}
+CELL_RUN = {
+    "$id": "https://events.example.org/lab/cell~run",
+    "version": "2",
+    "title": "A cell ran",
+    "description": "A notebook cell was executed.",
+    "type": "object",
+    "required": ["seq"],
+    "properties": {
+        "seq": {"title": "Sequence", "description": "Order of recording.", "type": "integer"},
+        "ms": {"title": "Duration", "description": "How long it ran.", "type": "integer"},
+    },
+}
+
+
+def eventlog(bootstrap: str, topic: str, spool_dir: Any, **options: Any) -> Any:
+    """An EventLog whose only sink is Kafka, configured as an administrator would."""
+    from telemetry_core import EventLog
+
+    sink = {"type": "kafka", "bootstrap.servers": bootstrap, "topic": topic,
+            "spool_dir": str(spool_dir), "batch_age": 0.05, **options}
+    log = EventLog(sinks=[sink], allowed_schemas=[KERNEL_ACTION["$id"], CELL_RUN["$id"]])
+    log.register_schema(KERNEL_ACTION)
+    log.register_schema(CELL_RUN)
+    return log

@@ -5,39 +5,34 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
-from kafka_test_helpers import consume, make_event, wait_delivered
+from kafka_test_helpers import KERNEL_ACTION, consume, eventlog, wait_delivered
 
-from telemetry_core._plugins import create_sink
-from telemetry_core.sinks import SinkEvent
 from telemetry_core.testing.servers import kafka_server
 
-EMIT_TIMEOUT = 0.1  # the bound submit() may block for (queue full); it never should here
+EMIT_TIMEOUT = 0.1  # the bound record_event may block for (queue full); it never should here
 SLACK = 1.0  # thread scheduling on a loaded 2-core CI machine; the outage lasts 4s
 
 
 def test_broker_crash_and_restart_loses_no_recorded_event(topic, tmp_path, capsys):
     with kafka_server(persistent=True) as broker:
-        sink = create_sink({
-            "type": "kafka", "bootstrap.servers": broker.bootstrap_servers, "topic": topic,
-            "create_topics": True, "topic_partitions": 2,
-            "batch_size": 200, "batch_age": 0.05, "emit_timeout": EMIT_TIMEOUT,
-            "spool_dir": str(tmp_path / "spool"),
-            "retry_initial": 0.1, "retry_max": 1.0,
+        log = eventlog(
+            broker.bootstrap_servers, topic, tmp_path / "spool",
+            create_topics=True, topic_partitions=2,
+            batch_size=200, emit_timeout=EMIT_TIMEOUT, retry_initial=0.1, retry_max=1.0,
             # fail undeliverable messages fast and reconnect fast, so the test is short
-            "message.timeout.ms": 2000, "reconnect.backoff.max.ms": 500,
-        })
-        sink.start()
-        recorded: list[SinkEvent] = []
+            **{"message.timeout.ms": 2000, "reconnect.backoff.max.ms": 500})
+        sink = log._own_sinks[0]  # the sink this EventLog built, for its counters
+        recorded: list[dict[str, Any]] = []
         worst = [0.0]
         stop = threading.Event()
 
         def record() -> None:
             seq = 0
             while not stop.is_set():
-                event = make_event(seq)
                 started = time.monotonic()
-                sink.submit(event)
+                event = log.record_event(KERNEL_ACTION["$id"], 1, {"action": "start", "seq": seq})
                 worst[0] = max(worst[0], time.monotonic() - started)
                 recorded.append(event)
                 seq += 1
@@ -56,17 +51,17 @@ def test_broker_crash_and_restart_loses_no_recorded_event(topic, tmp_path, capsy
         finally:
             stop.set()
             recorder.join()
-        stats = wait_delivered(sink, timeout=90)
-        sink.close()
+        stats = wait_delivered(sink, timeout=90)  # spooled events are replayed too
+        log.close()
 
         messages = consume(broker.bootstrap_servers, [topic], expected=len(recorded),
                            timeout=60)
     keys = [m.key().decode() for m in messages]
-    missing = {e.event_id for e in recorded} - set(keys)
+    missing = {e["__event_id__"] for e in recorded} - set(keys)
     duplicates = len(keys) - len(set(keys))
     with capsys.disabled():
         print(f"\nkafka fault test: recorded {len(recorded)} ({during_outage} while the broker "
-              f"was down), consumed {len(keys)}, duplicates {duplicates}, worst submit "
+              f"was down), consumed {len(keys)}, duplicates {duplicates}, worst record_event "
               f"{worst[0] * 1000:.1f} ms, sink stats {stats}")
     assert during_outage > 0 and stats["retried"] > 0  # the outage did hit delivery
     assert stats["delivered"] == stats["accepted"] == len(recorded)
