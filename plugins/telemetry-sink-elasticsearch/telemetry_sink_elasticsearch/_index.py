@@ -119,14 +119,16 @@ def index_template_body(pattern: str, priority: int, settings: dict[str, Any] | 
                         properties: dict[str, Any] | None) -> dict[str, Any]:
     """A composable index template mapping the envelope and strings sensibly.
 
-    Envelope: ``__timestamp__`` is a date, ``__schema__``, ``__schema_version__`` and
-    ``__event_id__`` are keywords, ``__metadata_version__`` an integer. Other strings are
-    keywords (exact match, aggregations) with a ``.text`` sub-field for full-text search;
+    Envelope: ``__timestamp__`` is a ``date_nanos`` (the core's timestamps have microseconds;
+    a ``date`` would keep only milliseconds and lose their order); ``__schema__``,
+    ``__schema_version__`` and ``__event_id__`` are keywords, ``__metadata_version__`` an
+    integer. Other strings are keywords (exact match, aggregations) with a ``.text`` sub-field
+    for full-text search;
     date detection is off so a field that only sometimes looks like a date cannot conflict.
     ``properties`` add to or override these mappings.
     """
     mapped: dict[str, Any] = {
-        "__timestamp__": {"type": "date"},
+        "__timestamp__": {"type": "date_nanos"},
         "__schema__": {"type": "keyword"},
         "__schema_version__": {"type": "keyword"},
         "__event_id__": {"type": "keyword"},

@@ -73,3 +73,29 @@ def test_eventlog_start_up_fails_clearly_when_the_cluster_cannot_be_reached(
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(SinkConfigError, match="cannot reach http://127.0.0.1:"):
         eventlog(url, prefix, request_timeout=2)
+
+
+def test_the_readme_queries_answer_as_documented(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    log = eventlog(es_server.url, prefix)
+    for i in range(12):
+        log.record_event(COMMAND["$id"], 1, {"command_id": f"cmd-{i % 3}", "duration_ms": i})
+    assert log.flush(timeout=30)
+    log.close()
+    es.indices.refresh(index=f"{prefix}-*")
+    # "how many events of one schema"
+    assert es.count(index=f"{prefix}-*", query={"term": {"__schema__": COMMAND["$id"]}}
+                    )["count"] == 12
+    # "the most used commands in the last 7 days"
+    answer = es.search(index=f"{prefix}-*", size=0,
+                       query={"range": {"__timestamp__": {"gte": "now-7d"}}},
+                       aggs={"commands": {"terms": {"field": "command_id", "size": 20}}})
+    buckets = answer["aggregations"]["commands"]["buckets"]
+    assert {b["key"]: b["doc_count"] for b in buckets} == {"cmd-0": 4, "cmd-1": 4, "cmd-2": 4}
+    # the Python example: filters and newest first
+    hits = es.search(index=f"{prefix}-*", query={"bool": {"filter": [
+        {"term": {"__schema__": COMMAND["$id"]}},
+        {"term": {"command_id": "cmd-1"}},
+        {"range": {"__timestamp__": {"gte": "2025-01-01"}}},
+    ]}}, sort=[{"__timestamp__": "desc"}, {"__event_id__": "desc"}])["hits"]["hits"]
+    assert [h["_source"]["duration_ms"] for h in hits] == [10, 7, 4, 1]

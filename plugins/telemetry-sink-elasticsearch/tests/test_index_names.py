@@ -64,7 +64,7 @@ def test_index_template_maps_the_envelope_and_user_fields() -> None:
     body = index_template_body("t-*", 200, {"number_of_shards": 1},
                                {"duration": {"type": "float"}})
     props = body["template"]["mappings"]["properties"]
-    assert props["__timestamp__"] == {"type": "date"}
+    assert props["__timestamp__"] == {"type": "date_nanos"}
     assert props["__schema__"] == {"type": "keyword"}
     assert props["duration"] == {"type": "float"}
     assert body["index_patterns"] == ["t-*"]

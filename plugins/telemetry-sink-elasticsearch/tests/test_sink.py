@@ -79,7 +79,7 @@ def test_index_template_created_at_start_up_maps_the_envelope(
     handler.close()
     index = f"{prefix}-lab-command-v1-2025.01.31"
     props = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
-    assert props["__timestamp__"]["type"] == "date"
+    assert props["__timestamp__"]["type"] == "date_nanos"
     assert props["__schema__"]["type"] == "keyword"
     assert props["duration"]["type"] == "float"
     assert props["command"]["type"] == "keyword"  # strings: exact match...
