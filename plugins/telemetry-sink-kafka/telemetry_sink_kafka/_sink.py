@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -65,6 +66,10 @@ _BASE_OPTIONS = frozenset(
     if name != "self" and p.kind is p.KEYWORD_ONLY)
 
 _MAX_ROUTES = 4096  # bound of the (schema, version) -> (topic, headers) cache
+
+# Producers inherited from a parent process: destroying one in a forked child can hang
+# (its librdkafka threads do not exist there), so they are kept, unused, until exit.
+_inherited: list[Producer] = []
 
 Headers = list[tuple[str, "str | bytes | None"]]
 Route = tuple[str, Headers]
@@ -135,6 +140,7 @@ class KafkaSink(SinkHandler):
         self.counters.update({"kafka_delivery_errors": 0, "kafka_producer_restarts": 0,
                               "kafka_topics_created": 0})
         self._producer: Producer | None = None
+        self._producer_pid = 0
         self._routes: dict[tuple[str, str], Route] = {}
         self._known_topics: set[str] = set()
         self._errors: list[tuple[KafkaError, bytes | None]] = []
@@ -144,7 +150,13 @@ class KafkaSink(SinkHandler):
     # -- the plugin contract ---------------------------------------------------------
 
     def open(self) -> None:
-        """Create the producer and check that the brokers answer; SinkConfigError if not."""
+        """Create the producer and check that the brokers answer; SinkConfigError if not.
+
+        Called again in a forked child: the parent's producer is left alone there.
+        """
+        if self._producer is not None and self._producer_pid != os.getpid():
+            _inherited.append(self._producer)
+            self._producer = None
         producer = self._new_producer()
         try:
             metadata = producer.list_topics(timeout=self.connect_timeout)
@@ -211,9 +223,10 @@ class KafkaSink(SinkHandler):
 
     def close_sink(self) -> None:
         """Flush what librdkafka still holds (bounded) and drop the producer."""
-        if self._producer is not None:
-            self._producer.flush(self.flush_timeout)
-            self._producer = None
+        if self._producer is not None and self._producer_pid == os.getpid():
+            # write_batch leaves nothing behind; this only bounds an unexpected leftover.
+            self._producer.flush(min(self.flush_timeout, 5.0))
+        self._producer = None
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -291,9 +304,11 @@ class KafkaSink(SinkHandler):
                   "on_delivery": self._on_delivery, "error_cb": self._on_error,
                   "logger": librdkafka_log}
         try:
-            return Producer(config)
+            producer = Producer(config)
         except KafkaException as exc:
             raise SinkConfigError(self._explain_bad_settings(exc)) from exc
+        self._producer_pid = os.getpid()
+        return producer
 
     def _explain_bad_settings(self, exc: KafkaException) -> str:
         """Name the setting(s) librdkafka rejected: its message may use an alias's name."""
