@@ -240,7 +240,7 @@ class FileSink(SinkHandler):
     def _rotate(self, target: Path) -> None:
         """Rename the full file aside (``name.<UTC time>.jsonl``) and gzip it if asked."""
         self._forget(target)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")  # sorts in time order
         stem, suffix = (target.name[:-len(target.suffix)], target.suffix) if target.suffix \
             else (target.name, "")
         rotated = target.with_name(f"{stem}.{stamp}{suffix}")
