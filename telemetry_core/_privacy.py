@@ -89,7 +89,7 @@ def decisions(schema: dict[str, Any], policy: Policy) -> Iterator[PropertyDecisi
             path = f"{prefix}.{name}" if prefix else name
             yield PropertyDecision(
                 path, str(prop.get("title", "")), str(prop.get("description", "")), cats,
-                PII_CATEGORY in cats or any(c != UNRESTRICTED for c in cats),
+                PII_CATEGORY in cats,
                 "kept" if kept else redacted)
             sub = _children(prop) if kept else None
             if sub is not None:

@@ -78,11 +78,11 @@ def test_schemas_attribute_answers_old_style_membership(eventlog):
     assert (SCHEMA_ID, 2) not in eventlog.schemas
 
 
-GOOD_CONFIG = """
+GOOD_CONFIG = f"""
 import logging
 c.EventLog.handlers = [logging.StreamHandler()]
-c.EventLog.allowed_schemas = ["%s"]
-""" % SCHEMA_ID
+c.EventLog.allowed_schemas = ["{SCHEMA_ID}"]
+"""
 
 
 def _config_from_file(tmp_path: Path, text: str) -> Config:

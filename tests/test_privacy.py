@@ -134,7 +134,7 @@ def test_decisions_list_every_property_with_its_fate(schema):
     fates = {d.path: (d.decision, d.personal) for d in decisions(schema, policy)}
     assert fates == {
         "name": ("kept", False), "count": ("kept", False), "user": ("hashed", True),
-        "location": ("kept", True), "details": ("kept", False),
+        "location": ("kept", False), "details": ("kept", False),
         "details.size": ("kept", False), "details.email": ("hashed", True),
         "files": ("kept", False), "files[].kind": ("kept", False),
         "files[].path": ("hashed", True),

@@ -16,6 +16,7 @@ from telemetry_core import EventValidationError
 from telemetry_core._schema_registry import builtin_schemas
 from telemetry_core._validation import EventValidator
 
+
 def _shim_hypothesis_many() -> None:
     """hypothesis-jsonschema 0.23 drives ``many`` with ``.more()``, which newer Hypothesis
     replaced by ``with many(...) as elements: for _ in elements``. Give it ``more()`` on
