@@ -64,7 +64,7 @@ BASE_OPTIONS: dict[str, str] = {
                  "<type>-<name>, else ~/.local/state/...)",
     "spool_max_bytes": "bound of the spool on disk per process (default 1 GiB)",
     "spool_segment_bytes": "size at which a new spool segment file starts (default 16 MiB)",
-    "spool_fsync": "never | batch (fsync each write, default) | always (fsync each event)",
+    "spool_fsync": "never, batch (fsync each spool write; default) or always (each event)",
     "spool_at": "fraction of the queue bound at which events start going to disk (0.5)",
     "dead_letter_path": "JSON-lines file of rejected events (default <spool_dir>/"
                         "dead-letter.jsonl)",
