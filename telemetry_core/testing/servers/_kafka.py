@@ -188,7 +188,11 @@ def kafka_server(*, persistent: bool = False, startup_timeout: float = 30.0,
 
 @contextmanager
 def _container_server() -> Iterator[KafkaServer]:  # pragma: no cover - needs Docker
-    from testcontainers.kafka import KafkaContainer
+    try:
+        from testcontainers.kafka import KafkaContainer
+    except ImportError as exc:
+        raise RuntimeError(f"{CONTAINERS_ENV}=1 needs testcontainers[kafka] installed "
+                           "(pip install 'testcontainers[kafka]')") from exc
 
     with KafkaContainer() as container:
         yield KafkaServer(bootstrap_servers=container.get_bootstrap_server(), persistent=True)
