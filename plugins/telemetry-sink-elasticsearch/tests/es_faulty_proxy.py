@@ -1,10 +1,11 @@
-"""An HTTP proxy in front of the real server that turns chosen bulk answers into failures.
+"""An HTTP proxy in front of the real server that turns chosen answers into failures.
 
-The emulator never throttles, so to see the sink's handling of 429 and 5xx this proxy
-forwards every request to the real server and then, for the bulk requests it was told to,
-either answers the whole request with an error (nothing forwarded) or rewrites chosen items'
-statuses after the server really indexed them (as when a node accepted a document but the
-answer said otherwise). Everything else passes through unchanged.
+The emulator never throttles and has no security, so to see the sink's handling of 429, 5xx,
+401/403 and version refusals this proxy forwards every request to the real server and, for
+the requests it was told to, either answers the whole request with an error (nothing
+forwarded) or rewrites chosen bulk items' statuses after the server really indexed them (as
+when a node accepted a document but the answer said otherwise). Everything else passes
+through unchanged.
 """
 
 from __future__ import annotations
@@ -22,15 +23,17 @@ from typing import Any
 
 @dataclass
 class Fault:
-    """What to do to one bulk request: a whole-request status, or per-item statuses."""
+    """What to do to one request: a whole-request status, or (bulk) per-item statuses."""
 
     status: int | None = None  # answer the whole request with this status, unforwarded
     items: dict[int, int] = field(default_factory=dict)  # item position -> status to report
+    path: str = "/_bulk"  # the request path it applies to (query string aside)
+    error: dict[str, Any] | None = None  # the error object to answer with (else a generic one)
 
 
 @dataclass
 class Proxy:
-    """The proxy's address and the faults still to apply, in order, to bulk requests."""
+    """The proxy's address and the faults still to apply, in order, to matching requests."""
 
     url: str
     faults: list[Fault]
@@ -58,13 +61,15 @@ def faulty_proxy(upstream: str, faults: list[Fault]) -> Iterator[Proxy]:
         def _forward(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            is_bulk = self.path.split("?")[0].endswith("/_bulk")
-            fault = None
-            if is_bulk:
+            path = self.path.split("?")[0]
+            if path.endswith("/_bulk"):
                 state.bulk_requests += 1
-                fault = state.faults.pop(0) if state.faults else None
+            fault = next((f for f in state.faults if f.path == path
+                          or (f.path == "/_bulk" and path.endswith("/_bulk"))), None)
+            if fault is not None:
+                state.faults.remove(fault)
             if fault is not None and fault.status is not None:
-                self._reply(fault.status, {"error": _error(fault.status),
+                self._reply(fault.status, {"error": fault.error or _error(fault.status),
                                            "status": fault.status}, {})
                 return
             request = urllib.request.Request(

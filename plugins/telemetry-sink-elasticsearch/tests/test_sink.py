@@ -245,6 +245,37 @@ def test_event_without_a_usable_index_name_is_rejected(
     assert "no index name" in result.rejected[0][1]
 
 
+def test_start_up_errors_say_what_the_cluster_answered(es_server: Any, prefix: str) -> None:
+    unauthorized = Fault(status=401, path="/", error={
+        "type": "security_exception", "reason": "unable to authenticate with provided credentials"})
+    too_new = Fault(status=400, path="/", error={
+        "type": "media_type_header_exception",
+        "reason": "Invalid media-type value on headers [Accept, Content-Type]",
+        "caused_by": {"type": "status_exception",
+                      "reason": "Accept version must be either version 8 or 7, but found 9"}})
+    with faulty_proxy(es_server.url, [unauthorized, too_new]) as proxy:
+        with pytest.raises(SinkConfigError) as info:
+            sink(proxy.url, prefix, api_key="revoked").start()
+        assert "rejected the credentials (401)" in str(info.value)
+        assert "unable to authenticate" in str(info.value) and "'api_key'" in str(info.value)
+        with pytest.raises(SinkConfigError) as info:
+            sink(proxy.url, prefix).start()
+        assert proxy.url in str(info.value) and "[es8]" in str(info.value)
+
+
+def test_a_key_that_may_only_write_is_accepted(es_server: Any, es: Elasticsearch,
+                                               prefix: str) -> None:
+    forbidden = Fault(status=403, path="/", error={
+        "type": "security_exception", "reason": "action [cluster:monitor/main] is unauthorized"})
+    with faulty_proxy(es_server.url, [forbidden]) as proxy:
+        handler = sink(proxy.url, prefix)
+        handler.start()  # warns, does not fail: writing is what this key is for
+        event = make_event()
+        assert handler.write_batch([event]) is None
+        handler.close()
+    assert_indexed_exactly_once(indexed(es, f"{prefix}-*"), [event])
+
+
 @pytest.mark.needs_real_elasticsearch
 def test_start_up_fails_clearly_when_credentials_are_rejected(
         es_server: Any, prefix: str) -> None:
