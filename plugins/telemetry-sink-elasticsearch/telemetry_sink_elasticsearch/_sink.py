@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -46,7 +47,14 @@ def _api_reason(exc: ApiError) -> str:
     body = exc.body
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return _reason(body["error"])
-    return str(body if body else exc.message)
+    if body:
+        return str(body)[:500]
+    return "(no error body: is this the URL of an Elasticsearch node, path prefix included?)"
+
+
+def _transport_reason(exc: TransportError) -> str:
+    """What the transport saw (refused, timed out, TLS), not just "Connection error"."""
+    return str(getattr(exc, "message", "") or exc)
 
 
 class ElasticsearchSink(SinkHandler):
@@ -115,6 +123,10 @@ class ElasticsearchSink(SinkHandler):
         if api_key is not None and basic_auth is not None:
             raise SinkConfigError(
                 "elasticsearch sink: give either 'api_key' or 'basic_auth', not both")
+        if ca_certs is not None and not os.path.isfile(ca_certs):
+            raise SinkConfigError(
+                f"elasticsearch sink: 'ca_certs' {ca_certs!r} is not a file; give the path of "
+                f"the PEM bundle of the CA that signed the cluster's certificate")
         if max_bulk_bytes < 1 or request_timeout <= 0 or max_retries < 0:
             raise SinkConfigError(
                 "elasticsearch sink: 'max_bulk_bytes' and 'request_timeout' must be positive "
@@ -173,7 +185,7 @@ class ElasticsearchSink(SinkHandler):
             except TransportError as exc:
                 raise SinkConfigError(
                     f"elasticsearch sink: cannot reach {self.where} to create the index "
-                    f"template: {exc}") from exc
+                    f"template: {_transport_reason(exc)}") from exc
 
     def _check_cluster(self, client: Elasticsearch) -> None:
         try:
@@ -204,9 +216,9 @@ class ElasticsearchSink(SinkHandler):
                 f"{hint}") from exc
         except TransportError as exc:
             raise SinkConfigError(
-                f"elasticsearch sink: cannot reach {self.where}: {exc}; check 'hosts' (or "
-                f"'cloud_id') and that the cluster is running; TLS: 'ca_certs', "
-                f"'verify_certs'") from exc
+                f"elasticsearch sink: cannot reach {self.where}: {_transport_reason(exc)}; "
+                f"check 'hosts' (or 'cloud_id') and that the cluster is running; TLS: "
+                f"'ca_certs', 'verify_certs'") from exc
         version = str(info.get("version", {}).get("number", "?"))
         log.info("elasticsearch sink: connected to %s (Elasticsearch %s)", self.where, version)
 
@@ -281,7 +293,7 @@ class ElasticsearchSink(SinkHandler):
                 raise TransientSinkError(f"{self.where}: bulk request failed: {reason}") from exc
             raise PermanentSinkError(f"{self.where}: bulk request rejected: {reason}") from exc
         except TransportError as exc:
-            raise TransientSinkError(f"{self.where}: {exc}") from exc
+            raise TransientSinkError(f"{self.where}: {_transport_reason(exc)}") from exc
         if not response.get("errors"):
             return
         items = response.get("items") or []

@@ -221,6 +221,7 @@ def test_start_up_fails_clearly_when_the_cluster_cannot_be_reached(prefix: str) 
         handler.start()
     message = str(info.value)
     assert "cannot reach" in message and url in message and "'hosts'" in message
+    assert "Connection refused" in message  # what the transport saw, not only "error"
 
 
 def test_bad_configuration_is_a_clear_error() -> None:
@@ -230,6 +231,10 @@ def test_bad_configuration_is_a_clear_error() -> None:
         ElasticsearchSink(api_key="k", basic_auth=["u", "p"])
     with pytest.raises(SinkConfigError, match="unknown placeholder"):
         ElasticsearchSink(index="t-{nope}")
+    with pytest.raises(SinkConfigError, match="'ca_certs' '/no/such/ca.pem' is not a file"):
+        ElasticsearchSink(hosts="https://es:9200", ca_certs="/no/such/ca.pem")
+    with pytest.raises(SinkConfigError, match="bad connection settings: .*https"):
+        ElasticsearchSink(hosts="http://es:9200", ca_certs=__file__).open()
     with pytest.raises(SinkConfigError, match="options: .*hosts"):
         create_sink({"type": "elasticsearch", "host": "http://x"})
 
