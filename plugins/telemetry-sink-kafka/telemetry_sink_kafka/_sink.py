@@ -81,7 +81,7 @@ def _error_of(exc: KafkaException) -> KafkaError | None:
 
 
 class KafkaSink(SinkHandler):
-    """Sink type ``kafka``: one Kafka message per event, at-least-once, ordered per partition.
+    """Produces each event as one Kafka message (key = event id), at-least-once.
 
     Configuration: ``{"type": "kafka", "bootstrap.servers": "host:9092", "topic":
     "jupyter.{schema_name}"}``; every other key that is not a sink option below or a
@@ -92,7 +92,7 @@ class KafkaSink(SinkHandler):
     options: ClassVar[dict[str, str]] = {
         "bootstrap.servers": "host:port[,host:port...] of the Kafka brokers (required)",
         "topic": "topic name, or a template such as 'jupyter.{schema_name}' "
-                 "(variables: schema_name, schema_id, version) (required)",
+                 "(variables: schema_name, schema_path, schema, version) (required)",
         "create_topics": "create missing topics through the admin client (default false)",
         "topic_partitions": "partitions of topics the sink creates (default: broker's)",
         "topic_replication": "replication factor of topics the sink creates (default: broker's)",

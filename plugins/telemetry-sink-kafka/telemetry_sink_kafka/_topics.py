@@ -16,11 +16,13 @@ from telemetry_core.sinks import SinkConfigError
 
 #: The variables a topic template may use, with what each becomes.
 TOPIC_VARIABLES: dict[str, str] = {
-    "schema_name": "the schema id without scheme, host and a trailing version segment, "
-                   "'/' as '.' (https://events.jupyter.org/jupyter_server/kernel_actions/v1 "
-                   "-> jupyter_server.kernel_actions)",
-    "schema_id": "the whole schema id without its scheme, '/' as '.' "
-                 "(events.jupyter.org.jupyter_server.kernel_actions.v1)",
+    "schema_name": "last segment of the schema id, skipping a trailing version segment like "
+                   "v1, as the file sink names it (https://events.jupyter.org/jupyter_server/"
+                   "kernel_actions/v1 -> kernel_actions)",
+    "schema_path": "the schema id without scheme, host and a trailing version segment, "
+                   "'/' as '.' (-> jupyter_server.kernel_actions)",
+    "schema": "the whole schema id without its scheme, '/' as '.' "
+              "(-> events.jupyter.org.jupyter_server.kernel_actions.v1)",
     "version": "the schema version (1)",
 }
 
@@ -44,11 +46,13 @@ def _id_parts(schema_id: str) -> tuple[str, list[str]]:
 def topic_variables(schema_id: str, version: str) -> dict[str, str]:
     """The template variables for one schema, already sanitised."""
     host, segments = _id_parts(schema_id)
-    name_segments = segments[:-1] if len(segments) > 1 and _VERSION_SEGMENT.match(
-        segments[-1]) else segments
+    named = list(segments)
+    while len(named) > 1 and _VERSION_SEGMENT.match(named[-1]):
+        named.pop()
     return {
-        "schema_name": _sanitise(".".join(name_segments) or host or "unnamed"),
-        "schema_id": _sanitise(".".join([host, *segments] if host else segments) or "unnamed"),
+        "schema_name": _sanitise(named[-1] if named else host or "unnamed"),
+        "schema_path": _sanitise(".".join(named) or host or "unnamed"),
+        "schema": _sanitise(".".join([host, *segments] if host else segments) or "unnamed"),
         "version": _sanitise(version or "unversioned"),
     }
 

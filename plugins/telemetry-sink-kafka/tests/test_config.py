@@ -61,10 +61,13 @@ def test_framework_options_reach_the_base_class_and_the_rest_librdkafka():
 
 @pytest.mark.parametrize(("template", "schema_id", "version", "topic"), [
     ("jupyter.{schema_name}", "https://events.jupyter.org/jupyter_server/kernel_actions/v1",
+     "1", "jupyter.kernel_actions"),
+    ("jupyter.{schema_path}", "https://events.jupyter.org/jupyter_server/kernel_actions/v1",
      "1", "jupyter.jupyter_server.kernel_actions"),
-    ("{schema_id}", "https://events.jupyter.org/a/b/v1", "1", "events.jupyter.org.a.b.v1"),
+    ("{schema}", "https://events.jupyter.org/a/b/v1", "1", "events.jupyter.org.a.b.v1"),
+    ("{schema_name}", "https://x.org/a/b/2/v1", "1", "b"),
     ("e.{schema_name}.v{version}", "myorg.button_click", "2.1", "e.myorg.button_click.v2.1"),
-    ("e.{schema_name}", "https://x.org/ü ber/$weird!/v3", "3", "e._ber._weird_"),
+    ("e.{schema_path}", "https://x.org/ü ber/$weird!/v3", "3", "e._ber._weird_"),
     ("static", "https://x.org/a/v1", "1", "static"),
 ])
 def test_topic_templates(template, schema_id, version, topic):

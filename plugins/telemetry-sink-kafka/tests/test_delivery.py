@@ -46,7 +46,7 @@ def test_every_event_arrives_with_key_headers_and_bytes_in_order(kafka, topic, t
 
 
 def test_topic_template_routes_by_schema(kafka, topic, tmp_path):
-    sink = _sink(kafka, tmp_path, topic=topic + ".{schema_name}.v{version}")
+    sink = _sink(kafka, tmp_path, topic=topic + ".{schema_path}.v{version}")
     events = [make_event(i, SCHEMA_A if i % 2 else SCHEMA_B, "1" if i % 2 else "2")
               for i in range(200)]
     for event in events:

@@ -43,7 +43,6 @@ def test_topic_template_through_eventlog(kafka, topic, tmp_path):
     cells = [log.record_event(CELL_RUN["$id"], "2", {"seq": i}) for i in range(20)]
     assert log.flush(timeout=60)
     log.close()
-    for name, events in ((f"{topic}.jupyter_server.kernel_action", kernel),
-                         (f"{topic}.lab.cell_run", cells)):
+    for name, events in ((f"{topic}.kernel_action", kernel), (f"{topic}.cell_run", cells)):
         got = consume(kafka.bootstrap_servers, [name], expected=len(events))
         assert sorted(m.key().decode() for m in got) == sorted(e["__event_id__"] for e in events)
