@@ -66,13 +66,15 @@ def partition_time(timestamp: str) -> tuple[str, str]:
     return when.strftime("%Y-%m-%d"), when.strftime("%H")
 
 
-def content_uuid(ids: list[bytes]) -> str:
-    """A UUID derived from the events of one object.
+def content_uuid(event_ids: list[str], bodies: list[bytes]) -> str:
+    """A UUID derived from the events of one object: their ids, or their JSON when any
+    event has no id.
 
     The same events give the same key, so a retry of an upload whose answer was lost
     overwrites the object instead of writing a second copy.
     """
-    digest = hashlib.blake2b(b"\n".join(ids), digest_size=16).digest()
+    data = "\n".join(event_ids).encode() if all(event_ids) else b"\n".join(bodies)
+    digest = hashlib.blake2b(data, digest_size=16).digest()
     return str(uuid.UUID(bytes=digest, version=4))
 
 

@@ -52,8 +52,10 @@ def test_unparseable_timestamp_falls_back_to_now() -> None:
 
 
 def test_content_uuid_depends_on_the_events_only() -> None:
-    assert content_uuid([b"a", b"b"]) == content_uuid([b"a", b"b"])
-    assert content_uuid([b"a", b"b"]) != content_uuid([b"a", b"c"])
+    assert content_uuid(["a", "b"], [b"{}", b"{}"]) == content_uuid(["a", "b"], [b"1", b"2"])
+    assert content_uuid(["a", "b"], [b"{}", b"{}"]) != content_uuid(["a", "c"], [b"{}", b"{}"])
+    # Events without ids: the JSON decides, so different events never share a key.
+    assert content_uuid(["", ""], [b"1", b"2"]) != content_uuid(["", ""], [b"1", b"3"])
 
 
 def test_render_key_drops_empty_segments() -> None:

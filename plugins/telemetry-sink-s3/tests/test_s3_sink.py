@@ -234,3 +234,21 @@ def test_unreachable_endpoint_is_a_clear_start_up_error(make_log: Any) -> None:
 def test_check_bucket_false_starts_without_a_request(make_log: Any) -> None:
     _, sink = make_log(bucket="not-there-yet", check_bucket=False)
     assert sink.client is not None and sink.stats()["put_requests"] == 0
+
+
+def test_timestamps_from_other_producers_are_partitioned_in_utc(
+        make_sink: Any, make_log: Any, record: Any, sink_events: Any, stored: Any) -> None:
+    # A handler fed by plain logging may carry offsets or no zone; the core writes "...Z".
+    log, _ = make_log()
+    recorded = record(log, 3)
+    recorded[0]["__timestamp__"] = "2026-11-22T01:30:00+02:00"  # 23:30 the day before
+    recorded[1]["__timestamp__"] = "2026-11-22T05:00:00"  # no zone: taken as UTC
+    sink = make_sink()
+    assert sink.write_batch(sink_events(recorded)) is None
+    where = {lines[0]["__event_id__"]: KEY.fullmatch(key) for key, lines in
+             stored("events/").items()}
+    assert len(where) == 3
+    got = {i: (m["dt"], m["hour"]) for i, m in where.items() if m}
+    assert got == {recorded[0]["__event_id__"]: ("2026-11-21", "23"),
+                   recorded[1]["__event_id__"]: ("2026-11-22", "05"),
+                   recorded[2]["__event_id__"]: ("2026-11-22", "01")}

@@ -1,8 +1,15 @@
-"""An S3 API server for tests: moto's ThreadedMotoServer, or ``TELEMETRY_TEST_S3_ENDPOINT``."""
+"""An S3 API server for tests: moto's ThreadedMotoServer, or ``TELEMETRY_TEST_S3_ENDPOINT``.
+
+``s3_server(process=True)`` runs moto in a child process instead, so that a benchmark's
+process does not also pay for the server's Python work (the GIL is shared otherwise).
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +25,7 @@ class S3Server:
     secret_key: str = "testing"
     region: str = "us-east-1"
     _moto: Any = None
+    _proc: subprocess.Popen[bytes] | None = None
     _running: bool = True
 
     def client(self) -> Any:
@@ -40,6 +48,14 @@ class S3Server:
         moto keeps its buckets in this process's memory, so a server started again
         with :meth:`start` still has them; call :meth:`reset` to drop them too.
         """
+        if self._proc is not None and self._running:
+            self._running = False
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
         if self._moto is not None and self._running:
             self._running = False
             self._moto.stop()
@@ -49,7 +65,13 @@ class S3Server:
                 self._moto._server.server_close()
 
     def start(self) -> None:
-        """Start the embedded server again on the same port, after :meth:`stop`."""
+        """Start the embedded server again on the same port, after :meth:`stop`.
+
+        A server in a child process comes back empty; a threaded one keeps its buckets.
+        """
+        if self._proc is not None and not self._running:
+            self._proc = _spawn(self.endpoint_url)
+            self._running = True
         if self._moto is not None and not self._running:
             from moto.server import ThreadedMotoServer
 
@@ -79,9 +101,34 @@ class S3Server:
         }
 
 
+def _spawn(endpoint_url: str) -> subprocess.Popen[bytes]:
+    """``python -m moto.server`` on the endpoint's port; returns once it answers."""
+    import urllib.error
+    import urllib.request
+
+    port = endpoint_url.rsplit(":", 1)[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", port],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=2):
+                return proc
+        except (urllib.error.URLError, OSError):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"moto server did not start on {endpoint_url}") from None
+            time.sleep(0.1)
+
+
 @contextmanager
-def s3_server(port: int | None = None) -> Iterator[S3Server]:
-    """Yield an S3 API server on 127.0.0.1 (``port`` lets a fault test restart on the same one)."""
+def s3_server(port: int | None = None, process: bool = False) -> Iterator[S3Server]:
+    """Yield an S3 API server on 127.0.0.1.
+
+    ``port`` lets a fault test restart on the same one; ``process=True`` runs moto in a
+    child process (benchmarks) rather than in a thread of this one.
+    """
     existing = os.environ.get("TELEMETRY_TEST_S3_ENDPOINT")
     if existing:
         yield S3Server(
@@ -95,6 +142,14 @@ def s3_server(port: int | None = None) -> Iterator[S3Server]:
     from . import free_port
 
     port = port or free_port()
+    if process:
+        url = f"http://127.0.0.1:{port}"
+        s3 = S3Server(endpoint_url=url, _proc=_spawn(url))
+        try:
+            yield s3
+        finally:
+            s3.stop()
+        return
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     s3 = S3Server(endpoint_url=f"http://127.0.0.1:{port}", _moto=server)
