@@ -170,6 +170,10 @@ class KafkaSink(SinkHandler):
         self._producer = producer
         if self.create_topics and not self._templated:
             self._ensure_topic(self.topic, at_start=True)
+        elif not self._templated and self.topic not in metadata.topics:
+            log.warning("kafka sink: topic %r does not exist yet; the brokers create it on "
+                        "first use only if auto.create.topics.enable is on (else set "
+                        "create_topics, or create it)", self.topic)
 
     def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
         """Produce ``events``, wait (bounded) for the broker's acknowledgements, sort outcomes."""
@@ -257,8 +261,8 @@ class KafkaSink(SinkHandler):
             if err.fatal() or err.code() in FENCING_ERRORS:
                 self._fatal = err
         first = self._errors[0][0]
-        log.warning("kafka sink: %d of %d events not delivered (first error: %s: %s)",
-                    len(self._errors), len(produced), first.name(), first.str())
+        self._warn("kafka-delivery", "kafka sink: %d of %d events not delivered (first "
+                   "error: %s: %s)", len(self._errors), len(produced), first.name(), first.str())
 
     def _route(self, event: SinkEvent) -> Route:
         """Topic and headers of a (schema, version), cached; creates the topic if asked."""

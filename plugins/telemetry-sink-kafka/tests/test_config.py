@@ -76,3 +76,11 @@ def test_topic_templates(template, schema_id, version, topic):
 
 def test_topic_names_are_capped_at_kafkas_limit():
     assert len(topic_for("t.{schema_name}", "org." + "x" * 400, "1")) == 249
+
+
+def test_a_missing_fixed_topic_is_named_at_start_up(kafka, tmp_path, caplog):
+    sink = create_sink({"type": "kafka", "bootstrap.servers": kafka.bootstrap_servers,
+                        "topic": "never-created-here", "spool_dir": str(tmp_path)})
+    sink.start()
+    sink.close()
+    assert "topic 'never-created-here' does not exist yet" in caplog.text
