@@ -253,7 +253,7 @@ class S3Sink(SinkHandler):
         """Group events by partition, in arrival order, then cut at ``max_object_bytes``."""
         # Per event only a cheap raw key: the core's timestamps are UTC ("...Z"), so the
         # first 13 characters are the date and hour. Names are worked out once per group.
-        raw: dict[tuple[object, object, str], list[SinkEvent]] = {}
+        raw: dict[tuple[str, str, str], list[SinkEvent]] = {}
         keys = [(e.schema_id, e.version, e.timestamp[:13], e.timestamp[-1:]) for e in events]
         distinct = set(keys)
         first = next(iter(distinct), None)
@@ -270,10 +270,10 @@ class S3Sink(SinkHandler):
                 else:
                     group.append(event)
         chunks = []
-        for (schema_id, version, hour_key), group in raw.items():
+        for (raw_schema, raw_version, raw_hour), group in raw.items():
             # The core passes the registry's version, which may be an int.
-            part = (self._segment(schema_id), self._segment(version), hour_key[:10],
-                    hour_key[11:13])
+            part = (self._segment(raw_schema), self._segment(raw_version), raw_hour[:10],
+                    raw_hour[11:13])
             if sum(map(len, [e.json for e in group])) + len(group) <= self.max_object_bytes:
                 chunks.append((part, group))
                 continue
