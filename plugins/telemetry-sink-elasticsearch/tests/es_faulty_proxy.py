@@ -11,6 +11,7 @@ through unchanged.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -50,8 +51,9 @@ def _error(status: int) -> dict[str, Any]:
 
 
 @contextmanager
-def faulty_proxy(upstream: str, faults: list[Fault]) -> Iterator[Proxy]:
-    """Run the proxy on a free port of 127.0.0.1 while the block runs."""
+def faulty_proxy(upstream: str, faults: list[Fault],
+                 tls: ssl.SSLContext | None = None) -> Iterator[Proxy]:
+    """Run the proxy on a free port of 127.0.0.1 while the block runs (HTTPS with ``tls``)."""
     state = Proxy(url="", faults=list(faults))
 
     class Handler(BaseHTTPRequestHandler):
@@ -107,7 +109,10 @@ def faulty_proxy(upstream: str, faults: list[Fault]) -> Iterator[Proxy]:
         do_GET = do_PUT = do_POST = do_DELETE = _forward
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    state.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -15,6 +15,7 @@ from es_helpers import (
     make_event,
     wait_for,
 )
+from es_tls import make_certificates
 from telemetry_sink_elasticsearch import ElasticsearchSink
 
 from telemetry_core._plugins import create_sink
@@ -296,3 +297,25 @@ def test_start_up_fails_clearly_when_the_template_is_refused(
                    mappings={"x": {"type": "no-such-type"}})
     with pytest.raises(SinkConfigError, match="refused the index template"):
         handler.start()
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # expected
+def test_tls_with_the_cluster_ca_verifies_and_indexes(
+        es_server: Any, es: Elasticsearch, prefix: str, tmp_path: Any) -> None:
+    certs = make_certificates(tmp_path)
+    with faulty_proxy(es_server.url, [], tls=certs.server_context()) as proxy:
+        assert proxy.url.startswith("https://")
+        # Verification is on by default: a certificate from an unknown CA is refused.
+        with pytest.raises(SinkConfigError, match="certificate verify failed"):
+            sink(proxy.url, prefix).start()
+        handler = sink(proxy.url, prefix, ca_certs=str(certs.ca_file))
+        handler.start()
+        events = [make_event(n=i) for i in range(3)]
+        assert handler.write_batch(events) is None
+        handler.close()
+        with pytest.warns(Warning, match="verify_certs=False is insecure"):
+            unverified = sink(proxy.url, prefix, verify_certs=False, name="unverified")
+            unverified.start()
+            assert unverified.write_batch(events) is None  # replayed: conflicts only
+            unverified.close()
+    assert_indexed_exactly_once(indexed(es, f"{prefix}-*"), events)
