@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections import deque
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -50,6 +51,10 @@ def _api_reason(exc: ApiError) -> str:
     if body:
         return str(body)[:500]
     return "(no error body: is this the URL of an Elasticsearch node, path prefix included?)"
+
+
+class _TooLarge(Exception):
+    """A bulk request answered 413: split it."""
 
 
 def _transport_reason(exc: TransportError) -> str:
@@ -225,13 +230,41 @@ class ElasticsearchSink(SinkHandler):
     # -- writing ----------------------------------------------------------------------
 
     def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
-        """Bulk-create ``events``; see the class docstring for the outcome of each one."""
+        """Bulk-create ``events``; see the class docstring for the outcome of each one.
+
+        A batch larger than ``max_bulk_bytes`` goes in several requests. When a later request
+        fails as a whole, the earlier ones' outcomes stand: a transient failure puts that
+        request's and the remaining events up for retry, a permanent one rejects that
+        request's events with the reason. If the first request fails transiently, nothing
+        happened and ``TransientSinkError`` is raised, as for a single request.
+        """
         if self._client is None:
             self.open()
         retry: list[SinkEvent] = []
         rejected: list[tuple[SinkEvent, str]] = []
-        for chunk, body in self._bodies(events, rejected):
-            self._send(chunk, body, retry, rejected)
+        todo = deque(self._bodies(events, rejected))
+        answered = False
+        while todo:
+            chunk, body = todo.popleft()
+            try:
+                self._send(chunk, body, retry, rejected)
+            except _TooLarge as exc:
+                if len(chunk) == 1:
+                    rejected.append((chunk[0], str(exc)))
+                else:  # the cluster's body limit is lower than ours: halve until it fits
+                    half = len(chunk) // 2
+                    todo.extendleft(reversed(self._bodies(chunk[:half], rejected)
+                                             + self._bodies(chunk[half:], rejected)))
+                continue
+            except TransientSinkError:
+                if not answered:
+                    raise
+                retry += chunk
+                retry += [event for later, _ in todo for event in later]
+                break
+            except PermanentSinkError as exc:
+                rejected += [(event, str(exc)) for event in chunk]
+            answered = True
         return WriteResult(retry=retry, rejected=rejected) if retry or rejected else None
 
     def _bodies(self, events: Sequence[SinkEvent], rejected: list[tuple[SinkEvent, str]]
@@ -271,6 +304,7 @@ class ElasticsearchSink(SinkHandler):
 
     def _send(self, chunk: Sequence[SinkEvent], body: bytes, retry: list[SinkEvent],
               rejected: list[tuple[SinkEvent, str]]) -> None:
+        """One bulk request; per-item outcomes go to ``retry`` and ``rejected``."""
         assert self._client is not None
         self.es_counters["bulk_requests"] += 1
         try:
@@ -279,15 +313,8 @@ class ElasticsearchSink(SinkHandler):
         except ApiError as exc:
             status = exc.meta.status
             reason = f"{status} {_api_reason(exc)}"
-            if status == 413 and len(chunk) > 1:  # the cluster's body limit is lower: halve
-                half = len(chunk) // 2
-                for part in (chunk[:half], chunk[half:]):
-                    for sub, sub_body in self._bodies(part, rejected):
-                        self._send(sub, sub_body, retry, rejected)
-                return
             if status == 413:
-                rejected.append((chunk[0], reason))
-                return
+                raise _TooLarge(reason) from exc
             if status in (401, 403, 408, 429) or status >= 500:
                 # Throttled, down, or credentials revoked: an operator can fix it; keep events.
                 raise TransientSinkError(f"{self.where}: bulk request failed: {reason}") from exc

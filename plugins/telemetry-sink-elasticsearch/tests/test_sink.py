@@ -19,7 +19,7 @@ from es_tls import make_certificates
 from telemetry_sink_elasticsearch import ElasticsearchSink
 
 from telemetry_core._plugins import create_sink
-from telemetry_core.sinks import PermanentSinkError, SinkConfigError, TransientSinkError
+from telemetry_core.sinks import SinkConfigError, TransientSinkError
 from telemetry_core.testing.servers import free_port
 
 FAST = {"batch_age": 0.02, "retry_initial": 0.01, "retry_max": 0.1}
@@ -158,7 +158,7 @@ def test_throttled_and_failed_items_are_retried_alone(
     assert_indexed_exactly_once(indexed(es, f"{prefix}-*"), events)
 
 
-def test_whole_request_throttled_is_transient_and_bad_request_is_permanent(
+def test_whole_request_throttled_is_transient_and_bad_request_is_rejected(
         es_server: Any, prefix: str) -> None:
     faults = [Fault(status=429), Fault(status=503), Fault(status=400)]
     with faulty_proxy(es_server.url, faults) as proxy:
@@ -169,8 +169,10 @@ def test_whole_request_throttled_is_transient_and_bad_request_is_permanent(
             handler.write_batch(events)
         with pytest.raises(TransientSinkError, match="503"):
             handler.write_batch(events)
-        with pytest.raises(PermanentSinkError, match="400"):
-            handler.write_batch(events)
+        result = handler.write_batch(events)  # dead-lettered, with what the server said
+        assert result is not None and not result.retry
+        assert [event for event, _ in result.rejected] == events
+        assert "400" in result.rejected[0][1] and "injected" in result.rejected[0][1]
         assert handler.write_batch(events) is None
         handler.close()
 
@@ -200,6 +202,25 @@ def test_large_batches_are_split_by_max_bulk_bytes(
     assert handler.stats()["bulk_requests"] >= 5  # ~1.2 kB a document, 8 kB a request
     handler.close()
     assert len(indexed(es, f"{prefix}-*")) == 40
+
+
+def test_a_later_request_of_a_split_batch_failing_keeps_the_earlier_outcomes(
+        es_server: Any, es: Elasticsearch, prefix: str) -> None:
+    events = [make_event(text="x" * 1000, n=i) for i in range(6)]  # 2 a request at 3 kB
+    # Request 1 passes, 2 is throttled as a whole, the rest is not sent: retried later.
+    with faulty_proxy(es_server.url, [Fault(), Fault(status=503)]) as proxy:
+        handler = sink(proxy.url, prefix, max_bulk_bytes=3_000)
+        handler.start()
+        result = handler.write_batch(events)
+        assert result is not None and not result.rejected
+        assert list(result.retry) == events[2:] and proxy.bulk_requests == 2
+        # Request 1 passes, 2 is refused as a whole: its events are dead-lettered.
+        proxy.faults = [Fault(), Fault(status=400)]
+        result = handler.write_batch(events[2:])
+        assert result is not None and not result.retry
+        assert [event for event, _ in result.rejected] == events[4:6]
+        handler.close()
+    assert_indexed_exactly_once(indexed(es, f"{prefix}-*"), events[:4])
 
 
 def test_request_too_large_is_halved_until_it_fits(
