@@ -1,17 +1,27 @@
 """Object keys: Hive-style partitions from an event's schema, version and timestamp.
 
-The rule for turning a schema id into a path segment (``schema_name``) is public and
-documented in the README, because queries filter on it:
+Two names are derived from a schema id; the rules are public (README), because queries
+filter on them, and they match the file sink's template variables of the same names:
+
+``schema_name`` (the default template's ``schema=`` partition): the last segment of the
+id, split at ``/``, ``:`` and ``#``, skipping trailing version segments such as ``v1``
+or ``2.0``: ``https://telemetry.jupyter.org/schemas/events/kernel/lifecycle`` ->
+``lifecycle``; then made safe as below.
+
+``schema``: the whole id made safe: ``telemetry.jupyter.org_schemas_events_kernel_lifecycle``.
+
+Making a value safe (:func:`safe_segment`, also used for the version):
 
 1. drop a leading URI scheme (``https://``) and trailing slashes;
 2. replace every run of characters other than ``A-Z a-z 0-9 . _ -`` with one ``_``
    (so ``/``, ``=``, ``:``, spaces and non-ASCII never reach the key);
 3. strip leading and trailing ``_`` and ``.`` (no ``.``/``..`` segments, no hidden names);
 4. an empty result becomes ``unknown``; a result longer than 120 characters is cut to
-   111 and gets ``-`` plus 8 hex digits of the SHA-256 of the full schema id.
+   111 and gets ``-`` plus 8 hex digits of the SHA-256 of the full value.
 
-Different ids can map to the same name (``a/b`` and ``a_b``); the exact id is in every
-event's ``__schema__`` field, so a reader can still tell them apart.
+Different ids can map to the same ``schema_name`` (``a/lifecycle``, ``b/lifecycle``) or,
+rarely, the same ``schema``; the exact id is in every event's ``__schema__`` field.
+Use ``schema={schema}`` in the key template where short names may collide.
 """
 
 from __future__ import annotations
@@ -29,11 +39,14 @@ DEFAULT_KEY_TEMPLATE = (
 )
 #: Fields a key template may use.
 TEMPLATE_FIELDS = frozenset(
-    {"prefix", "schema_name", "version", "date", "hour", "year", "month", "day", "uuid", "ext"}
+    {"prefix", "schema_name", "schema", "version", "date", "hour", "year", "month", "day",
+     "uuid", "ext"}
 )
 _MAX_SEGMENT = 120
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SPLIT = re.compile(r"[/:#]+")
+_VERSION_SEGMENT = re.compile(r"^v?\d+(\.\d+)*$")
 
 
 def safe_segment(value: str) -> str:
@@ -45,6 +58,14 @@ def safe_segment(value: str) -> str:
         digest = hashlib.sha256(value.encode()).hexdigest()[:8]
         name = f"{name[: _MAX_SEGMENT - 9]}-{digest}"
     return name
+
+
+def schema_name(schema_id: str) -> str:
+    """The last segment of ``schema_id`` that is not a version, made safe."""
+    parts = [p for p in _SPLIT.split(_SCHEME.sub("", schema_id)) if p]
+    while len(parts) > 1 and _VERSION_SEGMENT.match(parts[-1]):
+        parts.pop()
+    return safe_segment(parts[-1] if parts else "")
 
 
 def partition_time(timestamp: str) -> tuple[str, str]:

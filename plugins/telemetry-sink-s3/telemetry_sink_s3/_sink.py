@@ -23,6 +23,8 @@ _MiB = 1024 * 1024
 _SSE = ("AES256", "aws:kms")
 _STORAGE_CLASS = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _SEGMENT_CACHE_MAX = 4096
+# (schema_name, schema, version, date, hour): the key segments one object's events share.
+_Partition = tuple[str, str, str, str, str]
 
 
 class S3Sink(SinkHandler):
@@ -50,7 +52,8 @@ class S3Sink(SinkHandler):
         "sse": "server-side encryption: 'AES256' (SSE-S3) or 'aws:kms' (default: bucket's)",
         "sse_kms_key_id": "KMS key id or ARN for sse='aws:kms' (default: the AWS managed key)",
         "storage_class": "S3 storage class, e.g. STANDARD_IA (default: STANDARD)",
-        "key_template": f"object key template (default {_keys.DEFAULT_KEY_TEMPLATE!r})",
+        "key_template": f"object key template (default {_keys.DEFAULT_KEY_TEMPLATE!r}); "
+                        f"fields: {', '.join(sorted(_keys.TEMPLATE_FIELDS))}",
         "compression": "'gzip' (default) or 'none'",
         "compresslevel": "gzip level 1-9 (default 1: least CPU; 6-9 save ~10% of bytes)",
         "max_object_bytes": "uncompressed bytes per object before a new one starts (64 MiB)",
@@ -148,7 +151,7 @@ class S3Sink(SinkHandler):
             extra["StorageClass"] = storage_class
         self._extra = extra
         self._ext = ".gz" if self.compress else ""
-        self._segments: dict[object, str] = {}
+        self._segments: dict[tuple[str, object], tuple[str, str, str]] = {}
         self.client: Any = None
         #: S3-specific counters, merged into :meth:`stats`.
         self.s3_counters: dict[str, int] = dict.fromkeys(
@@ -238,18 +241,21 @@ class S3Sink(SinkHandler):
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _segment(self, value: object) -> str:
-        """``safe_segment`` of a schema id or version, cached (a few distinct values)."""
-        name = self._segments.get(value)
-        if name is None:
+    def _names(self, schema_id: str, version: object) -> tuple[str, str, str]:
+        """``(schema_name, schema, version)`` key segments, cached (few distinct values)."""
+        names = self._segments.get((schema_id, version))
+        if names is None:
             if len(self._segments) >= _SEGMENT_CACHE_MAX:
                 self._segments.clear()
-            name = self._segments[value] = _keys.safe_segment(str(value))
-        return name
+            # The core passes the registry's version, which may be an int.
+            names = self._segments[(schema_id, version)] = (
+                _keys.schema_name(schema_id), _keys.safe_segment(schema_id),
+                _keys.safe_segment(str(version)))
+        return names
 
     def _chunks(
         self, events: Sequence[SinkEvent]
-    ) -> list[tuple[tuple[str, str, str, str], list[SinkEvent]]]:
+    ) -> list[tuple[_Partition, list[SinkEvent]]]:
         """Group events by partition, in arrival order, then cut at ``max_object_bytes``."""
         # Per event only a cheap raw key: the core's timestamps are UTC ("...Z"), so the
         # first 13 characters are the date and hour. Names are worked out once per group.
@@ -271,9 +277,7 @@ class S3Sink(SinkHandler):
                     group.append(event)
         chunks = []
         for (raw_schema, raw_version, raw_hour), group in raw.items():
-            # The core passes the registry's version, which may be an int.
-            part = (self._segment(raw_schema), self._segment(raw_version), raw_hour[:10],
-                    raw_hour[11:13])
+            part = (*self._names(raw_schema, raw_version), raw_hour[:10], raw_hour[11:13])
             if sum(map(len, [e.json for e in group])) + len(group) <= self.max_object_bytes:
                 chunks.append((part, group))
                 continue
@@ -288,16 +292,17 @@ class S3Sink(SinkHandler):
             chunks.append((part, current))
         return chunks
 
-    def _write_object(self, part: tuple[str, str, str, str], events: list[SinkEvent]) -> None:
-        schema_name, version, date, hour = part
+    def _write_object(self, part: _Partition, events: list[SinkEvent]) -> None:
+        schema_name, schema, version, date, hour = part
         lines = [e.json for e in events]
         body = b"\n".join(lines) + b"\n"
         if self.compress:
             # mtime=0: the same events give the same bytes under the same key.
             body = gzip.compress(body, compresslevel=self.compresslevel, mtime=0)
         key = _keys.render_key(
-            self.key_template, prefix=self.prefix, schema_name=schema_name, version=version,
-            date=date, hour=hour, year=date[:4], month=date[5:7], day=date[8:10],
+            self.key_template, prefix=self.prefix, schema_name=schema_name, schema=schema,
+            version=version, date=date, hour=hour, year=date[:4], month=date[5:7],
+            day=date[8:10],
             uuid=_keys.content_uuid([e.event_id for e in events], lines), ext=self._ext)
         extra = {**self._extra, "Metadata": {"event-count": str(len(events))}}
         _s3io.upload(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telemetry_sink_s3 import safe_segment
+from telemetry_sink_s3 import schema_name
 
 duckdb = pytest.importorskip("duckdb")
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -50,7 +50,7 @@ def test_the_readme_query_reads_the_objects(
     got = {(schema, version, str(dt)): n for schema, version, dt, n in rows}
 
     expected: Counter[tuple[str, str, str]] = Counter(
-        (safe_segment(e["__schema__"]), str(e["__schema_version__"]), e["__timestamp__"][:10])
+        (schema_name(e["__schema__"]), str(e["__schema_version__"]), e["__timestamp__"][:10])
         for e in sent)
     assert got == dict(expected)
     assert sum(got.values()) == len(sent) == 170

@@ -6,11 +6,24 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-from telemetry_sink_s3 import S3Sink, safe_segment
+from telemetry_sink_s3 import S3Sink, safe_segment, schema_name
 from telemetry_sink_s3._keys import content_uuid, partition_time, render_key
 
 from telemetry_core._plugins import create_sink, sink_class
 from telemetry_core.sinks import SinkConfigError
+
+
+@pytest.mark.parametrize(("schema_id", "name"), [
+    ("https://telemetry.jupyter.org/schemas/events/kernel/lifecycle", "lifecycle"),
+    ("https://example.org/events/notebook/v2", "notebook"),      # version segment skipped
+    ("https://example.org/events/saved/1.0/", "saved"),
+    ("urn:example:notebook:opened", "opened"),
+    ("https://example.org/a#frag ment", "frag_ment"),
+    ("v1", "v1"),                                                # nothing else to take
+    ("https://", "unknown"),
+])
+def test_schema_name_is_the_last_segment(schema_id: str, name: str) -> None:
+    assert schema_name(schema_id) == name
 
 
 @pytest.mark.parametrize(("schema_id", "name"), [
@@ -23,7 +36,7 @@ from telemetry_core.sinks import SinkConfigError
     ("", "unknown"),
     ("ünïcode/✓", "n_code"),
 ])
-def test_schema_name_is_one_safe_segment(schema_id: str, name: str) -> None:
+def test_schema_is_the_whole_id_as_one_safe_segment(schema_id: str, name: str) -> None:
     assert safe_segment(schema_id) == name
 
 

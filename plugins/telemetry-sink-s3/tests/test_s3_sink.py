@@ -18,7 +18,7 @@ from telemetry_core.testing.servers import free_port
 
 SCHEMA = "https://example.org/telemetry/s3-sink-test"
 OTHER = "urn:example:notebook:opened"
-NAMES = {SCHEMA: "example.org_telemetry_s3-sink-test", OTHER: "urn_example_notebook_opened"}
+NAMES = {SCHEMA: "s3-sink-test", OTHER: "opened"}
 KEY = re.compile(
     r"events/schema=(?P<schema>[A-Za-z0-9._-]+)/version=(?P<version>[A-Za-z0-9._-]+)"
     r"/dt=(?P<dt>\d{4}-\d\d-\d\d)/hour=(?P<hour>\d\d)/"
@@ -252,3 +252,14 @@ def test_timestamps_from_other_producers_are_partitioned_in_utc(
     assert got == {recorded[0]["__event_id__"]: ("2026-11-21", "23"),
                    recorded[1]["__event_id__"]: ("2026-11-22", "05"),
                    recorded[2]["__event_id__"]: ("2026-11-22", "01")}
+
+
+def test_key_template_with_the_whole_schema_id(
+        make_log: Any, record: Any, stored: Any) -> None:
+    log, _ = make_log(key_template="{prefix}/{schema}/v{version}/{year}/{month}/{day}/{uuid}"
+                                   ".json{ext}")
+    record(log, 2)
+    assert log.flush(timeout=30)
+    (key,) = stored("events/")
+    assert re.fullmatch(r"events/example\.org_telemetry_s3-sink-test/v1/2026/11/22/"
+                        r"[0-9a-f-]{36}\.json\.gz", key)
