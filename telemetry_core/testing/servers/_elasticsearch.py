@@ -165,7 +165,12 @@ def _emulator_server(port: int | None, data_dir: str | os.PathLike[str] | None
 
 @contextmanager
 def _container_server() -> Iterator[ElasticsearchServer]:
-    from testcontainers.elasticsearch import ElasticSearchContainer
+    try:
+        from testcontainers.elasticsearch import ElasticSearchContainer
+    except ImportError as exc:
+        raise RuntimeError(f"{CONTAINERS_ENV}=1 needs testcontainers: pip install "
+                           f"'testcontainers[elasticsearch]' (and a running Docker engine)"
+                           ) from exc
 
     with ElasticSearchContainer(CONTAINER_IMAGE, mem_limit="1g") as container:
         server = ElasticsearchServer(url=container.get_url(), can_restart=True)
