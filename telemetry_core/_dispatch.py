@@ -22,6 +22,7 @@ from .sinks import SinkEvent, SinkHandler
 LOGGER_NAME = "telemetry_core.eventlog"
 _INFO = logging.INFO
 _new_record = logging.LogRecord.__new__
+_dumps = orjson.dumps
 _start = getattr(logging, "_startTime", time.time())
 
 
@@ -41,19 +42,39 @@ _template = _record_template()
 os.register_at_fork(after_in_child=lambda: _template.update(process=os.getpid()))
 
 
-def make_record(message: str, sink_event: SinkEvent) -> logging.LogRecord:
-    """A LogRecord equivalent to ``logger.info(message)``, built without the slow parts."""
-    record = _new_record(logging.LogRecord)
+class EventRecord(logging.LogRecord):
+    """A LogRecord for one event; ``sink_event`` is built only if someone asks for it
+    (a SinkHandler with filters does; a FileHandler never does)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "sink_event":
+            fields = self.__dict__["_sink_fields"]
+            event = SinkEvent(*fields)
+            self.__dict__["sink_event"] = event
+            return event
+        raise AttributeError(name)
+
+
+def make_record(message: str, fields: tuple[Any, ...]) -> logging.LogRecord:
+    """A LogRecord equivalent to ``logger.info(message)``, built without the slow parts.
+
+    ``fields`` are SinkEvent's arguments, or a SinkEvent already built (kept as is).
+    """
+    record = _new_record(EventRecord)
     now = time.time()
     thread = threading.current_thread()
-    record.__dict__.update(_template)
-    record.msg = message
-    record.created = now
-    record.msecs = (now - int(now)) * 1000
-    record.relativeCreated = (now - _start) * 1000
-    record.thread = thread.ident
-    record.threadName = thread.name
-    record.sink_event = sink_event  # type: ignore[attr-defined]
+    attrs = _template.copy()
+    attrs["msg"] = message
+    attrs["created"] = now
+    attrs["msecs"] = (now - int(now)) * 1000
+    attrs["relativeCreated"] = (now - _start) * 1000
+    attrs["thread"] = thread.ident
+    attrs["threadName"] = thread.name
+    if isinstance(fields, SinkEvent):
+        attrs["sink_event"] = fields
+    else:
+        attrs["_sink_fields"] = fields
+    record.__dict__ = attrs
     return record
 
 
@@ -66,35 +87,85 @@ def serialise(event: dict[str, Any]) -> bytes:
                           default=str).encode()
 
 
+# Exactly these classes (not subclasses, which may override emit): with no formatter
+# and no filters, what their emit writes is the message and the terminator, so the
+# dispatcher writes that itself and skips building a LogRecord.
+_PLAIN_STREAM_TYPES = (logging.StreamHandler, logging.FileHandler)
+_UTF8 = frozenset({"utf-8", "UTF-8", "utf8", "UTF8"})
+_NATIVE_NEWLINE = os.linesep == "\n"  # text files write "\n" untranslated
+
+
 class Dispatcher:
     """The handlers of one EventLog, split by how they are fed."""
 
-    __slots__ = ("sinks", "loggers")
+    __slots__ = ("sinks", "streams", "loggers", "active")
 
     def __init__(self, handlers: list[logging.Handler]) -> None:
         seen: set[int] = set()
         unique = [h for h in handlers if not (id(h) in seen or seen.add(id(h)))]  # type: ignore[func-returns-value]
         self.sinks = tuple(h for h in unique if isinstance(h, SinkHandler))
-        self.loggers = tuple(h for h in unique if not isinstance(h, SinkHandler))
+        self.streams = tuple(h for h in unique if type(h) in _PLAIN_STREAM_TYPES)
+        self.loggers = tuple(h for h in unique
+                             if not isinstance(h, SinkHandler) and h not in self.streams)
+        self.active = bool(self.sinks or self.streams or self.loggers)
 
-    def __bool__(self) -> bool:
-        return bool(self.sinks or self.loggers)
+    @property
+    def handlers(self) -> tuple[logging.Handler, ...]:
+        """Every handler, whatever its path."""
+        return (*self.sinks, *self.streams, *self.loggers)
 
     def deliver(self, event: dict[str, Any], schema_id: str, version: str,
                 timestamp: str, event_id: str) -> None:
         """Serialise ``event`` once and hand it to every handler."""
-        raw = serialise(event)
-        sink_event = SinkEvent(event_id, schema_id, version, timestamp, raw, _data=event)
+        try:
+            raw = _dumps(event)
+        except TypeError:
+            raw = serialise(event)
+        fields = (event_id, schema_id, version, timestamp, raw, event)
         record: logging.LogRecord | None = None
-        for h in self.sinks:
-            if h.filters or h.level > _INFO:  # let logging decide, as it would
-                if _INFO >= h.level:
-                    record = record or make_record(raw.decode(), sink_event)
-                    h.handle(record)  # SinkHandler.emit never raises
-            else:
-                h.submit(sink_event)
+        if self.sinks:
+            sink_event = SinkEvent(*fields)
+            for h in self.sinks:
+                if h.filters or h.level > _INFO:  # let logging decide, as it would
+                    if _INFO >= h.level:
+                        record = record or make_record(raw.decode(), sink_event)
+                        h.handle(record)  # SinkHandler.emit never raises
+                else:
+                    h.submit(sink_event)
+        text = None
+        for stream in self.streams:
+            if _INFO < stream.level:
+                continue
+            out = stream.stream
+            if stream.formatter is None and not stream.filters and out is not None:
+                if type(stream) is logging.FileHandler and _NATIVE_NEWLINE \
+                        and stream.terminator == "\n" and out.encoding in _UTF8:
+                    # Its own file, always flushed: the UTF-8 bytes orjson made are what
+                    # the text layer would write, so skip decoding and encoding again.
+                    with stream.lock:  # type: ignore[union-attr]
+                        try:
+                            buffer = out.buffer
+                            buffer.write(raw + b"\n")
+                            buffer.flush()
+                        except Exception:
+                            stream.handleError(record or make_record(raw.decode(), fields))
+                    continue
+                text = text or raw.decode()
+                with stream.lock:  # type: ignore[union-attr]
+                    try:  # what StreamHandler.emit (then flush) does with this message
+                        out.write(text + stream.terminator)
+                        if hasattr(out, "flush"):
+                            out.flush()
+                    except Exception:
+                        stream.handleError(record or make_record(text, fields))
+            else:  # a formatter, filters, or a delayed FileHandler: the logging way
+                record = record or make_record(raw.decode(), fields)
+                try:
+                    stream.handle(record)
+                except Exception:
+                    stream.handleError(record)
         if self.loggers:
-            record = record or make_record(raw.decode(), sink_event)
+            record = record or make_record(raw.decode(), fields)
             for handler in self.loggers:
                 if _INFO >= handler.level:
                     try:

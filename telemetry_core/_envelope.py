@@ -13,6 +13,9 @@ import os
 import time
 
 METADATA_VERSION = 1
+_time_ns = time.time_ns
+# The last three digits of a timestamp and its designator, by microsecond: "000Z".."999Z".
+_MICROS = tuple(f"{i:03d}Z" for i in range(1000))
 ENVELOPE_FIELDS = (
     "__timestamp__", "__schema__", "__schema_version__", "__metadata_version__", "__event_id__",
 )
@@ -28,9 +31,6 @@ class Clock:
     """
 
     def __init__(self) -> None:
-        # (whole second, "YYYY-MM-DDTHH:MM:SS"): formatting a date is the slow part, and
-        # it changes once a second. One tuple, so threads never pair a stale prefix.
-        self._second: tuple[int, str] = (-1, "")
         self._reseed()
         # A forked child must not repeat its parent's ids.
         os.register_at_fork(after_in_child=self._reseed)
@@ -42,30 +42,28 @@ class Clock:
         self._node_hex = f"7{node >> 14:03x}-{0x8000 | (node & 0x3FFF):04x}-"
         start = (1 << 47) | (int.from_bytes(os.urandom(6), "big") >> 3)
         self._next = itertools.count(start).__next__
-        self._ms: tuple[int, str] = (-1, "")
+        # (millisecond, "YYYY-MM-DDTHH:MM:SS.mmm", "<id up to the counter>"): formatting
+        # dates and the id's time part is the slow part, and it changes once a
+        # millisecond. One tuple, so threads never pair parts of different milliseconds.
+        self._ms: tuple[int, str, str] = (-1, "", "")
 
     def now(self) -> tuple[str, str]:
         """``(timestamp, event_id)`` for an event recorded now."""
-        # Written for speed (it runs once per event): string concatenation and slicing
-        # are cheaper here than format specs.
-        us = time.time_ns() // 1000
-        sec = us // 1_000_000
-        cached = self._second
-        if cached[0] != sec:
-            cached = (sec, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(sec)))
-            self._second = cached
+        us = _time_ns() // 1000
         ms = us // 1000
-        prefix = self._ms
-        if prefix[0] != ms:
-            prefix = self._ms_prefix(ms)
-        return cached[1] + str(us)[-6:] + "Z", prefix[1] + hex(self._next())[2:]
-
-    def _ms_prefix(self, ms: int) -> tuple[int, str]:
         cached = self._ms
-        if ms > cached[0]:
-            cached = (ms, f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-{self._node_hex}")
-            self._ms = cached
-        # else the wall clock stepped back: keep the newer prefix, so ids stay ordered
+        if cached[0] != ms:
+            cached = self._new_ms(ms)
+        return cached[1] + _MICROS[us - ms * 1000], cached[2] + hex(self._next())[2:]
+
+    def _new_ms(self, ms: int) -> tuple[int, str, str]:
+        cached = self._ms
+        if ms < cached[0]:  # the wall clock stepped back: keep ids ordered
+            return (ms, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000))
+                    + f"{ms % 1000:03d}", cached[2])
+        cached = (ms, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000))
+                  + f"{ms % 1000:03d}", f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-{self._node_hex}")
+        self._ms = cached
         return cached
 
     def event_id(self) -> str:

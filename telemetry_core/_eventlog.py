@@ -128,6 +128,10 @@ class EventLog(Configurable):
             self.register_schema(source)
         self._check_secret()
         self._hook = _plugins.get_plugin_manager().hook.telemetry_modify_event
+        # pluggy changes this list in place as plugins come and go; reading it (rather
+        # than get_hookimpls(), which copies) keeps the no-plugin check nearly free.
+        live = getattr(self._hook, "_hookimpls", None)
+        self._hookimpls: Any = live if isinstance(live, list) else _LiveImpls(self._hook)
         try:
             from ._plugins import create_sink
 
@@ -287,8 +291,6 @@ class EventLog(Configurable):
             event = self._as_dict(route, event)
         if not route.is_valid(event):
             raise route.schema.validator.error_for(event)
-        if route.redactor is not None:
-            event = route.redactor.apply(event)
         if timestamp_override is None:
             timestamp, event_id = _now()
         else:
@@ -303,10 +305,13 @@ class EventLog(Configurable):
         }
         if len(recorded) != len(event) + 5:
             raise self._reserved_error(route, event)
-        if self._modifiers or self._hook.get_hookimpls():
+        if route.redactor is not None:
+            # Step 4 runs on our own copy (the envelope dict), never on the caller's.
+            route.redactor.redact_owned(recorded)
+        if self._modifiers or self._hookimpls:
             recorded = self._modify(route, recorded)
         dispatch = self._dispatch
-        if dispatch:
+        if dispatch.active:
             dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id)  # type: ignore[arg-type]
         return recorded
 
@@ -355,7 +360,7 @@ class EventLog(Configurable):
             event = _call_modifier(impl.function, event,
                                    **{k: kwargs[k] for k in impl.argnames})
         if route.redactor is not None:
-            event = route.redactor.apply(event)
+            route.redactor.redact_owned(event)  # ours: a deep copy, or a modifier's result
         event.update(envelope)  # modifiers may not change or drop the envelope
         return event
 
@@ -364,7 +369,7 @@ class EventLog(Configurable):
     def flush(self, timeout: float | None = 30.0) -> bool:
         """Flush every handler; True when all sinks delivered what they accepted."""
         ok = True
-        for h in (*self._dispatch.sinks, *self._dispatch.loggers):
+        for h in self._dispatch.handlers:
             if isinstance(h, SinkHandler):
                 ok = h.flush(timeout) and ok
             else:
@@ -386,6 +391,16 @@ class EventLog(Configurable):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _LiveImpls:
+    """Truthy when the hook has implementations (for pluggy without ``_hookimpls``)."""
+
+    def __init__(self, hook: Any) -> None:
+        self._hook = hook
+
+    def __bool__(self) -> bool:
+        return bool(self._hook.get_hookimpls())
 
 
 def _call_modifier(fn: Modifier, current: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

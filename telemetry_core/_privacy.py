@@ -130,7 +130,7 @@ _PSEUDONYM_LEN = len(_PSEUDONYM_PREFIX) + 64
 class Redactor:
     """Applies a plan to events; never changes the dicts it is given."""
 
-    __slots__ = ("plan", "_secret", "_hash")
+    __slots__ = ("plan", "_secret", "_hash", "_top_nulls")
 
     def __init__(self, plan: Plan, policy: Policy) -> None:
         self.plan = plan
@@ -140,6 +140,10 @@ class Redactor:
             raise ValueError(
                 "redaction 'hash' needs a secret: set EventLog.redaction_secret "
                 "(or the TELEMETRY_REDACTION_SECRET environment variable)")
+        # The common plan (top-level properties set to null) gets a loop with no calls.
+        self._top_nulls: tuple[str, ...] | None = (
+            tuple(plan) if not self._hash and all(a is REDACT for a in plan.values())
+            else None)
 
     def pseudonym(self, value: Any) -> str:
         """The keyed hash that stands for ``value`` (equal values, equal pseudonyms)."""
@@ -157,10 +161,21 @@ class Redactor:
 
     def apply(self, event: dict[str, Any]) -> dict[str, Any]:
         """``event`` itself when nothing changes, else a copy with values redacted."""
-        return self._apply(self.plan, event) if self.plan else event
+        return self._apply(self.plan, event, None) if self.plan else event
 
-    def _apply(self, plan: Plan, data: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] | None = None
+    def redact_owned(self, event: dict[str, Any]) -> None:
+        """Redact in place in a dict the caller owns (its top level only: nested values
+        may be someone else's and are copied on change). Saves a copy per event."""
+        names = self._top_nulls
+        if names is not None:
+            for name in names:
+                if name in event:
+                    event[name] = None
+        elif self.plan:
+            self._apply(self.plan, event, event)
+
+    def _apply(self, plan: Plan, data: dict[str, Any],
+               out: dict[str, Any] | None) -> dict[str, Any]:
         for name, action in plan.items():
             value = data.get(name)
             if value is None:
@@ -168,9 +183,10 @@ class Redactor:
             if action is REDACT:
                 new: Any = self._redact(value)
             elif action[0] == "object":
-                new = self._apply(action[1], value) if isinstance(value, dict) else value
+                new = self._apply(action[1], value, None) if isinstance(value, dict) else value
             elif isinstance(value, list):
-                new = [self._apply(action[1], v) if isinstance(v, dict) else v for v in value]
+                new = [self._apply(action[1], v, None) if isinstance(v, dict) else v
+                       for v in value]
                 if all(a is b for a, b in zip(new, value, strict=True)):
                     new = value
             else:

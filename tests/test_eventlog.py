@@ -558,3 +558,96 @@ def test_public_names_are_documented():
         obj = getattr(telemetry_core, name)
         if name != "__version__" and not isinstance(obj, str):
             assert (obj.__doc__ or "").strip(), name
+
+
+# -- the plain-stream shortcut is byte-for-byte what logging would write ---------------------
+
+
+def _write_both_ways(handler_factory, schema) -> tuple[str, str]:
+    """The same events through EventLog and through a logger, with equal handlers."""
+    ours, theirs = io.StringIO(), io.StringIO()
+    log = EventLog(handlers=[handler_factory(ours)], allowed_schemas=[SCHEMA_ID])
+    log.register_schema(schema)
+    logger = logging.getLogger(f"test-plain-{id(ours)}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler_factory(theirs))
+    for i in range(3):
+        recorded = log.record_event(SCHEMA_ID, 1, {"name": f"é{i}", "count": i})
+        logger.info(json.dumps(recorded, separators=(",", ":"), ensure_ascii=False))
+    return ours.getvalue(), theirs.getvalue()
+
+
+class Shouting(logging.StreamHandler):
+    def emit(self, record: logging.LogRecord) -> None:  # a subclass may do anything
+        self.stream.write(record.getMessage().upper() + "\n")
+
+
+@pytest.mark.parametrize("factory", [
+    lambda s: logging.StreamHandler(s),
+    lambda s: Shouting(s),
+], ids=["StreamHandler", "subclass"])
+def test_stream_handlers_write_what_logging_writes(factory, schema):
+    ours, theirs = _write_both_ways(factory, schema)
+    assert ours == theirs and ours.count("\n") == 3
+
+
+def test_stream_handler_with_terminator_formatter_or_filter(schema):
+    def factory(s: io.StringIO) -> logging.Handler:
+        handler = logging.StreamHandler(s)
+        handler.terminator = "\r\n"
+        return handler
+
+    ours, theirs = _write_both_ways(factory, schema)
+    assert ours == theirs and ours.count("\r\n") == 3
+
+    def formatted(s: io.StringIO) -> logging.Handler:
+        handler = logging.StreamHandler(s)
+        handler.setFormatter(logging.Formatter("EVENT %(message)s"))
+        handler.addFilter(lambda record: '"count":1' not in record.getMessage())
+        return handler
+
+    ours, theirs = _write_both_ways(formatted, schema)
+    assert ours == theirs and ours.count("EVENT {") == 2
+
+
+def test_delayed_file_handler_opens_on_first_event(tmp_path: Path, schema):
+    path = tmp_path / "delayed.log"
+    handler = logging.FileHandler(path, delay=True)
+    log = EventLog(handlers=[handler], allowed_schemas=[SCHEMA_ID])
+    log.register_schema(schema)
+    assert not path.exists()
+    log.record_event(SCHEMA_ID, 1, {"name": "a"})
+    log.record_event(SCHEMA_ID, 1, {"name": "b"})
+    handler.close()
+    assert [json.loads(x)["name"] for x in path.read_text().splitlines()] == ["a", "b"]
+
+
+def test_queue_handler_gets_a_copyable_record(eventlog):
+    import queue
+
+    q: queue.Queue[logging.LogRecord] = queue.Queue()
+    eventlog.register_handler(logging.handlers.QueueHandler(q))
+    recorded = eventlog.record_event(SCHEMA_ID, 1, {"name": "a"})
+    record = q.get_nowait()
+    assert json.loads(record.getMessage()) == recorded
+    assert record.sink_event.event_id == recorded["__event_id__"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1", None])
+def test_file_handler_bytes_are_what_logging_writes(tmp_path: Path, schema, encoding):
+    ours_path, theirs_path = tmp_path / "ours.log", tmp_path / "theirs.log"
+    ours = logging.FileHandler(ours_path, encoding=encoding)
+    log = EventLog(handlers=[ours], allowed_schemas=[SCHEMA_ID])
+    log.register_schema(schema)
+    theirs = logging.FileHandler(theirs_path, encoding=encoding)
+    logger = logging.getLogger(f"test-file-{encoding}")
+    logger.propagate = False
+    logger.addHandler(theirs)
+    logger.setLevel(logging.INFO)
+    for name in ("plain", "ünïcödé", "tab\tand\nnewline"):
+        recorded = log.record_event(SCHEMA_ID, 1, {"name": name})
+        logger.info(json.dumps(recorded, separators=(",", ":"), ensure_ascii=False))
+        assert ours_path.read_bytes() == theirs_path.read_bytes()  # flushed per event
+    ours.close()
+    theirs.close()
