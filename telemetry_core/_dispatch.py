@@ -55,7 +55,7 @@ class EventRecord(logging.LogRecord):
         raise AttributeError(name)
 
 
-def make_record(message: str, fields: tuple[Any, ...]) -> logging.LogRecord:
+def make_record(message: str, fields: tuple[Any, ...] | SinkEvent) -> logging.LogRecord:
     """A LogRecord equivalent to ``logger.info(message)``, built without the slow parts.
 
     ``fields`` are SinkEvent's arguments, or a SinkEvent already built (kept as is).
@@ -104,7 +104,9 @@ class Dispatcher:
         seen: set[int] = set()
         unique = [h for h in handlers if not (id(h) in seen or seen.add(id(h)))]  # type: ignore[func-returns-value]
         self.sinks = tuple(h for h in unique if isinstance(h, SinkHandler))
-        self.streams = tuple(h for h in unique if type(h) in _PLAIN_STREAM_TYPES)
+        self.streams: tuple[logging.StreamHandler[Any], ...] = tuple(
+            h for h in unique if isinstance(h, logging.StreamHandler)
+            and type(h) in _PLAIN_STREAM_TYPES)
         self.loggers = tuple(h for h in unique
                              if not isinstance(h, SinkHandler) and h not in self.streams)
         self.active = bool(self.sinks or self.streams or self.loggers)
