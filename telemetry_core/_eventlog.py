@@ -277,6 +277,8 @@ class EventLog(Configurable):
         registered and ``EventValidationError`` (a ``jsonschema.ValidationError``) for an
         invalid event. The caller's dict is never changed.
         """
+        # The hot path: everything that depends only on (schema id, version) and the
+        # policy is in ``route``; the rest is validation, envelope and one serialisation.
         if schema_id is None:
             schema_id = schema_name
         try:
@@ -313,7 +315,8 @@ class EventLog(Configurable):
         dispatch = self._dispatch
         if dispatch.active:
             dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id)  # type: ignore[arg-type]
-        return recorded
+        # A copy: sinks read ``recorded`` later, on their worker threads.
+        return recorded.copy()
 
     def emit(self, *, schema_id: str, data: Mapping[str, Any],
              timestamp_override: _dt.datetime | None = None) -> dict[str, Any] | None:
