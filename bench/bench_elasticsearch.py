@@ -33,8 +33,8 @@ from telemetry_core.sinks import SinkEvent
 from telemetry_core.testing.servers import elasticsearch_server
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-N = 3_000 if QUICK else 30_000
-ROUNDS = 1 if QUICK else 3
+N = 3_000 if QUICK else 20_000
+ROUNDS = 1 if QUICK else 5
 BATCH = 500
 SCHEMA: dict[str, Any] = {
     "$id": "https://events.example.org/bench/kernel-action",
