@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import socket
 import threading
 import time
 from typing import Any
 
+import orjson
 import pytest
 
 from telemetry_core.sinks import TransientSinkError
+from telemetry_core.testing.servers import s3_server
 
 
 def _wait_for(condition: Any, what: str, limit: float = 60.0) -> None:
@@ -83,3 +86,43 @@ def test_an_endpoint_that_never_answers_cannot_hang_write_batch(
         assert not worker.is_alive(), "write_batch hung on a silent endpoint"
         assert len(outcome) == 1 and isinstance(outcome[0], TransientSinkError)
         assert "timeout" in str(outcome[0]).lower()
+
+
+def test_a_server_that_comes_back_empty_gets_everything_once_the_bucket_is_back(
+        make_log: Any, record: Any, caplog: pytest.LogCaptureFixture) -> None:
+    # A new server process on the same port: the old objects are gone, and so is the
+    # bucket until an administrator recreates it. Meanwhile the sink keeps the events.
+    with s3_server(process=True) as server:
+        if server._proc is None:
+            pytest.skip("needs a server the test can restart")
+        client = server.client()
+        client.create_bucket(Bucket="comes-back")
+        log, sink = make_log(endpoint_url=server.endpoint_url, bucket="comes-back",
+                             batch_size=100, batch_age=0.1, connect_timeout=1,
+                             read_timeout=5, request_attempts=1)
+        before = record(log, 200)
+        assert log.flush(timeout=60)
+        kept = _read_ids(client, "comes-back")  # what the old server held
+
+        server.stop()
+        during = record(log, 200)
+        _wait_for(lambda: sink.stats()["spooled"] > 0, "failed uploads to be spooled")
+        server.start()  # empty: no bucket
+        client = server.client()
+        _wait_for(lambda: "NoSuchBucket" in caplog.text, "an upload to the missing bucket")
+        assert sink.stats()["dead_lettered"] == 0  # a missing bucket is not permanent
+        client.create_bucket(Bucket="comes-back")
+        after = record(log, 200)
+        assert log.flush(timeout=60)
+        _wait_for(lambda: sink.stats()["delivered"] >= 600, "the spool to be replayed")
+        log.close()
+        assert kept == {e["__event_id__"] for e in before}
+        assert _read_ids(client, "comes-back") == {e["__event_id__"] for e in during + after}
+
+
+def _read_ids(client: Any, bucket: str) -> set[str]:
+    ids = set()
+    for item in client.list_objects_v2(Bucket=bucket).get("Contents", []):
+        body = gzip.decompress(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+        ids.update(orjson.loads(line)["__event_id__"] for line in body.splitlines())
+    return ids
