@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ class Fault:
     items: dict[int, int] = field(default_factory=dict)  # item position -> status to report
     path: str = "/_bulk"  # the request path it applies to (query string aside)
     error: dict[str, Any] | None = None  # the error object to answer with (else a generic one)
+    delay: float = 0.0  # seconds to wait before anything else (a silent server)
 
 
 @dataclass
@@ -70,6 +72,7 @@ def faulty_proxy(upstream: str, faults: list[Fault],
                           or (f.path == "/_bulk" and path.endswith("/_bulk"))), None)
             if fault is not None:
                 state.faults.remove(fault)
+                time.sleep(fault.delay)
             if fault is not None and fault.status is not None:
                 self._reply(fault.status, {"error": fault.error or _error(fault.status),
                                            "status": fault.status}, {})

@@ -7,15 +7,17 @@ external cluster given by URL).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
+from es_faulty_proxy import Fault, faulty_proxy
 from es_helpers import COMMAND, assert_indexed_exactly_once, eventlog, indexed, make_event, wait_for
 
 from telemetry_core._plugins import create_sink
-from telemetry_core.sinks import TransientSinkError
+from telemetry_core.sinks import SinkConfigError, TransientSinkError
 from telemetry_core.testing.servers import elasticsearch_server
 
 
@@ -71,3 +73,23 @@ def test_write_while_down_is_transient_and_replay_after_restart_adds_no_duplicat
     docs = indexed(es, "replay")
     es.close()
     assert_indexed_exactly_once(docs, batch)
+
+
+def test_a_silent_server_is_bounded_by_request_timeout(es_server: Any) -> None:
+    # Accepts connections, never answers: only the timeout ends the request.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        handler = create_sink({"type": "elasticsearch", "hosts": url, "index": "silent",
+                               "request_timeout": 0.3})
+        with pytest.raises(SinkConfigError, match="cannot reach .*timed out"):
+            handler.start()
+    # Started while the cluster answered, then a bulk answer never comes: transient.
+    with faulty_proxy(es_server.url, [Fault(delay=2.0)]) as proxy:
+        live = create_sink({"type": "elasticsearch", "hosts": proxy.url, "index": "silent",
+                            "request_timeout": 0.3})
+        live.start()
+        with pytest.raises(TransientSinkError, match="timed out"):
+            live.write_batch([make_event()])
+        live.close()
