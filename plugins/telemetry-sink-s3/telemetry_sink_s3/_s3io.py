@@ -11,6 +11,8 @@ log = logging.getLogger("telemetry_sink_s3")
 
 #: S3 rejects multipart parts (except the last) smaller than this.
 MIN_PART_SIZE = 5 * 1024 * 1024
+#: The largest single PUT (and the largest part) S3 accepts.
+MAX_PUT_SIZE = 5 * 1024**3
 
 # Error codes that may succeed later. Every other 4xx (AccessDenied, InvalidStorageClass,
 # InvalidArgument, KMS key errors, ...) will fail the same way on every retry.

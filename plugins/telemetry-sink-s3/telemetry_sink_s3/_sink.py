@@ -27,6 +27,15 @@ _SEGMENT_CACHE_MAX = 4096
 _Partition = tuple[str, str, str, str, str]
 
 
+def _whole(option: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` as a whole number in ``[low, high]``, or a ``SinkConfigError`` saying so."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
+            high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise SinkConfigError(f"s3 sink: {option}={value!r}; expected a whole number {bound}")
+    return value
+
+
 class S3Sink(SinkHandler):
     """Deliver events to S3 as gzipped JSON-lines objects, one per partition per batch.
 
@@ -113,14 +122,19 @@ class S3Sink(SinkHandler):
         else:
             raise SinkConfigError(
                 f"s3 sink: compression={compression!r}; expected 'gzip' or 'none'")
-        if not 1 <= int(compresslevel) <= 9:
-            raise SinkConfigError(f"s3 sink: compresslevel={compresslevel!r}; expected 1 to 9")
-        if int(multipart_part_size) < _s3io.MIN_PART_SIZE:
-            raise SinkConfigError(
-                f"s3 sink: multipart_part_size={multipart_part_size} is below S3's minimum "
-                f"part size of {_s3io.MIN_PART_SIZE} bytes (5 MiB)")
-        if int(max_object_bytes) < 1:
-            raise SinkConfigError("s3 sink: max_object_bytes must be positive")
+        compresslevel = _whole("compresslevel", compresslevel, 1, 9)
+        max_object_bytes = _whole("max_object_bytes", max_object_bytes, 1)
+        multipart_threshold = _whole("multipart_threshold", multipart_threshold, 1,
+                                     _s3io.MAX_PUT_SIZE)
+        multipart_part_size = _whole("multipart_part_size", multipart_part_size,
+                                     _s3io.MIN_PART_SIZE, _s3io.MAX_PUT_SIZE)
+        request_attempts = _whole("request_attempts", request_attempts, 1)
+        for option, seconds in (("connect_timeout", connect_timeout),
+                                ("read_timeout", read_timeout)):
+            if not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+                raise SinkConfigError(
+                    f"s3 sink: {option}={seconds!r}; expected a positive number of seconds "
+                    "(the bound that keeps a write from hanging)")
         if addressing_style not in (None, "path", "virtual", "auto"):
             raise SinkConfigError(
                 f"s3 sink: addressing_style={addressing_style!r}; expected path, virtual or auto")
@@ -130,17 +144,17 @@ class S3Sink(SinkHandler):
         super().__init__(**base_options)
         self.endpoint_url = endpoint_url
         self.key_template = key_template
-        self.compresslevel = int(compresslevel)
-        self.max_object_bytes = int(max_object_bytes)
-        self.multipart_threshold = int(multipart_threshold)
-        self.multipart_part_size = int(multipart_part_size)
+        self.compresslevel = compresslevel
+        self.max_object_bytes = max_object_bytes
+        self.multipart_threshold = multipart_threshold
+        self.multipart_part_size = multipart_part_size
         self.check_bucket = bool(check_bucket)
         self._client_options: dict[str, Any] = dict(
             endpoint_url=endpoint_url, region=region, profile=profile,
             access_key_id=access_key_id, secret_access_key=secret_access_key,
             session_token=session_token, addressing_style=addressing_style,
             connect_timeout=float(connect_timeout), read_timeout=float(read_timeout),
-            max_attempts=int(request_attempts), user_agent=f"telemetry-sink-s3/{__version__}")
+            max_attempts=request_attempts, user_agent=f"telemetry-sink-s3/{__version__}")
         extra: dict[str, Any] = {
             "ContentType": "application/gzip" if self.compress else "application/x-ndjson"}
         if sse:
