@@ -248,7 +248,11 @@ class EventLog(Configurable):
     # -- recording ----------------------------------------------------------------------
 
     def _route(self, schema_id: Any, version: Any) -> _Route | None:
-        policy = self._policies.get(schema_id) if isinstance(schema_id, str) else None
+        if not isinstance(schema_id, str):
+            raise TypeError(
+                f"record_event needs a schema id (a string, e.g. the schema's $id), got "
+                f"{schema_id!r}")
+        policy = self._policies.get(schema_id)
         if policy is None:
             route = None  # not allowed: recorded nowhere, whether registered or not
         else:

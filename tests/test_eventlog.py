@@ -651,3 +651,18 @@ def test_file_handler_bytes_are_what_logging_writes(tmp_path: Path, schema, enco
         assert ours_path.read_bytes() == theirs_path.read_bytes()  # flushed per event
     ours.close()
     theirs.close()
+
+
+def test_schema_id_is_required(eventlog):
+    with pytest.raises(TypeError, match="record_event needs a schema id"):
+        eventlog.record_event(version=1, event={"name": "a"})
+
+
+def test_handlers_none_records_to_nothing(schema):
+    log = EventLog(handlers=None, allowed_schemas=[SCHEMA_ID])
+    log.register_schema(schema)
+    assert log.record_event(SCHEMA_ID, 1, {"name": "a"})["name"] == "a"
+    handler = CaptureHandler()
+    log.register_handler(handler)
+    log.record_event(SCHEMA_ID, 1, {"name": "b"})
+    assert [e["name"] for e in handler.events] == ["b"]
