@@ -54,8 +54,18 @@ FENCING_ERRORS = frozenset({
     KafkaError.INVALID_PRODUCER_EPOCH,
 })
 
+# librdkafka's other names for the defaulted settings: a user who sets an alias
+# overrides the default (else both would be passed and one would silently win).
+_ALIASES = {
+    "acks": ("request.required.acks",),
+    "compression.type": ("compression.codec",),
+    "linger.ms": ("queue.buffering.max.ms",),
+    "message.timeout.ms": ("delivery.timeout.ms",),
+}
+
 # Settings the sink needs for its own bookkeeping; configuration cannot change them.
-_OWN_SETTINGS = ("on_delivery", "error_cb", "logger", "delivery.report.only.error")
+_OWN_SETTINGS = ("on_delivery", "dr_cb", "dr_msg_cb", "error_cb", "logger",
+                 "delivery.report.only.error")
 
 # Settings that the admin client (topic creation) shares with the producer.
 _ADMIN_PREFIXES = ("bootstrap.servers", "security.", "sasl.", "ssl.", "client.id",
@@ -73,6 +83,22 @@ _inherited: list[Producer] = []
 
 Headers = list[tuple[str, "str | bytes | None"]]
 Route = tuple[str, Headers]
+
+
+#: Counters this sink adds to the framework's (``stats()``).
+KAFKA_COUNTERS = ("kafka_delivery_errors", "kafka_producer_restarts", "kafka_topics_created")
+
+
+def _number(name: str, value: Any, kind: type[int] | type[float], expected: str) -> Any:
+    """``value`` as ``kind``, or a SinkConfigError naming the option and what it expects."""
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or isinstance(value, bool) or not (
+            number > 0 or (expected.startswith("-1") and number == -1)):
+        raise SinkConfigError(f"kafka sink: {name!r} must be a number {expected}, got {value!r}")
+    return number
 
 
 def _error_of(exc: KafkaException) -> KafkaError | None:
@@ -129,16 +155,25 @@ class KafkaSink(SinkHandler):
         self.topic = check_template(topic)
         self._templated = is_template(self.topic)
         self.create_topics = bool(create_topics)
-        self.topic_partitions = int(topic_partitions)
-        self.topic_replication = int(topic_replication)
+        self.topic_partitions = _number("topic_partitions", topic_partitions, int, "-1 or >= 1")
+        self.topic_replication = _number("topic_replication", topic_replication, int,
+                                         "-1 or >= 1")
+        self.connect_timeout = _number("connect_timeout", connect_timeout, float, "> 0")
+        if not isinstance(topic_config, (Mapping, type(None))):
+            raise SinkConfigError(f"kafka sink: 'topic_config' must be a mapping of topic "
+                                  f"settings, e.g. {{'retention.ms': '86400000'}}, got "
+                                  f"{topic_config!r}")
         self.topic_config = {str(k): str(v) for k, v in (topic_config or {}).items()}
-        self.connect_timeout = float(connect_timeout)
         self.user_settings: dict[str, Any] = settings
-        self.producer_config: dict[str, Any] = {**SAFE_DEFAULTS, **settings}
+        defaults = {k: v for k, v in SAFE_DEFAULTS.items()
+                    if not any(a in settings for a in _ALIASES.get(k, ()))}
+        self.producer_config: dict[str, Any] = {**defaults, **settings}
+        timeout_ms = self.producer_config.get(
+            "message.timeout.ms", self.producer_config.get("delivery.timeout.ms"))
         # Every message gets its report within message.timeout.ms; wait a little longer.
-        self.flush_timeout = float(self.producer_config["message.timeout.ms"]) / 1000 + 5.0
-        self.counters.update({"kafka_delivery_errors": 0, "kafka_producer_restarts": 0,
-                              "kafka_topics_created": 0})
+        self.flush_timeout = _number("message.timeout.ms", timeout_ms, float, "> 0") / 1000 + 5
+        for name in KAFKA_COUNTERS:
+            self.counters[name] = 0
         self._producer: Producer | None = None
         self._producer_pid = 0
         self._routes: dict[tuple[str, str], Route] = {}
@@ -251,7 +286,7 @@ class KafkaSink(SinkHandler):
         by_key: dict[bytes, list[SinkEvent]] = {}
         for event in produced:
             by_key.setdefault(event.event_id.encode(), []).append(event)
-        self.counters["kafka_delivery_errors"] += len(self._errors)
+        self._bump("kafka_delivery_errors", len(self._errors))
         for err, key in self._errors:
             for event in by_key.pop(key or b"", ()):
                 if err.code() in PERMANENT_ERRORS:
@@ -288,7 +323,7 @@ class KafkaSink(SinkHandler):
         try:
             admin.create_topics([new], request_timeout=self.connect_timeout)[topic].result(
                 timeout=self.connect_timeout)
-            self.counters["kafka_topics_created"] += 1
+            self._bump("kafka_topics_created")
             log.info("kafka sink: created topic %r", topic)
         except KafkaException as exc:
             err = _error_of(exc)
@@ -327,8 +362,12 @@ class KafkaSink(SinkHandler):
                 f"sink's options ({', '.join(k for k in self.options if k[0] != '<')}) go to "
                 "librdkafka; see its CONFIGURATION.md for names and values")
 
+    def _bump(self, counter: str, n: int = 1) -> None:
+        # get(): a forked child's framework resets the counters to its own names.
+        self.counters[counter] = self.counters.get(counter, 0) + n
+
     def _restart_producer(self) -> Producer:
-        self.counters["kafka_producer_restarts"] += 1
+        self._bump("kafka_producer_restarts")
         self._fatal = None
         self._producer = self._new_producer()
         return self._producer

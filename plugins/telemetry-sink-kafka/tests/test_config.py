@@ -43,6 +43,12 @@ def test_invalid_producer_setting_names_the_key(kafka, tmp_path, setting, value)
     ({"bootstrap.servers": "h:9092", "topic": "j.{user}"}, r"uses \{user\}; the variables"),
     ({"bootstrap.servers": "h:9092", "topic": "j.{schema_name"}, "malformed"),
     ({"bootstrap.servers": "h:9092", "topic": "t", "on_delivery": "f"}, "set by the sink"),
+    ({"bootstrap.servers": "h:9092", "topic": "t", "topic_partitions": "three"},
+     r"'topic_partitions' must be a number -1 or >= 1, got 'three'"),
+    ({"bootstrap.servers": "h:9092", "topic": "t", "connect_timeout": 0},
+     r"'connect_timeout' must be a number > 0"),
+    ({"bootstrap.servers": "h:9092", "topic": "t", "topic_config": ["retention.ms"]},
+     "'topic_config' must be a mapping"),
 ])
 def test_invalid_sink_options_fail_at_construction(config, message):
     with pytest.raises(SinkConfigError, match=message):
@@ -57,6 +63,14 @@ def test_framework_options_reach_the_base_class_and_the_rest_librdkafka():
     assert sink.producer_config["acks"] == 1  # the user overrides a safe default
     assert sink.producer_config["enable.idempotence"] is True
     assert "batch_size" not in sink.producer_config
+
+
+def test_an_alias_of_a_defaulted_setting_replaces_the_default():
+    sink = create_sink({"type": "kafka", "bootstrap.servers": "h:9092", "topic": "t",
+                        "delivery.timeout.ms": 60000, "compression.codec": "zstd"})
+    assert "message.timeout.ms" not in sink.producer_config
+    assert "compression.type" not in sink.producer_config
+    assert sink.flush_timeout > 60  # write_batch waits for librdkafka's own timeout
 
 
 @pytest.mark.parametrize(("template", "schema_id", "version", "topic"), [

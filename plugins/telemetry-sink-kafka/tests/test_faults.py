@@ -3,6 +3,7 @@ recording thread never waits on the broker."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from typing import Any
@@ -41,6 +42,11 @@ def test_broker_crash_and_restart_loses_no_recorded_event(topic, tmp_path, capsy
                 seq += 1
                 time.sleep(0.002)
 
+        # A full collection of the test session's heap (~250k objects) pauses every
+        # thread for ~0.3s on a loaded 2-core machine: that is the interpreter's, not a
+        # wait on the broker, so the session's objects are frozen out of it meanwhile.
+        gc.collect()
+        gc.freeze()
         recorder = threading.Thread(target=record)
         recorder.start()
         try:
@@ -54,6 +60,7 @@ def test_broker_crash_and_restart_loses_no_recorded_event(topic, tmp_path, capsy
         finally:
             stop.set()
             recorder.join()
+            gc.unfreeze()
         stats = wait_delivered(sink, timeout=90)  # spooled events are replayed too
         log.close()
 
