@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "plugins"]
+nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8"]
 nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = ["kafka", "s3", "elasticsearch"]
@@ -31,6 +31,14 @@ def plugins(session: nox.Session, plugin: str) -> None:
     """A sink plugin's tests against a real server (the plugin matrix)."""
     path = f"plugins/telemetry-sink-{plugin}"
     session.install("-e", ".[test]", "-e", f"{path}[test]")
+    session.run("pytest", f"{path}/tests", *session.posargs)
+
+
+@nox.session
+def elasticsearch_client8(session: nox.Session) -> None:
+    """The Elasticsearch plugin with the 8.x client, which real 8.x clusters require."""
+    path = "plugins/telemetry-sink-elasticsearch"
+    session.install("-e", ".[test]", "-e", f"{path}[test,es8]")
     session.run("pytest", f"{path}/tests", *session.posargs)
 
 
