@@ -38,7 +38,7 @@ from ._deadletter import DeadLetterFile
 from ._errors import PermanentSinkError, SinkConfigError, WriteResult
 from ._event import SinkEvent
 from ._retry import Backoff
-from ._spool import FSYNC_POLICIES, Slot, Spool, acquire_slot
+from ._spool import FSYNC_POLICIES, Fields, Slot, Spool, acquire_slot
 from ._stats import default_spool_root, write_stats
 
 log = logging.getLogger("telemetry_core.sinks")
@@ -168,10 +168,16 @@ class SinkHandler(logging.Handler):
 
     def _init_runtime(self) -> None:
         """Per-process state: set at construction and again in a forked child."""
-        self._cv = threading.Condition()  # guards queue, pending, mode, counters
+        # One lock guards queue, pending, mode and counters; submit takes the plain lock
+        # (cheaper than entering the Condition), the threads wait on the Condition.
+        self._lock = threading.Lock()
+        self._cv = threading.Condition(self._lock)
         self._mode_lock = threading.Lock()  # a spool write and a mode change never interleave
         self._wake = threading.Event()  # cuts a backoff short when closing
-        self._queue: deque[SinkEvent] = deque()
+        # Queued events are kept as plain tuples of str/bytes: the garbage collector stops
+        # tracking such tuples, so a large backlog does not make every collection (which
+        # runs on the application's thread) walk it. The worker rebuilds SinkEvents.
+        self._queue: deque[Fields] = deque()
         self._queue_bytes = 0
         self._pending = 0  # accepted, not yet delivered, spooled, dead-lettered or dropped
         self._flushers = 0
@@ -272,12 +278,28 @@ class SinkHandler(logging.Handler):
         try:
             if not self._started:
                 self._start(lazy=True)
-            self._enqueue(event)
+            size = len(event.json)
+            with self._lock:  # the common case, kept short: room in the queue
+                queue = self._queue
+                if (len(queue) < self.queue_max_events and not self._closed
+                        and self._queue_bytes + size <= self.queue_max_bytes):
+                    queue.append((event.event_id, event.schema_id, event.version,
+                                  event.timestamp, event.json))
+                    self._queue_bytes += size
+                    self._pending += 1
+                    self.counters["accepted"] += 1
+                    depth = len(queue)
+                    # Wake the threads only when it matters, not once per event.
+                    if depth == 1 or depth == self.batch_size or depth == self._spill_events or (
+                            self._queue_bytes >= self._spill_bytes > self._queue_bytes - size):
+                        self._cv.notify_all()
+                    return
+            self._enqueue_full(event, size)
         except Exception:  # a bug here must not reach the application
             log.exception("sink %s: could not accept event %s", self.label, event.event_id)
 
-    def _enqueue(self, event: SinkEvent) -> None:
-        size = len(event.json)
+    def _enqueue_full(self, event: SinkEvent, size: int) -> None:
+        """The queue is full (or the sink closed): wait up to emit_timeout, then drop."""
         with self._cv:
             if self._closed:
                 self.counters["dropped"] += 1
@@ -289,12 +311,12 @@ class SinkHandler(logging.Handler):
                    or self._queue_bytes + size > self.queue_max_bytes) and self._queue:
                 if self.drop_policy == "drop_oldest":
                     old = self._queue.popleft()
-                    self._queue_bytes -= len(old.json)
+                    self._queue_bytes -= len(old[4])
                     self._pending -= 1
                     self.counters["dropped"] += 1
                     self._warn("full", "sink %s: queue full (%d events, %d bytes); dropped the "
                                "oldest event %s", self.label, len(self._queue),
-                               self._queue_bytes, old.event_id)
+                               self._queue_bytes, old[0])
                     continue
                 now = time.monotonic()
                 deadline = deadline or now + self.emit_timeout
@@ -305,15 +327,12 @@ class SinkHandler(logging.Handler):
                                event.event_id)
                     return
                 self._cv.wait(deadline - now)
-            self._queue.append(event)
+            self._queue.append((event.event_id, event.schema_id, event.version,
+                                event.timestamp, event.json))
             self._queue_bytes += size
             self._pending += 1
             self.counters["accepted"] += 1
-            depth = len(self._queue)
-            # Wake the threads only when it matters, not once per event.
-            if depth == 1 or depth == self.batch_size or depth == self._spill_events or (
-                    self._queue_bytes >= self._spill_bytes > self._queue_bytes - size):
-                self._cv.notify_all()
+            self._cv.notify_all()
 
     def emit(self, record: logging.LogRecord) -> None:
         """Standard-logging entry point: the core attaches ``record.sink_event``.
@@ -479,7 +498,7 @@ class SinkHandler(logging.Handler):
         stored = 0
         if self._spool is not None and self._mode_lock.acquire(timeout=1.0):
             try:
-                stored = self._spool.append(left)
+                stored = self._spool.append_fields(left)
             except OSError as exc:
                 log.error("sink %s: could not spool at close: %s", self.label, exc)
             finally:
@@ -522,12 +541,17 @@ class SinkHandler(logging.Handler):
     def _over_spill(self) -> bool:
         return len(self._queue) >= self._spill_events or self._queue_bytes >= self._spill_bytes
 
-    def _pop(self, limit: int) -> list[SinkEvent]:
+    def _pop(self, limit: int) -> list[Fields]:
         """Take up to ``limit`` of the oldest queued events (call with ``_cv`` held)."""
-        batch = [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
-        self._queue_bytes -= sum(len(e.json) for e in batch)
+        queue = self._queue
+        if limit >= len(queue):
+            items = list(queue)
+            queue.clear()
+        else:
+            items = [queue.popleft() for _ in range(limit)]
+        self._queue_bytes -= sum([len(item[4]) for item in items])
         self._cv.notify_all()  # callers waiting for room
-        return batch
+        return items
 
     def _wait_backoff(self) -> bool:
         """Sleep the next backoff delay; False when the handler is stopping."""
@@ -570,7 +594,8 @@ class SinkHandler(logging.Handler):
                 self._cv.wait(left)
             if self._spooling:
                 return []
-            return self._pop(self.batch_size)
+            items = self._pop(self.batch_size)
+        return [SinkEvent(*item) for item in items]
 
     def _attempt(self, todo: list[SinkEvent], replay: bool) -> list[SinkEvent]:
         """Call write_batch once; count the outcome; return the events to try again."""
@@ -707,7 +732,7 @@ class SinkHandler(logging.Handler):
                                 self._queue_bytes, self._spool.dir)
                 chunk = self._pop(max(self.batch_size, 1000))
             try:
-                stored = self._spool.append(chunk)
+                stored = self._spool.append_fields(chunk)
                 while stored < len(chunk) and self.drop_policy == "drop_oldest":
                     evicted = self._spool.evict_oldest()
                     if not evicted:
@@ -715,12 +740,12 @@ class SinkHandler(logging.Handler):
                     self._count(dropped=evicted)
                     self._warn("evict", "sink %s: spool full (%d bytes); dropped %d of the "
                                "oldest spooled events", self.label, self.spool_max_bytes, evicted)
-                    stored += self._spool.append(chunk[stored:])
+                    stored += self._spool.append_fields(chunk[stored:])
             except OSError as exc:
                 # Disk trouble: keep the events (they are the oldest queued) and try later.
                 with self._cv:
                     self._queue.extendleft(reversed(chunk))
-                    self._queue_bytes += sum(len(e.json) for e in chunk)
+                    self._queue_bytes += sum([len(item[4]) for item in chunk])
                 self._warn("spool-io", "sink %s: cannot write the spool (%s); retrying",
                            self.label, exc)
                 self._wake.wait(1.0)

@@ -8,9 +8,12 @@ from typing import Any
 import orjson
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen=True: a frozen dataclass sets each field through object.__setattr__, which
+# made building one cost three times as much, once per recorded event. Hashing and
+# equality stay as they were; treat instances as immutable all the same.
+@dataclass(slots=True, unsafe_hash=True)
 class SinkEvent:
-    """One recorded event as a sink sees it.
+    """One recorded event as a sink sees it. Treat it as immutable.
 
     ``json`` is the event serialised once by the core (one JSON object, no trailing
     newline); sinks write these bytes as they are rather than serialising again.
@@ -28,7 +31,7 @@ class SinkEvent:
     def data(self) -> dict[str, Any]:
         """The event as a dict (envelope included). Do not modify it."""
         if self._data is None:
-            object.__setattr__(self, "_data", orjson.loads(self.json))
+            self._data = orjson.loads(self.json)
         assert self._data is not None
         return self._data
 

@@ -163,12 +163,18 @@ class FileSink(SinkHandler):
     def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
         """Append each event's JSON as one line; one write per file per batch."""
         groups: dict[Path, list[SinkEvent]] = {}
-        for event in events:
-            groups.setdefault(self._target(event), []).append(event)
+        last_key: tuple[str, str, str] | None = None
+        group: list[SinkEvent] = []
+        for event in events:  # runs of events share a file: look it up once per run
+            key = (event.schema_id, event.version, event.timestamp[:13])
+            if key != last_key:
+                group = groups.setdefault(self._target(event), [])
+                last_key = key
+            group.append(event)
         retry: list[SinkEvent] = []
         for target, group in groups.items():
             try:
-                self._append(target, b"".join([e.json + b"\n" for e in group]))
+                self._append(target, b"\n".join([e.json for e in group]) + b"\n")
             except OSError as exc:
                 # Only this file's events are retried: the others are on disk already.
                 self._forget(target)

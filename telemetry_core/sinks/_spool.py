@@ -39,13 +39,23 @@ FSYNC_POLICIES = ("never", "batch", "always")
 _CURSOR = "cursor"
 
 
-def encode(event: SinkEvent) -> bytes:
+#: A SinkEvent's fields as the handler queues them: (event_id, schema_id, version,
+#: timestamp, json).
+Fields = tuple[str, str, str, str, bytes]
+
+
+def fields(event: SinkEvent) -> Fields:
+    """The spoolable fields of an event (its parsed dict is not kept)."""
+    return (event.event_id, event.schema_id, event.version, event.timestamp, event.json)
+
+
+def encode(item: Fields) -> bytes:
     """One spool line. The header keeps the SinkEvent fields exact, whatever the JSON holds."""
-    raw = event.json
+    raw = item[4]
     if b"\n" in raw:  # pretty-printed JSON would break the one-event-a-line framing
         raw = orjson.dumps(orjson.loads(raw))
-    head = orjson.dumps([event.event_id, event.schema_id, event.version, event.timestamp])
-    return head + b"\t" + raw + b"\n"  # orjson escapes tabs, so the first tab ends the header
+    # orjson escapes tabs inside strings, so the first tab ends the header.
+    return b"%b\t%b\n" % (orjson.dumps(item[:4]), raw)
 
 
 def decode(line: bytes) -> SinkEvent | None:
@@ -221,11 +231,11 @@ class Spool:
 
     # -- writing -----------------------------------------------------------------
 
-    def _fit(self, events: Sequence[SinkEvent]) -> list[bytes]:
+    def _fit(self, items: Sequence[Fields]) -> list[bytes]:
         room = self.max_bytes - self._pending_bytes()
         lines = []
-        for event in events:
-            line = encode(event)
+        for item in items:
+            line = encode(item)
             if len(line) > room:
                 break
             room -= len(line)
@@ -234,8 +244,12 @@ class Spool:
 
     def append(self, events: Sequence[SinkEvent]) -> int:
         """Add events at the tail, in order, as far as the size bound allows; how many fit."""
+        return self.append_fields([fields(e) for e in events])
+
+    def append_fields(self, items: Sequence[Fields]) -> int:
+        """``append`` for events already taken apart (the handler's queue holds them so)."""
         with self._lock:
-            lines = self._fit(events)
+            lines = self._fit(items)
             if not lines:
                 return 0
             if self.fsync == "always":
@@ -283,13 +297,14 @@ class Spool:
 
     def prepend(self, events: Sequence[SinkEvent]) -> int:
         """Put events in front of everything spooled (older events that failed directly)."""
+        items = [fields(e) for e in events]
         with self._lock:
             if not self._segments:
-                lines = self._fit(events)
+                lines = self._fit(items)
                 if lines:
                     self._write_tail(b"".join(lines))
                 return len(lines)
-            lines = self._fit(events)
+            lines = self._fit(items)
             if not lines:
                 return 0
             seg = self._segments[0] - 1
