@@ -23,6 +23,8 @@ LOGGER_NAME = "telemetry_core.eventlog"
 _INFO = logging.INFO
 _new_record = logging.LogRecord.__new__
 _dumps = orjson.dumps
+_time = time.time
+_current_thread = threading.current_thread
 _start = getattr(logging, "_startTime", time.time())
 
 
@@ -61,20 +63,17 @@ def make_record(message: str, fields: tuple[Any, ...] | SinkEvent) -> logging.Lo
     ``fields`` are SinkEvent's arguments, or a SinkEvent already built (kept as is).
     """
     record = _new_record(EventRecord)
-    now = time.time()
-    thread = threading.current_thread()
-    attrs = _template.copy()
+    now = _time()
+    thread = _current_thread()
+    attrs = record.__dict__
+    attrs.update(_template)
     attrs["msg"] = message
     attrs["created"] = now
     attrs["msecs"] = (now - int(now)) * 1000
     attrs["relativeCreated"] = (now - _start) * 1000
     attrs["thread"] = thread.ident
     attrs["threadName"] = thread.name
-    if isinstance(fields, SinkEvent):
-        attrs["sink_event"] = fields
-    else:
-        attrs["_sink_fields"] = fields
-    record.__dict__ = attrs
+    attrs["sink_event" if type(fields) is SinkEvent else "_sink_fields"] = fields
     return record
 
 
