@@ -78,3 +78,39 @@ def test_broker_crash_and_restart_loses_no_recorded_event(topic, tmp_path, capsy
     assert not missing, f"{len(missing)} of {len(recorded)} recorded events never arrived"
     assert stats["dropped"] == 0 and stats["dead_lettered"] == 0
     assert worst[0] < EMIT_TIMEOUT + SLACK
+
+
+def test_events_spooled_while_the_broker_is_down_are_replayed_by_the_next_process(
+        topic, tmp_path):
+    spool = tmp_path / "spool"
+    fast = {"message.timeout.ms": 1000, "reconnect.backoff.max.ms": 500, "max_attempts": 1,
+            "retry_initial": 0.05, "retry_max": 0.2, "close_timeout": 15}
+    with kafka_server(persistent=True) as broker:
+        if not broker.can_restart:
+            pytest.skip("an external Kafka cluster cannot be killed and restarted by tests")
+        first = eventlog(broker.bootstrap_servers, topic, spool, **fast)
+        recorded = [first.record_event(KERNEL_ACTION["$id"], 1, {"action": "start", "seq": i})
+                    for i in range(50)]
+        assert first.flush(timeout=30)
+        broker.kill()
+        recorded += [first.record_event(KERNEL_ACTION["$id"], 1, {"action": "stop", "seq": i})
+                     for i in range(50, 150)]
+        stopped = first._own_sinks[0]
+        first.close()  # the broker is still down: the undelivered events go to disk
+        before = stopped.stats()
+        assert before["dropped"] == 0 and before["delivered"] == 50
+        assert before["spooled"] == 100  # on disk now; the next EventLog replays them
+
+        broker.start()
+        second = eventlog(broker.bootstrap_servers, topic, spool, **fast)  # replays the spool
+        sink = second._own_sinks[0]
+        deadline = time.monotonic() + 60
+        while (sink.stats()["spool_bytes"] or sink.stats()["spooling"]) and \
+                time.monotonic() < deadline:
+            time.sleep(0.1)
+        replayed = sink.stats()["replayed"]
+        second.close()
+        messages = consume(broker.bootstrap_servers, [topic], expected=len(recorded))
+    keys = {m.key().decode() for m in messages}
+    assert replayed == 100
+    assert {e["__event_id__"] for e in recorded} <= keys
