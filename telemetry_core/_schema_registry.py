@@ -32,7 +32,16 @@ SchemaSource = dict[str, Any] | str | Path | IO[str] | IO[bytes]
 
 #: Where the meta-schema and the shipped event schemas live (inside the package when
 #: installed; a link to the repository's ``schemas/`` in a checkout).
-SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
+def _schemas_dir() -> Path:
+    packaged = Path(__file__).resolve().parent / "schemas"
+    if packaged.is_dir():
+        return packaged
+    # A checkout where the link was not made (git on Windows without core.symlinks
+    # writes it as a small text file): the repository's own schemas/ directory.
+    return Path(__file__).resolve().parent.parent / "schemas"
+
+
+SCHEMAS_DIR = _schemas_dir()
 META_SCHEMA_PATH = SCHEMAS_DIR / "meta" / "event-schema.yaml"
 URL_TIMEOUT = 10.0
 
