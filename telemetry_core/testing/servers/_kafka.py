@@ -98,7 +98,9 @@ class KafkaServer:
     @property
     def running(self) -> bool:
         """Whether the embedded broker process is alive (True for external servers)."""
-        return self._proc is None or self._proc.poll() is None
+        if not self.can_restart:
+            return True
+        return self._proc is not None and self._proc.poll() is None
 
     def start(self, timeout: float = 30.0) -> None:
         """Start the embedded broker (again) and wait until its port accepts connections."""
