@@ -380,8 +380,9 @@ def test_a_new_handler_replays_what_the_last_one_spooled(spool: Path) -> None:
     assert first.stats()["spooled"] == 100 and first.got == []
     second = Recorder(spool_dir=spool, batch_size=7)
     second.start()
-    wait_until(lambda: len(second.got) == 100, "the spool replayed by the next run")
-    second.submit(make_event(100))
+    wait_until(lambda: second.stats()["spooling"] == 0, "the spool replayed by the next run")
+    assert second.got == ids(100)
+    second.submit(make_event(100))  # delivered directly now
     second.close()
     assert second.got == ids(101)
     assert second.stats()["replayed"] == 100

@@ -452,7 +452,7 @@ class SinkHandler(logging.Handler):
             self._spool.forget_after_fork()
         if self._slot is not None:
             self._slot.forget_after_fork()
-        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.counters = dict.fromkeys(self.counters, 0)  # a plugin's own counters too
         self._start_lock = threading.Lock()
         self._init_runtime()
 
@@ -687,6 +687,10 @@ class SinkHandler(logging.Handler):
                 log.info("sink %s: spool replayed; delivering directly again", self.label)
                 return
         batch = self._spool.peek(self.batch_size)
+        if not batch:  # only damaged lines were left: consume them (they were logged)
+            self._spool.commit(0)
+            self._wake.wait(0.01)
+            return
         todo = batch
         while todo:
             todo = self._attempt(todo, replay=True)
