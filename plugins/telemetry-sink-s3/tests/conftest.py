@@ -1,4 +1,5 @@
-"""Fixtures: a real S3 API server (moto, or TELEMETRY_TEST_S3_ENDPOINT), buckets, and
+"""Fixtures: a real S3 API server (``s3_server()``: TELEMETRY_TEST_S3_ENDPOINT, LocalStack
+with TELEMETRY_TEST_CONTAINERS=1, else moto on a free port), buckets, and
 EventLogs whose ``sinks`` configuration names the ``s3`` sink.
 
 Events are recorded through ``EventLog.record_event`` against test schemas (one with

@@ -1,14 +1,13 @@
 """Refused credentials, with moto checking signatures and IAM policies.
 
 moto checks credentials only when told to (its ``/moto-api/reset-auth`` switch, which
-is process-wide for the embedded server); with an external endpoint
-(``TELEMETRY_TEST_S3_ENDPOINT``) these tests are skipped.
+is process-wide for the embedded server); with another server (an external endpoint,
+LocalStack, which accepts any credentials) these tests are skipped.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -18,9 +17,11 @@ import pytest
 
 from telemetry_core.sinks import SinkConfigError
 
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("TELEMETRY_TEST_S3_ENDPOINT")),
-    reason="switching credential checks on needs the embedded moto server")
+
+@pytest.fixture(autouse=True)
+def _moto_only(s3: Any) -> None:
+    if s3.kind != "moto":
+        pytest.skip(f"switching credential checks on needs the embedded moto server, not {s3.kind}")
 
 
 def _set_auth(s3: Any, free_requests: str) -> None:

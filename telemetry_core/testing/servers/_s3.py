@@ -1,7 +1,16 @@
-"""An S3 API server for tests: moto's ThreadedMotoServer, or ``TELEMETRY_TEST_S3_ENDPOINT``.
+"""An S3 API server for tests, first found of:
 
-``s3_server(process=True)`` runs moto in a child process instead, so that a benchmark's
-process does not also pay for the server's Python work (the GIL is shared otherwise).
+1. ``TELEMETRY_TEST_S3_ENDPOINT``: an existing S3-compatible endpoint (credentials from
+   ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``); it cannot be stopped by tests.
+2. ``TELEMETRY_TEST_CONTAINERS=1``: a LocalStack container through testcontainers (needs
+   a Docker engine and ``pip install testcontainers``); it cannot be restarted on the
+   same port, so fault tests skip it.
+3. moto's ThreadedMotoServer on a free port in this process, or with ``process=True`` a
+   ``python -m moto.server`` child process, so that a benchmark's process does not also
+   pay for the server's Python work (the GIL is shared otherwise).
+
+``S3Server.kind`` says which (``external``, ``container``, ``moto``, ``moto-process``);
+``restartable`` whether ``stop()``/``start()`` bring it down and back on the same port.
 """
 
 from __future__ import annotations
@@ -24,9 +33,15 @@ class S3Server:
     access_key: str = "testing"
     secret_key: str = "testing"
     region: str = "us-east-1"
+    kind: str = "moto"
     _moto: Any = None
     _proc: subprocess.Popen[bytes] | None = None
     _running: bool = True
+
+    @property
+    def restartable(self) -> bool:
+        """True when :meth:`stop` and :meth:`start` take the server down and back up."""
+        return self._moto is not None or self._proc is not None
 
     def client(self) -> Any:
         """A boto3 S3 client for this server (path-style addressing)."""
@@ -122,6 +137,22 @@ def _spawn(endpoint_url: str) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
 
 
+CONTAINERS_ENV = "TELEMETRY_TEST_CONTAINERS"
+CONTAINER_IMAGE = "localstack/localstack:3.8"
+
+
+def _container() -> Iterator[S3Server]:
+    try:
+        from testcontainers.localstack import LocalStackContainer
+    except ImportError as exc:
+        raise RuntimeError(f"{CONTAINERS_ENV}=1 needs testcontainers: pip install "
+                           "'testcontainers[localstack]' (and a running Docker engine)") from exc
+    with LocalStackContainer(image=CONTAINER_IMAGE).with_services("s3") as container:
+        # LocalStack accepts any credentials.
+        yield S3Server(endpoint_url=container.get_url(), access_key="test", secret_key="test",
+                       kind="container")
+
+
 @contextmanager
 def s3_server(port: int | None = None, process: bool = False) -> Iterator[S3Server]:
     """Yield an S3 API server on 127.0.0.1.
@@ -135,7 +166,11 @@ def s3_server(port: int | None = None, process: bool = False) -> Iterator[S3Serv
             endpoint_url=existing,
             access_key=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
             secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+            kind="external",
         )
+        return
+    if os.environ.get(CONTAINERS_ENV) == "1":
+        yield from _container()
         return
     from moto.server import ThreadedMotoServer
 
@@ -144,7 +179,7 @@ def s3_server(port: int | None = None, process: bool = False) -> Iterator[S3Serv
     port = port or free_port()
     if process:
         url = f"http://127.0.0.1:{port}"
-        s3 = S3Server(endpoint_url=url, _proc=_spawn(url))
+        s3 = S3Server(endpoint_url=url, kind="moto-process", _proc=_spawn(url))
         try:
             yield s3
         finally:
