@@ -49,12 +49,11 @@ class Clock:
 
     def now(self) -> tuple[str, str]:
         """``(timestamp, event_id)`` for an event recorded now."""
-        us = _time_ns() // 1000
-        ms = us // 1000
+        ms, micros = divmod(_time_ns() // 1000, 1000)
         cached = self._ms
         if cached[0] != ms:
             cached = self._new_ms(ms)
-        return cached[1] + _MICROS[us - ms * 1000], cached[2] + hex(self._next())[2:]
+        return cached[1] + _MICROS[micros], cached[2] + hex(self._next())[2:]
 
     def _new_ms(self, ms: int) -> tuple[int, str, str]:
         cached = self._ms
