@@ -1,4 +1,7 @@
-"""Sinks: the SinkHandler base class, the errors sinks raise, and the built-in file sink."""
+"""Sinks: the SinkHandler base class, the errors sinks raise, and the built-in file sink.
+
+Writing a sink plugin: docs/plugin-guide.md.
+"""
 
 from ._base import SinkHandler
 from ._errors import (
@@ -9,8 +12,10 @@ from ._errors import (
     WriteResult,
 )
 from ._event import SinkEvent
+from ._file import FileSink
 
 __all__ = [
+    "FileSink",
     "PermanentSinkError",
     "SinkConfigError",
     "SinkError",
