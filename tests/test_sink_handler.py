@@ -184,6 +184,29 @@ def test_permanent_rejections_go_to_the_dead_letter_file(spool: Path, closing: A
     assert stats["dead_lettered"] == 5 and stats["delivered"] == 24 and stats["dropped"] == 0
 
 
+def test_rejections_while_replaying_the_spool_are_dead_lettered(spool: Path,
+                                                                closing: Any) -> None:
+    class RejectsOddOnesWhenUp(Recorder):
+        def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
+            if not self.up.is_set():
+                raise TransientSinkError("server down")
+            odd = [(e, "odd") for e in events if int(e.event_id[1:]) % 2]
+            self.got.extend(e.event_id for e in events if not int(e.event_id[1:]) % 2)
+            return WriteResult(rejected=odd)
+
+    h = RejectsOddOnesWhenUp(down=True, spool_dir=spool, max_attempts=1, batch_size=8)
+    closing(h)
+    for i in range(40):
+        h.submit(make_event(i))
+    assert h.flush(timeout=30) and h.stats()["spooled"] == 40
+    h.up.set()
+    wait_until(lambda: h.stats()["spooling"] == 0, "the spool replayed")
+    assert h.got == ids(40)[::2]
+    assert [d["event_id"] for d in read_dead_letters(spool / "dead-letter.jsonl")] == ids(40)[1::2]
+    stats = h.stats()
+    assert stats["replayed"] == stats["delivered"] == 20 and stats["dead_lettered"] == 20
+
+
 def test_dead_letter_file_is_bounded(tmp_path: Path, closing: Any) -> None:
     class RejectAll(Recorder):
         def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
@@ -204,7 +227,8 @@ def test_dead_letter_file_is_bounded(tmp_path: Path, closing: Any) -> None:
 
 
 @pytest.mark.parametrize("policy", ["drop_newest", "drop_oldest"])
-def test_full_queue_without_spool_drops_by_policy_and_counts(policy: str, closing: Any) -> None:
+def test_full_queue_without_spool_drops_by_policy_and_counts(
+        policy: str, closing: Any, caplog: pytest.LogCaptureFixture) -> None:
     gate = threading.Event()
     h = Recorder(spool=False, gate=gate, queue_max_events=10, drop_policy=policy, batch_size=1)
     closing(h)
@@ -220,6 +244,9 @@ def test_full_queue_without_spool_drops_by_policy_and_counts(policy: str, closin
     expected = ids(10, start=1) if policy == "drop_newest" else ids(10, start=21)
     assert h.got == ["e00000", *expected]
     assert h.stats()["delivered"] == 11 and h.stats()["dropped"] == 20
+    warnings = [r.getMessage() for r in caplog.records if "queue full" in r.getMessage()]
+    assert len(warnings) == 1  # logged, and not once per dropped event
+    assert ("oldest" in warnings[0]) == (policy == "drop_oldest")
 
 
 def test_queue_bytes_bound_counts_too(closing: Any) -> None:
