@@ -363,6 +363,8 @@ class EventLog(Configurable):
             if only is None or only == schema_id:
                 event = _call_modifier(modifier, event, schema_id=schema_id, data=event)
         for impl in reversed(self._hook.get_hookimpls()):
+            if impl.hookwrapper or getattr(impl, "wrapper", False):
+                continue  # wrappers wrap pluggy's own calls; modifiers are called one by one
             kwargs = {"schema_id": schema_id, "version": route.version, "event": event}
             event = _call_modifier(impl.function, event,
                                    **{k: kwargs[k] for k in impl.argnames})
