@@ -152,6 +152,11 @@ class KafkaSink(SinkHandler):
             if name in settings:
                 raise SinkConfigError(f"kafka sink: {name!r} is set by the sink itself and "
                                       "cannot be configured")
+        if "transactional.id" in settings:
+            raise SinkConfigError(
+                "kafka sink: 'transactional.id' is not supported: the sink does not use "
+                "transactions (the idempotent producer already keeps order and avoids "
+                "duplicates from its own retries); remove the setting")
         self.topic = check_template(topic)
         self._templated = is_template(self.topic)
         self.create_topics = bool(create_topics)

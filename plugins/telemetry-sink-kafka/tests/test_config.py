@@ -43,6 +43,8 @@ def test_invalid_producer_setting_names_the_key(kafka, tmp_path, setting, value)
     ({"bootstrap.servers": "h:9092", "topic": "j.{user}"}, r"uses \{user\}; the variables"),
     ({"bootstrap.servers": "h:9092", "topic": "j.{schema_name"}, "malformed"),
     ({"bootstrap.servers": "h:9092", "topic": "t", "on_delivery": "f"}, "set by the sink"),
+    ({"bootstrap.servers": "h:9092", "topic": "t", "transactional.id": "x"},
+     "'transactional.id' is not supported"),
     ({"bootstrap.servers": "h:9092", "topic": "t", "topic_partitions": "three"},
      r"'topic_partitions' must be a number -1 or >= 1, got 'three'"),
     ({"bootstrap.servers": "h:9092", "topic": "t", "connect_timeout": 0},
