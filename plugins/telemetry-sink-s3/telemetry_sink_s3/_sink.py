@@ -23,6 +23,9 @@ _MiB = 1024 * 1024
 _SSE = ("AES256", "aws:kms")
 _STORAGE_CLASS = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _SEGMENT_CACHE_MAX = 4096
+#: Counters this sink adds to ``stats()``.
+S3_COUNTERS = ("objects_written", "put_requests", "multipart_uploads", "part_requests",
+               "multipart_aborted", "bytes_written", "upload_failures")
 # (schema_name, schema, version, date, hour): the key segments one object's events share.
 _Partition = tuple[str, str, str, str, str]
 
@@ -167,10 +170,9 @@ class S3Sink(SinkHandler):
         self._ext = ".gz" if self.compress else ""
         self._segments: dict[tuple[str, object], tuple[str, str, str]] = {}
         self.client: Any = None
-        #: S3-specific counters, merged into :meth:`stats`.
-        self.s3_counters: dict[str, int] = dict.fromkeys(
-            ("objects_written", "put_requests", "multipart_uploads", "part_requests",
-             "multipart_aborted", "bytes_written", "upload_failures"), 0)
+        # The sink's own counters live with the framework's: stats(), the stats file and
+        # the reset in a forked child cover them. Only the delivery thread changes them.
+        self.counters.update(dict.fromkeys(S3_COUNTERS, 0))
 
     # -- SinkHandler -----------------------------------------------------------------
 
@@ -229,14 +231,14 @@ class S3Sink(SinkHandler):
             try:
                 self._write_object(fields, chunk)
             except TransientSinkError as exc:
-                self.s3_counters["upload_failures"] += 1
+                self.counters["upload_failures"] += 1
                 retry.extend(e for _, later in chunks[index:] for e in later)
                 if not rejected and len(retry) == len(events):
                     raise
                 _s3io.log.warning("%s", exc)
                 break
             except PermanentSinkError as exc:
-                self.s3_counters["upload_failures"] += 1
+                self.counters["upload_failures"] += 1
                 rejected.extend((e, str(exc)) for e in chunk)
         if rejected and len(rejected) == len(events):
             raise PermanentSinkError(rejected[0][1])
@@ -248,10 +250,6 @@ class S3Sink(SinkHandler):
             close = getattr(self.client, "close", None)
             if close is not None:
                 close()
-
-    def stats(self) -> dict[str, int]:
-        """The framework's counters plus objects, requests and bytes written to S3."""
-        return {**super().stats(), **self.s3_counters}
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -322,6 +320,6 @@ class S3Sink(SinkHandler):
         _s3io.upload(
             self.client, self.bucket, key, body, extra,
             multipart_threshold=self.multipart_threshold, part_size=self.multipart_part_size,
-            counters=self.s3_counters)
-        self.s3_counters["objects_written"] += 1
-        self.s3_counters["bytes_written"] += len(body)
+            counters=self.counters)
+        self.counters["objects_written"] += 1
+        self.counters["bytes_written"] += len(body)

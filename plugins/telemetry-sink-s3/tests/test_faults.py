@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import os
 import socket
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -13,6 +15,8 @@ import pytest
 
 from telemetry_core.sinks import TransientSinkError
 from telemetry_core.testing.servers import s3_server
+
+START = datetime(2026, 11, 22, 1, 30, tzinfo=timezone.utc)
 
 
 def _wait_for(condition: Any, what: str, limit: float = 60.0) -> None:
@@ -126,3 +130,32 @@ def _read_ids(client: Any, bucket: str) -> set[str]:
         body = gzip.decompress(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
         ids.update(orjson.loads(line)["__event_id__"] for line in body.splitlines())
     return ids
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_writes_through_its_own_client(
+        make_log: Any, record: Any, stored: Any) -> None:
+    log, sink = make_log(batch_size=50, batch_age=0.1)
+    parent_events = record(log, 50)
+    assert log.flush(timeout=30)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: record, close (drains), report, leave without pytest's exit
+        code = 1
+        try:
+            os.close(read)
+            child_events = record(log, 50, start=START + timedelta(hours=5))
+            log.close()
+            ok = sink.stats()["delivered"] == 50 and sink.client is not None
+            os.write(write, orjson.dumps([e["__event_id__"] for e in child_events]))
+            code = 0 if ok else 2
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        child_ids = orjson.loads(pipe.read() or b"[]")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    ids = {d["__event_id__"] for lines in stored("events/").values() for d in lines}
+    assert ids == {e["__event_id__"] for e in parent_events} | set(child_ids)
+    assert len(child_ids) == 50
