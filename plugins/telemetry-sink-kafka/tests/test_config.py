@@ -100,3 +100,14 @@ def test_a_missing_fixed_topic_is_named_at_start_up(kafka, tmp_path, caplog):
     sink.start()
     sink.close()
     assert "topic 'never-created-here' does not exist yet" in caplog.text
+
+
+def test_eventlog_refuses_to_start_with_an_unreachable_broker(tmp_path):
+    from telemetry_core import EventLog
+
+    address = f"127.0.0.1:{free_port()}"
+    with pytest.raises(SinkConfigError, match=f"cannot reach the brokers at bootstrap.servers="
+                                              f"'{address}'"):
+        EventLog(allowed_schemas=[], sinks=[{
+            "type": "kafka", "bootstrap.servers": address, "topic": "t",
+            "connect_timeout": 1, "spool_dir": str(tmp_path)}])
