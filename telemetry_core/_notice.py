@@ -67,6 +67,16 @@ def render_notice(eventlog: EventLog, fmt: str = "text") -> str:
     return render(data)
 
 
+_NOTHING = "Nothing is recorded: no event schema is allowed by this configuration."
+# The notice's closing lists: (key in notice_data, heading).
+_TAILS = (("allowed_but_not_registered", "Allowed but no schema registered (nothing recorded)"),
+          ("registered_not_recorded", "Known but not recorded"))
+
+
+def _what(prop: dict[str, Any]) -> str:
+    return " - ".join(x for x in (prop["title"], prop["description"]) if x)
+
+
 def _label(prop: dict[str, Any]) -> str:
     personal = "personal data, " if prop["personal"] else ""
     return f"{personal}{', '.join(prop['categories'])}"
@@ -75,7 +85,7 @@ def _label(prop: dict[str, Any]) -> str:
 def _text(data: dict[str, Any]) -> str:
     out = ["Telemetry transparency notice", "=" * 29, "", data["intro"], ""]
     if not data["schemas"]:
-        out.append("Nothing is recorded: no event schema is allowed by this configuration.")
+        out.append(_NOTHING)
     for s in data["schemas"]:
         out += [f"{s['title']}  ({s['id']}, version {s['version']})"]
         out += [f"  {line}" for line in s["description"].splitlines()]
@@ -85,11 +95,7 @@ def _text(data: dict[str, Any]) -> str:
             if p["description"]:
                 out.append(f"      {p['description']}")
         out.append("")
-    if data["allowed_but_not_registered"]:
-        out.append("Allowed but no schema registered (nothing recorded): "
-                   + ", ".join(data["allowed_but_not_registered"]))
-    if data["registered_not_recorded"]:
-        out.append("Known but not recorded: " + ", ".join(data["registered_not_recorded"]))
+    out += [f"{text}: {', '.join(data[key])}" for key, text in _TAILS if data[key]]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -100,22 +106,17 @@ def _md_cell(text: str) -> str:
 def _markdown(data: dict[str, Any]) -> str:
     out = ["# Telemetry transparency notice", "", data["intro"], ""]
     if not data["schemas"]:
-        out.append("Nothing is recorded: no event schema is allowed by this configuration.")
+        out.append(_NOTHING)
     for s in data["schemas"]:
         out += [f"## {s['title']}", "", f"`{s['id']}`, version {s['version']}", "",
                 s["description"], "", "| property | what it is | categories | stored as |",
                 "|---|---|---|---|"]
         for p in s["properties"]:
-            what = " - ".join(x for x in (p["title"], p["description"]) if x)
-            out.append(f"| `{p['path']}` | {_md_cell(what)} | {_md_cell(_label(p))} | "
+            out.append(f"| `{p['path']}` | {_md_cell(_what(p))} | {_md_cell(_label(p))} | "
                        f"**{p['decision']}** |")
         out.append("")
-    if data["allowed_but_not_registered"]:
-        out.append("Allowed but no schema registered (nothing recorded): "
-                   + ", ".join(f"`{i}`" for i in data["allowed_but_not_registered"]))
-    if data["registered_not_recorded"]:
-        out.append("Known but not recorded: "
-                   + ", ".join(f"`{i}`" for i in data["registered_not_recorded"]))
+    out += [f"{text}: " + ", ".join(f"`{i}`" for i in data[key])
+            for key, text in _TAILS if data[key]]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -124,8 +125,7 @@ def _html(data: dict[str, Any]) -> str:
     out = ["<section class=\"telemetry-notice\">", "<h1>Telemetry transparency notice</h1>",
            f"<p>{e(data['intro'])}</p>"]
     if not data["schemas"]:
-        out.append("<p>Nothing is recorded: no event schema is allowed by this "
-                   "configuration.</p>")
+        out.append(f"<p>{_NOTHING}</p>")
     for s in data["schemas"]:
         out += [f"<h2>{e(s['title'])}</h2>",
                 f"<p><code>{e(s['id'])}</code>, version {e(s['version'])}</p>",
@@ -133,13 +133,10 @@ def _html(data: dict[str, Any]) -> str:
                 "<table><thead><tr><th>property</th><th>what it is</th><th>categories</th>"
                 "<th>stored as</th></tr></thead><tbody>"]
         for p in s["properties"]:
-            what = " - ".join(x for x in (p["title"], p["description"]) if x)
-            out.append(f"<tr><td><code>{e(p['path'])}</code></td><td>{e(what)}</td>"
+            out.append(f"<tr><td><code>{e(p['path'])}</code></td><td>{e(_what(p))}</td>"
                        f"<td>{e(_label(p))}</td><td><strong>{e(p['decision'])}</strong></td></tr>")
         out.append("</tbody></table>")
-    for key, text in (("allowed_but_not_registered",
-                       "Allowed but no schema registered (nothing recorded)"),
-                      ("registered_not_recorded", "Known but not recorded")):
+    for key, text in _TAILS:
         if data[key]:
             items = "".join(f"<li><code>{e(i)}</code></li>" for i in data[key])
             out.append(f"<p>{e(text)}:</p><ul>{items}</ul>")
