@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 
 from telemetry_core.sinks import SinkConfigError
 
+#: The key template used when configuration gives none: Hive-style partitions.
 DEFAULT_KEY_TEMPLATE = (
     "{prefix}/schema={schema_name}/version={version}/dt={date}/hour={hour}/{uuid}.jsonl{ext}"
 )

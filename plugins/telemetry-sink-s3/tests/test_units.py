@@ -1,4 +1,4 @@
-"""Key naming rules and configuration errors (no server needed)."""
+"""Key naming rules, configuration errors and error classification (no server needed)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import re
 from datetime import datetime, timezone
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 from telemetry_sink_s3 import S3Sink, safe_segment, schema_name
 from telemetry_sink_s3._keys import content_uuid, partition_time, render_key
+from telemetry_sink_s3._s3io import classify
 
 from telemetry_core._plugins import create_sink, sink_class
-from telemetry_core.sinks import SinkConfigError
+from telemetry_core.sinks import PermanentSinkError, SinkConfigError, TransientSinkError
 
 
 @pytest.mark.parametrize(("schema_id", "name"), [
@@ -107,3 +109,31 @@ def test_bad_configuration_is_a_clear_error(options: dict[str, object], words: s
     with pytest.raises(SinkConfigError) as info:
         create_sink({"type": "s3", **options})
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize(("status", "code", "transient"), [
+    (503, "SlowDown", True),
+    (500, "InternalError", True),
+    (400, "RequestTimeout", True),
+    (403, "RequestTimeTooSkewed", True),
+    (400, "ExpiredToken", True),
+    (404, "NoSuchBucket", True),
+    (429, "TooManyRequests", True),
+    (403, "AccessDenied", False),
+    (403, "InvalidAccessKeyId", False),
+    (400, "InvalidStorageClass", False),
+    (400, "InvalidArgument", False),
+    (400, "KMS.NotFoundException", False),
+])
+def test_errors_are_sorted_into_transient_and_permanent(
+        status: int, code: str, transient: bool) -> None:
+    error = ClientError({"Error": {"Code": code, "Message": "said so"},
+                         "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject")
+    outcome = classify(error, "PUT s3://b/k failed")
+    assert isinstance(outcome, TransientSinkError if transient else PermanentSinkError)
+    assert str(outcome) == f"s3 sink: PUT s3://b/k failed: {status} {code}: said so"
+
+
+def test_connection_errors_are_transient() -> None:
+    outcome = classify(EndpointConnectionError(endpoint_url="http://x"), "PUT")
+    assert isinstance(outcome, TransientSinkError) and "http://x" in str(outcome)
