@@ -415,13 +415,17 @@ def test_a_new_handler_replays_what_the_last_one_spooled(spool: Path) -> None:
     assert second.stats()["replayed"] == 100
 
 
-def test_two_sinks_in_one_process_cannot_share_a_spool_dir(spool: Path, closing: Any) -> None:
+def test_two_sinks_sharing_a_spool_dir_get_their_own_slots_and_a_warning(
+        spool: Path, closing: Any, caplog: pytest.LogCaptureFixture) -> None:
     a = Recorder(spool_dir=spool)
     closing(a)
     a.start()
-    b = Recorder(spool_dir=spool)
-    with pytest.raises(SinkConfigError, match="give each sink .* its own 'name'"):
-        b.start()
+    b = Recorder(spool_dir=spool)  # e.g. the same configuration built twice
+    closing(b)
+    b.start()
+    assert a._slot is not None and b._slot is not None
+    assert (a._slot.path.name, b._slot.path.name) == ("slot-0", "slot-1")
+    assert "give each sink of type 'recorder' its own 'name'" in caplog.text
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [

@@ -408,10 +408,13 @@ class SinkHandler(logging.Handler):
         key = self.spool_dir.resolve()
         other = _dirs_in_use.get(key)
         if other is not None and other() is not None and other() is not self:
-            raise SinkConfigError(
-                f"sink {self.label}: spool_dir {self.spool_dir} is already used by another "
-                f"sink in this process; give each sink of type {self.sink_type!r} its own "
-                f"'name' (or 'spool_dir')")
+            # Harmless for two copies of one configuration (a notebook cell run twice);
+            # not for two destinations: after a crash either may replay the other's slot.
+            log.warning(
+                "sink %s: spool_dir %s is also used by another sink in this process; this "
+                "one takes its own slot. If they write to different places, give each sink "
+                "of type %r its own 'name' (or 'spool_dir')", self.label, self.spool_dir,
+                self.sink_type)
         try:
             slot = acquire_slot(self.spool_dir, self.max_slots)
         except OSError as exc:
@@ -426,7 +429,7 @@ class SinkHandler(logging.Handler):
         self._slot = slot
         self._spool = Spool(slot.path, max_bytes=self.spool_max_bytes,
                             segment_bytes=self.spool_segment_bytes, fsync=self.spool_fsync)
-        _dirs_in_use[key] = weakref.ref(self)
+        _dirs_in_use.setdefault(key, weakref.ref(self))
         if not self._spool.is_empty():
             self._spooling = True
             log.info("sink %s: replaying %d bytes spooled by an earlier run in %s",
