@@ -375,6 +375,15 @@ class EventLog(Configurable):
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    @property
+    def sink_handlers(self) -> tuple[SinkHandler, ...]:
+        """The sinks this EventLog built from ``sinks``, in configuration order.
+
+        For reading their counters (``sink.stats()``) or flushing one of them; the
+        EventLog closes them in ``close()``.
+        """
+        return tuple(self._own_sinks)
+
     def flush(self, timeout: float | None = 30.0) -> bool:
         """Flush every handler; True when all sinks delivered what they accepted."""
         ok = True

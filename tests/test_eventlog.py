@@ -401,7 +401,7 @@ def listsink_type():
 def test_sinks_trait_builds_starts_and_closes_sinks(listsink_type, schema):
     log = EventLog(sinks=[{"type": "listsink", "tag": "t1"}], allowed_schemas=[SCHEMA_ID])
     log.register_schema(schema)
-    (sink,) = log._own_sinks
+    (sink,) = log.sink_handlers
     assert sink.tag == "t1"
     log.record_event(SCHEMA_ID, 1, {"name": "a"})
     log.close()
