@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ import orjson
 if TYPE_CHECKING:
     from .._eventlog import EventLog
 
-__all__ = ["CaptureHandler", "capture_events"]
+__all__ = ["CaptureHandler", "capture_events", "wait_for"]
 
 
 class CaptureHandler(logging.Handler):
@@ -92,3 +93,17 @@ def capture_events(eventlog: EventLog | None = None,
         else:
             _eventlog._capture_handlers.remove(handler)
             _eventlog._refresh_all()
+
+
+def wait_for(predicate: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    """Poll ``predicate`` until it is true; raise ``AssertionError`` naming ``what`` after
+    ``timeout`` seconds.
+
+    For tests of sinks, whose workers deliver in the background: the timeout only turns
+    a hang into a clear failure, it is not a speed assertion.
+    """
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.005)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 import uuid
 from typing import Any
 
@@ -49,15 +48,6 @@ def assert_indexed_exactly_once(docs: dict[str, dict[str, Any]],
     assert set(docs) == {event.event_id for event in recorded}
     for event in recorded:
         assert docs[event.event_id] == event.data
-
-
-def wait_for(predicate: Any, what: str, timeout: float = 30.0) -> None:
-    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 COMMAND = {

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 from es_faulty_proxy import Fault, faulty_proxy
-from es_helpers import COMMAND, assert_indexed_exactly_once, eventlog, indexed, make_event, wait_for
+from es_helpers import COMMAND, assert_indexed_exactly_once, eventlog, indexed, make_event
 
 from telemetry_core._plugins import create_sink
 from telemetry_core.sinks import SinkConfigError, TransientSinkError
+from telemetry_core.testing import wait_for
 from telemetry_core.testing.servers import elasticsearch_server
 
 
@@ -39,7 +40,7 @@ def test_cluster_down_while_recording_every_event_indexed_exactly_once(
     # The application keeps recording: nothing raises, nothing blocks.
     recorded += [log.record_event(COMMAND["$id"], 1, {"command_id": f"c{i}"})
                  for i in range(40, 100)]
-    sink = log._own_sinks[0]  # the sink this EventLog built, for its counters
+    (sink,) = log.sink_handlers  # the sink this EventLog built, for its counters
     wait_for(lambda: sink.stats()["retried"] > 0, "a failed write to be retried")
     own_server.start()
     recorded += [log.record_event(COMMAND["$id"], 1, {"command_id": f"c{i}"})

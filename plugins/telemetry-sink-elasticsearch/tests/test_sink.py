@@ -13,13 +13,13 @@ from es_helpers import (
     assert_indexed_exactly_once,
     indexed,
     make_event,
-    wait_for,
 )
 from es_tls import make_certificates
 from telemetry_sink_elasticsearch import ElasticsearchSink
 
 from telemetry_core._plugins import create_sink
 from telemetry_core.sinks import SinkConfigError, TransientSinkError
+from telemetry_core.testing import wait_for
 from telemetry_core.testing.servers import free_port
 
 FAST = {"batch_age": 0.02, "retry_initial": 0.01, "retry_max": 0.1}

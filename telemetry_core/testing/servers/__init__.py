@@ -32,7 +32,7 @@ def s3_server(**kwargs: Any) -> Any:
 
 
 def kafka_server(**kwargs: Any) -> Any:
-    """Context manager yielding a ``KafkaServer`` (bootstrap_servers, stop/start for fault tests)."""
+    """Context manager yielding a ``KafkaServer`` (bootstrap_servers; stop/start for faults)."""
     from ._kafka import kafka_server as impl
 
     return impl(**kwargs)
