@@ -227,8 +227,8 @@ class KafkaSink(SinkHandler):
         routes = self._routes
         for i, event in enumerate(events):
             route = routes.get((event.schema_id, event.version)) or self._route(event)
-            try:
-                produce(route[0], event.json, event.event_id, headers=route[1])
+            try:  # no event id (a foreign log record): no key, so any partition
+                produce(route[0], event.json, event.event_id or None, headers=route[1])
             except BufferError:
                 # librdkafka's local queue is full: serve reports until there is room.
                 if not self._produce_when_room(producer, route, event, deadline):
@@ -279,7 +279,7 @@ class KafkaSink(SinkHandler):
         while time.monotonic() < deadline:
             producer.poll(0.05)
             try:
-                producer.produce(route[0], event.json, event.event_id, headers=route[1])
+                producer.produce(route[0], event.json, event.event_id or None, headers=route[1])
                 return True
             except BufferError:
                 continue

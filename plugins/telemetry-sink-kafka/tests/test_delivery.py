@@ -85,3 +85,19 @@ def test_too_large_event_is_dead_lettered_and_the_rest_delivered(kafka, topic, t
     assert letter["event_id"] == big.event_id and "MSG_SIZE_TOO_LARGE" in str(letter["reason"])
     got = consume(kafka.bootstrap_servers, [topic], expected=20)
     assert sorted(m.key().decode() for m in got) == sorted(e.event_id for e in small)
+
+
+def test_a_plain_logging_record_becomes_a_message_without_a_key(kafka, topic, tmp_path):
+    import logging
+
+    sink = _sink(kafka, tmp_path, topic=topic)
+    logger = logging.getLogger(f"kafka-sink-test-{topic}")
+    logger.propagate = False
+    logger.addHandler(sink)
+    logger.warning({"hello": "kafka", "n": 1})  # standard logging, no EventLog envelope
+    assert sink.flush(timeout=30)
+    logger.removeHandler(sink)
+    sink.close()
+    (msg,) = consume(kafka.bootstrap_servers, [topic], expected=1)
+    assert msg.key() is None
+    assert orjson.loads(msg.value()) == {"hello": "kafka", "n": 1}
