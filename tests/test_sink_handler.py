@@ -444,3 +444,17 @@ def test_default_spool_dir_uses_xdg_state_home(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     h = Recorder(name="primary")
     assert h.spool_dir == tmp_path / "telemetry" / "spool" / "recorder-primary"
+
+
+def test_close_does_not_sit_out_a_long_backoff(spool: Path) -> None:
+    h = Recorder(down=True, spool_dir=spool, retry_initial=3600, retry_max=3600,
+                 max_attempts=5, close_timeout=30)
+    for i in range(10):
+        h.submit(make_event(i))
+    wait_until(lambda: h.stats()["retried"] > 0, "the first attempt failed")
+    h.up.set()  # back, while the worker sleeps an hour-long backoff
+    closer = threading.Thread(target=h.close)
+    closer.start()
+    closer.join(timeout=60)  # a bound against a hang, far below the hour
+    assert not closer.is_alive()
+    assert h.got == ids(10)

@@ -464,6 +464,9 @@ class SinkHandler(logging.Handler):
         with self._cv:
             self._closing = True  # a failing batch goes to the spool without backing off
             self._cv.notify_all()
+        self._sink_down = False  # try the sink once more before leaving the spool on disk
+        self._wake.set()  # end a long backoff now ...
+        self._wake.clear()  # ... and keep later ones short (see _wait_backoff)
         self.flush(timeout=max(0.0, deadline - time.monotonic()))
         # Replay what is on disk while the sink takes it; stop when it fails or time is up.
         while (self._spool is not None and not self._spool.is_empty() and not self._sink_down
@@ -558,7 +561,8 @@ class SinkHandler(logging.Handler):
 
     def _wait_backoff(self) -> bool:
         """Sleep the next backoff delay; False when the handler is stopping."""
-        self._wake.wait(self._backoff.next_delay())
+        delay = self._backoff.next_delay()
+        self._wake.wait(min(delay, 0.5) if self._closing else delay)
         return not self._stop
 
     # -- the delivery thread ---------------------------------------------------------
