@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Sequence
+from operator import attrgetter, methodcaller
 from typing import Any, ClassVar
 
 from telemetry_core.sinks import (
@@ -23,6 +24,9 @@ _MiB = 1024 * 1024
 _SSE = ("AES256", "aws:kms")
 _STORAGE_CLASS = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _SEGMENT_CACHE_MAX = 4096
+_TIMESTAMP = attrgetter("timestamp")
+_SCHEMA_AND_VERSION = attrgetter("schema_id", "version")
+_ENDS_IN_Z = methodcaller("endswith", "Z")
 #: Counters this sink adds to ``stats()``.
 S3_COUNTERS = ("objects_written", "put_requests", "multipart_uploads", "part_requests",
                "multipart_aborted", "bytes_written", "upload_failures")
@@ -272,16 +276,22 @@ class S3Sink(SinkHandler):
         # Per event only a cheap raw key: the core's timestamps are UTC ("...Z"), so the
         # first 13 characters are the date and hour. Names are worked out once per group.
         raw: dict[tuple[str, str, str], list[SinkEvent]] = {}
-        keys = [(e.schema_id, e.version, e.timestamp[:13], e.timestamp[-1:]) for e in events]
-        distinct = set(keys)
-        first = next(iter(distinct), None)
-        if len(distinct) == 1 and first is not None and first[3] == "Z":
-            raw[first[:3]] = list(events)  # the common case: one partition per batch
+        if not events:
+            return []
+        # The common case, one partition per batch, checked in C loops: UTC timestamps in
+        # one format sort as text, so if the smallest and largest share "YYYY-MM-DDTHH",
+        # every one between does too.
+        stamps = list(map(_TIMESTAMP, events))
+        low, high = min(stamps), max(stamps)
+        if (low[:13] == high[:13] and len(low) >= 20 and all(map(_ENDS_IN_Z, stamps))
+                and len(set(map(_SCHEMA_AND_VERSION, events))) == 1):
+            raw[(events[0].schema_id, events[0].version, low[:13])] = list(events)
         else:
-            for event, (schema_id, version, hour_key, last) in zip(events, keys, strict=True):
-                if last != "Z" or len(event.timestamp) < 20:
-                    hour_key = "T".join(_keys.partition_time(event.timestamp))
-                key = (schema_id, version, hour_key)
+            for event in events:
+                ts = event.timestamp
+                hour_key = ts[:13] if ts[-1:] == "Z" and len(ts) >= 20 else "T".join(
+                    _keys.partition_time(ts))
+                key = (event.schema_id, event.version, hour_key)
                 group = raw.get(key)
                 if group is None:
                     raw[key] = [event]
