@@ -57,7 +57,7 @@ def make_events(n: int) -> list[SinkEvent]:
 
 
 def raw(bootstrap: str, events: list[SinkEvent], per_message_callback: bool) -> Timing:
-    """Seconds for a bare Producer to send ``events`` and see them all acknowledged."""
+    """Time for a bare Producer to send ``events`` and see them all acknowledged."""
     errors = [0]
 
     def on_delivery(err: Any, msg: Any) -> None:
@@ -87,11 +87,11 @@ def raw(bootstrap: str, events: list[SinkEvent], per_message_callback: bool) -> 
 
 
 def sink(bootstrap: str, events: list[SinkEvent]) -> Timing:
-    """Seconds from the first ``submit`` until ``flush`` says the broker acknowledged all."""
+    """Time from the first ``submit`` until ``flush`` says the broker acknowledged all."""
     # The whole burst fits in memory (no disk spool): flush() then means acknowledged.
+    settings: dict[str, Any] = {"bootstrap.servers": bootstrap}
     handler = KafkaSink(topic=f"bench-sink-{uuid.uuid4().hex[:8]}", spool=False,
-                        queue_max_events=len(events) + 1, queue_max_bytes=2**31,
-                        **{"bootstrap.servers": bootstrap})
+                        queue_max_events=len(events) + 1, queue_max_bytes=2**31, **settings)
     handler.start()
     started = _clock()
     submit = handler.submit
@@ -123,7 +123,7 @@ class NullSink(SinkHandler):
 
 
 def eventlog(bootstrap: str | None, events: list[SinkEvent]) -> Timing:
-    """Seconds from the first ``record_event`` (validation, envelope, dispatch) until the
+    """Time from the first ``record_event`` (validation, envelope, dispatch) until the
     broker acknowledged every event; the events carry the same properties as the others.
     Without ``bootstrap``: the same with a sink that does nothing (NullSink)."""
     from telemetry_core import EventLog
