@@ -263,3 +263,36 @@ def test_key_template_with_the_whole_schema_id(
     (key,) = stored("events/")
     assert re.fullmatch(r"events/example\.org_telemetry_s3-sink-test/v1/2026/11/22/"
                         r"[0-9a-f-]{36}\.json\.gz", key)
+
+
+def test_one_batch_with_a_delivered_a_rejected_and_a_retried_partition(
+        s3: Any, make_log: Any, record: Any, stored: Any) -> None:
+    log, sink = make_log(batch_size=30, batch_age=60)
+    refused_once: list[str] = []
+
+    def inject(params: dict[str, Any], **_: Any) -> None:
+        key = params["Key"]
+        if "/version=2/" in key:  # this partition is refused for good
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+                 "ResponseMetadata": {"HTTPStatusCode": 403}}, "PutObject")
+        if "schema=opened/" in key and not refused_once:  # this one fails once
+            refused_once.append(key)
+            raise botocore.exceptions.ConnectionClosedError(endpoint_url=s3.endpoint_url)
+
+    sink.client.meta.events.register("before-parameter-build.s3.PutObject", inject)
+    for _ in range(10):
+        record(log, 1, version=1)
+        record(log, 1, version=2)
+        record(log, 1, schema=OTHER)
+    assert log.flush(timeout=60)
+    objects = stored("events/")
+    assert sorted(NAMES[lines[0]["__schema__"]] + str(lines[0]["__schema_version__"])
+                  for lines in objects.values()) == ["opened1", "s3-sink-test1"]
+    assert all(len(lines) == 10 for lines in objects.values())
+    stats = sink.stats()
+    assert (stats["delivered"], stats["dead_lettered"]) == (20, 10)
+    assert refused_once and stats["retried"] >= 10
+    dead = read_dead_letters(sink.dead_letter_path)
+    assert {d["event"]["__schema_version__"] for d in dead} == {2}
+    assert all("403 AccessDenied: Access Denied" in str(d["reason"]) for d in dead)
