@@ -151,3 +151,30 @@ def test_prepend_keeps_order_when_the_spool_took_over_during_retries(tmp_path: P
     wait_until(lambda: len(h.got) == 100, "everything delivered")
     h.close()
     assert h.got == ids(100)
+
+
+def test_multiprocessing_child_drains_when_it_returns(tmp_path: Path) -> None:
+    script = textwrap.dedent(f"""
+        import multiprocessing, orjson
+        from telemetry_core._plugins import create_sink
+        from telemetry_core.sinks import SinkEvent
+
+        def work(sink):
+            for i in range(500):
+                sink.submit(SinkEvent.from_json(orjson.dumps({{"__event_id__": str(i), "n": i}})))
+            # returns without flush or close; multiprocessing ends the child with os._exit
+
+        if __name__ == "__main__":
+            sink = create_sink({{"type": "file", "path": {str(tmp_path / "out.jsonl")!r},
+                                 "batch_age": 30, "spool_dir": {str(tmp_path / "spool")!r}}})
+            sink.start()
+            child = multiprocessing.get_context("fork").Process(target=work, args=(sink,))
+            child.start()
+            child.join()
+            sink.close()
+    """)
+    path = tmp_path / "parent.py"
+    path.write_text(script)
+    subprocess.run([sys.executable, str(path)], check=True, timeout=120)
+    lines = (tmp_path / "out.jsonl").read_bytes().splitlines()
+    assert [orjson.loads(line)["n"] for line in lines] == list(range(500))

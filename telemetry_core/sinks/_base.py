@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -795,9 +796,19 @@ def _reset_in_child() -> None:
         handler._after_fork_in_child()
 
 
+_finalizer_pid = 0
+
+
 def _ensure_process_hooks() -> None:
-    global _hooks_installed
+    global _hooks_installed, _finalizer_pid
     if not _hooks_installed:
         _hooks_installed = True
         atexit.register(_close_all_at_exit)
         os.register_at_fork(after_in_child=_reset_in_child)
+    # A multiprocessing child leaves through os._exit, past atexit; its own exit
+    # function runs multiprocessing's finalizers, so drain there too (once a process;
+    # the child's registry is cleared after the fork, hence registering on first use).
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None and _finalizer_pid != os.getpid():
+        _finalizer_pid = os.getpid()
+        mp_util.Finalize(None, _close_all_at_exit, exitpriority=100)
