@@ -113,6 +113,21 @@ KERNEL_ACTION = {
 }
 
 
+def write_batch_only(bootstrap: str, events: list[SinkEvent]) -> Timing:
+    """Time for ``KafkaSink.write_batch`` alone, called in batches of the sink's default
+    size on this thread: the sink's own work, without the framework's queue and thread."""
+    settings: dict[str, Any] = {"bootstrap.servers": bootstrap}
+    handler = KafkaSink(topic=f"bench-wb-{uuid.uuid4().hex[:8]}", spool=False, **settings)
+    handler.open()
+    size = handler.batch_size
+    started = _clock()
+    results = [handler.write_batch(events[i:i + size]) for i in range(0, len(events), size)]
+    elapsed = _since(started)
+    handler.close_sink()
+    assert results == [None] * len(results), results
+    return elapsed
+
+
 class NullSink(SinkHandler):
     """A sink whose writes do nothing: what recording costs up to the sink, Kafka aside."""
 
@@ -161,6 +176,7 @@ def main() -> None:
             "raw Producer, callback per message": lambda: raw(bootstrap, events, True),
             "raw Producer, error-only reports": lambda: raw(bootstrap, events, False),
             "KafkaSink.submit -> acknowledged": lambda: sink(bootstrap, events),
+            "KafkaSink.write_batch alone": lambda: write_batch_only(bootstrap, events),
             "EventLog.record_event -> acknowledged": lambda: eventlog(bootstrap, events),
             "(EventLog.record_event -> a null sink)": lambda: eventlog(None, events),
         }
@@ -179,6 +195,9 @@ def main() -> None:
               f"{best[name][1] / N * 1e6:13.2f}")
     for name in ("KafkaSink.submit -> acknowledged", "EventLog.record_event -> acknowledged"):
         print(f"{name.split(' ')[0]} / fastest raw = {rate[name] / peer:.2f} (target >= 0.80)")
+    print("write_batch alone: the sink's own work, called directly in batches (no queue,\n"
+          "no delivery thread); submit adds the framework's queue and thread, which share\n"
+          "the interpreter lock with the caller.")
     print("cpu us/event: CPU of this process (Python and librdkafka threads; the broker is\n"
           "another process) in the fastest run; steadier than wall time on a shared machine.\n"
           "The last row is no contender: what recording costs with a sink that does nothing\n"
