@@ -44,6 +44,8 @@ TEMPLATE_FIELDS = frozenset(
      "uuid", "ext"}
 )
 _MAX_SEGMENT = 120
+# Namespace of the object-name UUIDs (uuid5 of "telemetry-sink-s3" in the URL namespace).
+_KEY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "telemetry-sink-s3")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _SPLIT = re.compile(r"[/:#]+")
@@ -89,15 +91,14 @@ def partition_time(timestamp: str) -> tuple[str, str]:
 
 
 def content_uuid(event_ids: list[str], bodies: list[bytes]) -> str:
-    """A UUID derived from the events of one object: their ids, or their JSON when any
-    event has no id.
+    """A name-based (version 5) UUID of the events of one object: of their ids, or of
+    their JSON when any event has no id.
 
     The same events give the same key, so a retry of an upload whose answer was lost
     overwrites the object instead of writing a second copy.
     """
     data = "\n".join(event_ids).encode() if all(event_ids) else b"\n".join(bodies)
-    digest = hashlib.blake2b(data, digest_size=16).digest()
-    return str(uuid.UUID(bytes=digest, version=4))
+    return str(uuid.uuid5(_KEY_NAMESPACE, hashlib.blake2b(data, digest_size=32).hexdigest()))
 
 
 def check_template(template: str) -> None:

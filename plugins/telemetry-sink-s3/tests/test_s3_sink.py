@@ -22,7 +22,7 @@ NAMES = {SCHEMA: "s3-sink-test", OTHER: "opened"}
 KEY = re.compile(
     r"events/schema=(?P<schema>[A-Za-z0-9._-]+)/version=(?P<version>[A-Za-z0-9._-]+)"
     r"/dt=(?P<dt>\d{4}-\d\d-\d\d)/hour=(?P<hour>\d\d)/"
-    r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.jsonl(?P<gz>\.gz)?")
+    r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.jsonl(?P<gz>\.gz)?")
 # One ~12 MB uncompressed object: three 5 MiB parts (S3's smallest part size).
 MULTIPART = {"batch_size": 12_000, "compression": "none",
              "multipart_threshold": 5 * 1024 * 1024, "multipart_part_size": 5 * 1024 * 1024}
