@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
-from test_sink_handler import Recorder, ids, make_event, wait_until
+from test_sink_handler import Recorder, ids, make_event
 
 from telemetry_core.sinks import SinkEvent, TransientSinkError, WriteResult
+from telemetry_core.testing import wait_for
 
 CHILD = textwrap.dedent("""
     import sys, time, orjson
@@ -55,7 +56,7 @@ def test_sigkill_loses_nothing_that_was_spooled(tmp_path: Path) -> None:
         assert child.stdout is not None
         spooled_before_kill = int(child.stdout.readline())
         assert spooled_before_kill == 300
-        wait_until(lambda: sum(p.read_bytes().count(b"\n") for p in spool.glob("slot-*/*.seg"))
+        wait_for(lambda: sum(p.read_bytes().count(b"\n") for p in spool.glob("slot-*/*.seg"))
                    > 1000, "the child spools more while it runs")
     finally:
         child.send_signal(signal.SIGKILL)
@@ -64,7 +65,7 @@ def test_sigkill_loses_nothing_that_was_spooled(tmp_path: Path) -> None:
 
     after = Recorder(spool_dir=spool, batch_size=200)
     after.start()
-    wait_until(lambda: after.stats()["spooling"] == 0, "the next run replays the spool")
+    wait_for(lambda: after.stats()["spooling"] == 0, "the next run replays the spool")
     after.close()
     got = after.got
     assert got[:300] == ids(300)  # everything spooled before the kill, first and in order
@@ -105,7 +106,7 @@ def test_forked_child_gets_its_own_queue_and_slot(tmp_path: Path) -> None:
     assert child["slot"] not in (None, "slot-0")
     assert parent.stats()["spool_bytes"] == spooled and parent.stats()["accepted"] == 50
     parent.up.set()
-    wait_until(lambda: len(parent.got) == 50, "the parent replays its own spool")
+    wait_for(lambda: len(parent.got) == 50, "the parent replays its own spool")
     parent.close()
     assert parent.got == ids(50)
 
@@ -143,12 +144,12 @@ def test_prepend_keeps_order_when_the_spool_took_over_during_retries(tmp_path: P
     h = FailsFirstBatch(spool_dir=tmp_path / "spool", batch_size=5, max_attempts=1,
                         queue_max_events=20, emit_timeout=30)
     h.submit(make_event(0))
-    wait_until(h.entered.is_set, "the first batch is being written")
+    wait_for(h.entered.is_set, "the first batch is being written")
     for i in range(1, 100):
         h.submit(make_event(i))
-    wait_until(lambda: h.stats()["spooling"] == 1, "the spooler took over")
+    wait_for(lambda: h.stats()["spooling"] == 1, "the spooler took over")
     gate.set()
-    wait_until(lambda: len(h.got) == 100, "everything delivered")
+    wait_for(lambda: len(h.got) == 100, "everything delivered")
     h.close()
     assert h.got == ids(100)
 

@@ -9,12 +9,13 @@ from typing import Any
 
 import orjson
 import pytest
-from test_sink_handler import Recorder, wait_until
+from test_sink_handler import Recorder
 from traitlets.config import Config
 
 from telemetry_core import EventLog, hookimpl
 from telemetry_core._plugins import get_plugin_manager
 from telemetry_core.sinks import SinkConfigError
+from telemetry_core.testing import wait_for
 
 SCHEMA: dict[str, Any] = {
     "$id": "https://example.org/schemas/sink-e2e", "version": 1, "title": "Sink e2e",
@@ -91,7 +92,7 @@ def test_sink_down_while_recording_loses_nothing(tmp_path: Path, recorder_type: 
     assert log.flush(timeout=30)  # delivered or spooled
     assert sink.stats()["spooled"] == 300
     sink.up.set()
-    wait_until(lambda: len(sink.got) == 300, "the spool replayed after recovery")
+    wait_for(lambda: len(sink.got) == 300, "the spool replayed after recovery")
     log.close()
     assert sink.got == ids  # once per event id, in the order recorded
 

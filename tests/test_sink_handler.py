@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from telemetry_core.sinks import (
     WriteResult,
 )
 from telemetry_core.sinks._deadletter import read_dead_letters
+from telemetry_core.testing import wait_for
 
 
 def make_event(i: int, schema: str = "https://example.org/schemas/thing") -> SinkEvent:
@@ -35,15 +35,6 @@ def make_event(i: int, schema: str = "https://example.org/schemas/thing") -> Sin
 
 def ids(n: int, start: int = 0) -> list[str]:
     return [f"e{i:05d}" for i in range(start, start + n)]
-
-
-def wait_until(predicate: Callable[[], bool], what: str, bound: float = 30.0) -> None:
-    """Poll until ``predicate`` holds; the bound only turns a hang into a failure."""
-    deadline = time.monotonic() + bound
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for: {what}")
-        time.sleep(0.005)
 
 
 class Recorder(SinkHandler):
@@ -108,13 +99,13 @@ def test_sink_down_then_up_delivers_every_event_once_in_order(spool: Path, closi
     h.up.set()  # the server comes back; more events arrive while the spool replays
     for i in range(300, 400):
         h.submit(make_event(i))
-    wait_until(lambda: len(h.got) >= 400, "all 400 events delivered")
+    wait_for(lambda: len(h.got) >= 400, "all 400 events delivered")
     h.flush(timeout=30)
     assert h.got == ids(400)
     stats = h.stats()
     assert stats["accepted"] == 400 and stats["delivered"] == 400
     assert stats["replayed"] >= 300 and stats["retried"] > 0 and stats["dropped"] == 0
-    wait_until(lambda: h.stats()["spooling"] == 0, "back to direct delivery")
+    wait_for(lambda: h.stats()["spooling"] == 0, "back to direct delivery")
     assert h.stats()["spool_bytes"] == 0
 
 
@@ -200,7 +191,7 @@ def test_rejections_while_replaying_the_spool_are_dead_lettered(spool: Path,
         h.submit(make_event(i))
     assert h.flush(timeout=30) and h.stats()["spooled"] == 40
     h.up.set()
-    wait_until(lambda: h.stats()["spooling"] == 0, "the spool replayed")
+    wait_for(lambda: h.stats()["spooling"] == 0, "the spool replayed")
     assert h.got == ids(40)[::2]
     assert [d["event_id"] for d in read_dead_letters(spool / "dead-letter.jsonl")] == ids(40)[1::2]
     stats = h.stats()
@@ -233,7 +224,7 @@ def test_full_queue_without_spool_drops_by_policy_and_counts(
     h = Recorder(spool=False, gate=gate, queue_max_events=10, drop_policy=policy, batch_size=1)
     closing(h)
     h.submit(make_event(0))
-    wait_until(h.entered.is_set, "the sink holds the first event")
+    wait_for(h.entered.is_set, "the sink holds the first event")
     for i in range(1, 31):
         h.submit(make_event(i))  # returns although the sink is blocked
     assert not gate.is_set()
@@ -255,7 +246,7 @@ def test_queue_bytes_bound_counts_too(closing: Any) -> None:
     h = Recorder(spool=False, gate=gate, queue_max_bytes=size * 4, batch_size=1)
     closing(h)
     h.submit(make_event(0))
-    wait_until(h.entered.is_set, "the sink holds the first event")
+    wait_for(h.entered.is_set, "the sink holds the first event")
     for i in range(1, 11):
         h.submit(make_event(i))
     stats = h.stats()
@@ -277,7 +268,7 @@ def test_full_spool_drops_by_policy_and_counts(policy: str, spool: Path, closing
     assert stats["dropped"] > 0, stats
     assert stats["spool_bytes"] <= 40 * line
     h.up.set()
-    wait_until(lambda: h.stats()["spooling"] == 0, "spool replayed")
+    wait_for(lambda: h.stats()["spooling"] == 0, "spool replayed")
     got = h.got
     assert got == sorted(got) and len(set(got)) == len(got)  # in order, once each
     assert len(got) + h.stats()["dropped"] == 200
@@ -302,7 +293,7 @@ def test_submit_returns_while_the_sink_is_blocked(spool: Path, closing: Any) -> 
     assert not gate.is_set() and h.entered.is_set()
     gate.set()
     assert h.flush(timeout=30)
-    wait_until(lambda: len(h.got) == 500, "every event delivered after the sink unblocks")
+    wait_for(lambda: len(h.got) == 500, "every event delivered after the sink unblocks")
     assert h.got == ids(500)
     assert h.stats()["dropped"] == 0
 
@@ -312,7 +303,7 @@ def test_emit_timeout_bounds_the_wait_when_full(closing: Any) -> None:
     h = Recorder(spool=False, gate=gate, queue_max_events=1, emit_timeout=0.05, batch_size=1)
     closing(h)
     h.submit(make_event(0))
-    wait_until(h.entered.is_set, "the sink holds the first event")
+    wait_for(h.entered.is_set, "the sink holds the first event")
     h.submit(make_event(1))
     h.submit(make_event(2))  # waits up to emit_timeout for room, then drops
     assert not gate.is_set()
@@ -355,7 +346,7 @@ def test_open_failing_at_first_is_retried_and_loses_nothing(spool: Path, closing
         h.submit(make_event(i))  # a lazy start logs them and keeps going
     assert h.flush(timeout=30)
     h.up.set()
-    wait_until(lambda: len(h.got) == 30, "delivered once the server answers")
+    wait_for(lambda: len(h.got) == 30, "delivered once the server answers")
     assert h.got == ids(30)
 
 
@@ -407,7 +398,7 @@ def test_a_new_handler_replays_what_the_last_one_spooled(spool: Path) -> None:
     assert first.stats()["spooled"] == 100 and first.got == []
     second = Recorder(spool_dir=spool, batch_size=7)
     second.start()
-    wait_until(lambda: second.stats()["spooling"] == 0, "the spool replayed by the next run")
+    wait_for(lambda: second.stats()["spooling"] == 0, "the spool replayed by the next run")
     assert second.got == ids(100)
     second.submit(make_event(100))  # delivered directly now
     second.close()
@@ -451,7 +442,7 @@ def test_close_does_not_sit_out_a_long_backoff(spool: Path) -> None:
                  max_attempts=5, close_timeout=30)
     for i in range(10):
         h.submit(make_event(i))
-    wait_until(lambda: h.stats()["retried"] > 0, "the first attempt failed")
+    wait_for(lambda: h.stats()["retried"] > 0, "the first attempt failed")
     h.up.set()  # back, while the worker sleeps an hour-long backoff
     closer = threading.Thread(target=h.close)
     closer.start()
