@@ -149,7 +149,7 @@ def eventlog(bootstrap: str | None, events: list[SinkEvent]) -> Timing:
         log = EventLog(allowed_schemas=[SCHEMA], register_builtin_schemas=False, sinks=[{
             "type": "kafka", "bootstrap.servers": bootstrap,
             "topic": f"bench-log-{uuid.uuid4().hex[:8]}", **options}])
-        sink = log._own_sinks[0]
+        sink = log.sink_handlers[0]
     else:
         sink = NullSink(**options)  # type: ignore[arg-type]
         log = EventLog(allowed_schemas=[SCHEMA], register_builtin_schemas=False,

@@ -27,7 +27,7 @@ def test_broker_crash_and_restart_loses_no_recorded_event(topic, tmp_path, capsy
             batch_size=200, emit_timeout=EMIT_TIMEOUT, retry_initial=0.1, retry_max=1.0,
             # fail undeliverable messages fast and reconnect fast, so the test is short
             **{"message.timeout.ms": 2000, "reconnect.backoff.max.ms": 500})
-        sink = log._own_sinks[0]  # the sink this EventLog built, for its counters
+        sink = log.sink_handlers[0]  # the sink this EventLog built, for its counters
         recorded: list[dict[str, Any]] = []
         worst = [0.0]
         stop = threading.Event()
@@ -95,7 +95,7 @@ def test_events_spooled_while_the_broker_is_down_are_replayed_by_the_next_proces
         broker.kill()
         recorded += [first.record_event(KERNEL_ACTION["$id"], 1, {"action": "stop", "seq": i})
                      for i in range(50, 150)]
-        stopped = first._own_sinks[0]
+        stopped = first.sink_handlers[0]
         first.close()  # the broker is still down: the undelivered events go to disk
         before = stopped.stats()
         assert before["dropped"] == 0 and before["delivered"] == 50
@@ -103,7 +103,7 @@ def test_events_spooled_while_the_broker_is_down_are_replayed_by_the_next_proces
 
         broker.start()
         second = eventlog(broker.bootstrap_servers, topic, spool, **fast)  # replays the spool
-        sink = second._own_sinks[0]
+        sink = second.sink_handlers[0]
         deadline = time.monotonic() + 60
         while (sink.stats()["spool_bytes"] or sink.stats()["spooling"]) and \
                 time.monotonic() < deadline:
