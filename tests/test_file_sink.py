@@ -148,6 +148,25 @@ def test_fsync_makes_each_batch_durable(tmp_path: Path, monkeypatch: pytest.Monk
     durable.close_sink()
 
 
+def test_new_files_are_private_unless_configured(tmp_path: Path) -> None:
+    private = FileSink(tmp_path / "a.jsonl")
+    shared = FileSink(tmp_path / "b.jsonl", file_mode=0o640)
+    for sink in (private, shared):
+        sink.open()
+        sink.write_batch([event(1)])
+        sink.close_sink()
+    assert (tmp_path / "a.jsonl").stat().st_mode & 0o777 == 0o600 & ~_umask()
+    assert (tmp_path / "b.jsonl").stat().st_mode & 0o777 == 0o640 & ~_umask()
+    with pytest.raises(SinkConfigError, match="file_mode must be permission bits"):
+        FileSink(tmp_path / "c.jsonl", file_mode="rw-r-----")  # type: ignore[arg-type]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_open_files_are_bounded(tmp_path: Path) -> None:
     sink = FileSink(str(tmp_path) + "/", template="{hour}.jsonl", max_open_files=2)
     sink.open()

@@ -63,9 +63,9 @@ def _schema_name(schema_id: str) -> str:
 class _OpenFile:
     __slots__ = ("fd", "size", "opened")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, mode: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, mode)
         self.size = os.fstat(self.fd).st_size
         self.opened = time.monotonic()
 
@@ -87,6 +87,8 @@ class FileSink(SinkHandler):
         "compress": "gzip rotated files (default false)",
         "fsync": "fsync each file after each batch: durable writes (default false)",
         "max_open_files": "files kept open at once, least recently used closed (default 64)",
+        "file_mode": "permissions of new files, e.g. 0o640 (default 0o600: events are about "
+                     "people)",
     }
 
     def __init__(
@@ -99,6 +101,7 @@ class FileSink(SinkHandler):
         compress: bool = False,
         fsync: bool = False,
         max_open_files: int = 64,
+        file_mode: int = 0o600,
         **base_options: Any,
     ) -> None:
         if not path:
@@ -136,6 +139,10 @@ class FileSink(SinkHandler):
         self.compress = compress
         self.durable = fsync
         self.max_open_files = max(1, max_open_files)
+        if not isinstance(file_mode, int) or not 0 <= file_mode <= 0o777:
+            raise SinkConfigError(f"file sink: file_mode must be permission bits such as "
+                                  f"0o640 (an int; 416 in JSON), got {file_mode!r}")
+        self.file_mode = file_mode
         self._files: OrderedDict[Path, _OpenFile] = OrderedDict()
         self._paths: dict[tuple[str, str, str], Path] = {}
         super().__init__(**base_options)
@@ -224,12 +231,12 @@ class FileSink(SinkHandler):
             self._rotate(target)
             handle = None
         if handle is None:
-            handle = self._files[target] = _OpenFile(target)
+            handle = self._files[target] = _OpenFile(target, self.file_mode)
             while len(self._files) > self.max_open_files:
                 self._forget(next(iter(self._files)))
             if self.rotate_bytes and handle.size >= self.rotate_bytes:
                 self._rotate(target)  # a file left full by an earlier run
-                handle = self._files[target] = _OpenFile(target)
+                handle = self._files[target] = _OpenFile(target, self.file_mode)
         self._files.move_to_end(target)
         view = memoryview(data)
         while view:
