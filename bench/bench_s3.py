@@ -91,7 +91,7 @@ def one_run(sink_config: dict[str, Any] | None, data: list[dict[str, Any]],
     """Record ``data`` through an EventLog whose only sink is ``sink_config``; returns it."""
     log = EventLog(sinks=[{**sink_config, **ROOMY}] if sink_config else [],
                    allowed_schemas=[SCHEMA])
-    sink = log._own_sinks[0] if sink_config else None
+    sink = log.sink_handlers[0] if sink_config else None
     if on_sink is not None:
         on_sink(sink)
     record = log.record_event

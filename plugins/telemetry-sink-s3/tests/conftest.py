@@ -98,7 +98,7 @@ def make_log(s3_config: Callable[..., dict[str, Any]]) -> Iterator[Callable[...,
         logs.append(log)
         for schema in _schemas():
             log.register_schema(schema)
-        (sink,) = log._own_sinks  # the sink EventLog built from its configuration
+        (sink,) = log.sink_handlers  # the sink EventLog built from its configuration
         assert isinstance(sink, S3Sink)
         return log, sink
 

@@ -6,7 +6,6 @@ import gzip
 import os
 import socket
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -14,17 +13,10 @@ import orjson
 import pytest
 
 from telemetry_core.sinks import TransientSinkError
+from telemetry_core.testing import wait_for
 from telemetry_core.testing.servers import s3_server
 
 START = datetime(2026, 11, 22, 1, 30, tzinfo=timezone.utc)
-
-
-def _wait_for(condition: Any, what: str, limit: float = 60.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_every_event_arrives_when_the_endpoint_goes_away_and_comes_back(
@@ -40,7 +32,7 @@ def test_every_event_arrives_when_the_endpoint_goes_away_and_comes_back(
     try:
         during = record(log, 150)  # the application carries on: no exception, no wait
         # Retried max_attempts times, then moved to the disk spool.
-        _wait_for(lambda: sink.stats()["spooled"] > 0, "failed uploads to be spooled")
+        wait_for(lambda: sink.stats()["spooled"] > 0, "failed uploads to be spooled")
         during += record(log, 150)  # behind the spooled ones, in order
         assert log.flush(timeout=60)  # everything accepted is now on disk
         assert sink.stats()["delivered"] == len(before)
@@ -52,7 +44,7 @@ def test_every_event_arrives_when_the_endpoint_goes_away_and_comes_back(
     after = record(log, 300)
     assert log.flush(timeout=90)  # delivered, or safe in the spool
     sent = before + during + after
-    _wait_for(lambda: sink.stats()["delivered"] >= len(sent), "the spool to be replayed")
+    wait_for(lambda: sink.stats()["delivered"] >= len(sent), "the spool to be replayed", timeout=60)
 
     received: dict[str, dict[str, Any]] = {}
     for lines in stored("events/").values():
@@ -110,15 +102,15 @@ def test_a_server_that_comes_back_empty_gets_everything_once_the_bucket_is_back(
 
         server.stop()
         during = record(log, 200)
-        _wait_for(lambda: sink.stats()["spooled"] > 0, "failed uploads to be spooled")
+        wait_for(lambda: sink.stats()["spooled"] > 0, "failed uploads to be spooled")
         server.start()  # empty: no bucket
         client = server.client()
-        _wait_for(lambda: "NoSuchBucket" in caplog.text, "an upload to the missing bucket")
+        wait_for(lambda: "NoSuchBucket" in caplog.text, "an upload to the missing bucket")
         assert sink.stats()["dead_lettered"] == 0  # a missing bucket is not permanent
         client.create_bucket(Bucket="comes-back")
         after = record(log, 200)
         assert log.flush(timeout=60)
-        _wait_for(lambda: sink.stats()["delivered"] >= 600, "the spool to be replayed")
+        wait_for(lambda: sink.stats()["delivered"] >= 600, "the spool to be replayed", timeout=60)
         log.close()
         assert kept == {e["__event_id__"] for e in before}
         assert _read_ids(client, "comes-back") == {e["__event_id__"] for e in during + after}
