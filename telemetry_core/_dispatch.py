@@ -125,7 +125,9 @@ class Dispatcher:
         fields = (event_id, schema_id, version, timestamp, raw, event)
         record: logging.LogRecord | None = None
         if self.sinks:
-            sink_event = SinkEvent(*fields)
+            # Bytes only: a queued event then costs what queue_max_bytes counts, and the
+            # sinks' ``.data`` parses them back, on their worker, if ever needed.
+            sink_event = SinkEvent(event_id, schema_id, version, timestamp, raw)
             for h in self.sinks:
                 if h.filters or h.level > _INFO:  # let logging decide, as it would
                     if _INFO >= h.level:

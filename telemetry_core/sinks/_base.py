@@ -39,7 +39,7 @@ from ._deadletter import DeadLetterFile
 from ._errors import PermanentSinkError, SinkConfigError, WriteResult
 from ._event import SinkEvent
 from ._retry import Backoff
-from ._spool import FSYNC_POLICIES, Fields, Slot, Spool, acquire_slot
+from ._spool import FSYNC_POLICIES, Slot, Spool, acquire_slot
 from ._stats import default_spool_root, write_stats
 
 log = logging.getLogger("telemetry_core.sinks")
@@ -178,7 +178,7 @@ class SinkHandler(logging.Handler):
         # Queued events are kept as plain tuples of str/bytes: the garbage collector stops
         # tracking such tuples, so a large backlog does not make every collection (which
         # runs on the application's thread) walk it. The worker rebuilds SinkEvents.
-        self._queue: deque[Fields] = deque()
+        self._queue: deque[SinkEvent] = deque()
         self._queue_bytes = 0
         self._pending = 0  # accepted, not yet delivered, spooled, dead-lettered or dropped
         self._flushers = 0
@@ -284,8 +284,7 @@ class SinkHandler(logging.Handler):
                 queue = self._queue
                 if (len(queue) < self.queue_max_events and not self._closed
                         and self._queue_bytes + size <= self.queue_max_bytes):
-                    queue.append((event.event_id, event.schema_id, event.version,
-                                  event.timestamp, event.json))
+                    queue.append(event)
                     self._queue_bytes += size
                     self._pending += 1
                     self.counters["accepted"] += 1
@@ -312,12 +311,12 @@ class SinkHandler(logging.Handler):
                    or self._queue_bytes + size > self.queue_max_bytes) and self._queue:
                 if self.drop_policy == "drop_oldest":
                     old = self._queue.popleft()
-                    self._queue_bytes -= len(old[4])
+                    self._queue_bytes -= len(old.json)
                     self._pending -= 1
                     self.counters["dropped"] += 1
                     self._warn("full", "sink %s: queue full (%d events, %d bytes); dropped the "
                                "oldest event %s", self.label, len(self._queue),
-                               self._queue_bytes, old[0])
+                               self._queue_bytes, old.event_id)
                     continue
                 now = time.monotonic()
                 deadline = deadline or now + self.emit_timeout
@@ -328,8 +327,7 @@ class SinkHandler(logging.Handler):
                                event.event_id)
                     return
                 self._cv.wait(deadline - now)
-            self._queue.append((event.event_id, event.schema_id, event.version,
-                                event.timestamp, event.json))
+            self._queue.append(event)
             self._queue_bytes += size
             self._pending += 1
             self.counters["accepted"] += 1
@@ -505,7 +503,7 @@ class SinkHandler(logging.Handler):
         stored = 0
         if self._spool is not None and self._mode_lock.acquire(timeout=1.0):
             try:
-                stored = self._spool.append_fields(left)
+                stored = self._spool.append(left)
             except OSError as exc:
                 log.error("sink %s: could not spool at close: %s", self.label, exc)
             finally:
@@ -548,7 +546,7 @@ class SinkHandler(logging.Handler):
     def _over_spill(self) -> bool:
         return len(self._queue) >= self._spill_events or self._queue_bytes >= self._spill_bytes
 
-    def _pop(self, limit: int) -> list[Fields]:
+    def _pop(self, limit: int) -> list[SinkEvent]:
         """Take up to ``limit`` of the oldest queued events (call with ``_cv`` held)."""
         queue = self._queue
         if limit >= len(queue):
@@ -556,7 +554,7 @@ class SinkHandler(logging.Handler):
             queue.clear()
         else:
             items = [queue.popleft() for _ in range(limit)]
-        self._queue_bytes -= sum([len(item[4]) for item in items])
+        self._queue_bytes -= sum([len(item.json) for item in items])
         self._cv.notify_all()  # callers waiting for room
         return items
 
@@ -602,8 +600,7 @@ class SinkHandler(logging.Handler):
                 self._cv.wait(left)
             if self._spooling:
                 return []
-            items = self._pop(self.batch_size)
-        return [SinkEvent(*item) for item in items]
+            return self._pop(self.batch_size)
 
     def _attempt(self, todo: list[SinkEvent], replay: bool) -> list[SinkEvent]:
         """Call write_batch once; count the outcome; return the events to try again."""
@@ -744,7 +741,7 @@ class SinkHandler(logging.Handler):
                                 self._queue_bytes, self._spool.dir)
                 chunk = self._pop(max(self.batch_size, 1000))
             try:
-                stored = self._spool.append_fields(chunk)
+                stored = self._spool.append(chunk)
                 while stored < len(chunk) and self.drop_policy == "drop_oldest":
                     evicted = self._spool.evict_oldest()
                     if not evicted:
@@ -752,12 +749,12 @@ class SinkHandler(logging.Handler):
                     self._count(dropped=evicted)
                     self._warn("evict", "sink %s: spool full (%d bytes); dropped %d of the "
                                "oldest spooled events", self.label, self.spool_max_bytes, evicted)
-                    stored += self._spool.append_fields(chunk[stored:])
+                    stored += self._spool.append(chunk[stored:])
             except OSError as exc:
                 # Disk trouble: keep the events (they are the oldest queued) and try later.
                 with self._cv:
                     self._queue.extendleft(reversed(chunk))
-                    self._queue_bytes += sum([len(item[4]) for item in chunk])
+                    self._queue_bytes += sum([len(item.json) for item in chunk])
                 self._warn("spool-io", "sink %s: cannot write the spool (%s); retrying",
                            self.label, exc)
                 self._wake.wait(1.0)

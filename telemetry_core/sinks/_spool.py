@@ -39,23 +39,14 @@ FSYNC_POLICIES = ("never", "batch", "always")
 _CURSOR = "cursor"
 
 
-#: A SinkEvent's fields as the handler queues them: (event_id, schema_id, version,
-#: timestamp, json).
-Fields = tuple[str, str, str, str, bytes]
-
-
-def fields(event: SinkEvent) -> Fields:
-    """The spoolable fields of an event (its parsed dict is not kept)."""
-    return (event.event_id, event.schema_id, event.version, event.timestamp, event.json)
-
-
-def encode(item: Fields) -> bytes:
+def encode(event: SinkEvent) -> bytes:
     """One spool line. The header keeps the SinkEvent fields exact, whatever the JSON holds."""
-    raw = item[4]
+    raw = event.json
     if b"\n" in raw:  # pretty-printed JSON would break the one-event-a-line framing
         raw = orjson.dumps(orjson.loads(raw))
+    header = (event.event_id, event.schema_id, event.version, event.timestamp)
     # orjson escapes tabs inside strings, so the first tab ends the header.
-    return b"%b\t%b\n" % (orjson.dumps(item[:4]), raw)
+    return b"%b\t%b\n" % (orjson.dumps(header), raw)
 
 
 def decode(line: bytes) -> SinkEvent | None:
@@ -231,7 +222,7 @@ class Spool:
 
     # -- writing -----------------------------------------------------------------
 
-    def _fit(self, items: Sequence[Fields]) -> list[bytes]:
+    def _fit(self, items: Sequence[SinkEvent]) -> list[bytes]:
         room = self.max_bytes - self._pending_bytes()
         lines = []
         for item in items:
@@ -242,12 +233,8 @@ class Spool:
             lines.append(line)
         return lines
 
-    def append(self, events: Sequence[SinkEvent]) -> int:
+    def append(self, items: Sequence[SinkEvent]) -> int:
         """Add events at the tail, in order, as far as the size bound allows; how many fit."""
-        return self.append_fields([fields(e) for e in events])
-
-    def append_fields(self, items: Sequence[Fields]) -> int:
-        """``append`` for events already taken apart (the handler's queue holds them so)."""
         with self._lock:
             lines = self._fit(items)
             if not lines:
@@ -297,7 +284,7 @@ class Spool:
 
     def prepend(self, events: Sequence[SinkEvent]) -> int:
         """Put events in front of everything spooled (older events that failed directly)."""
-        items = [fields(e) for e in events]
+        items = events
         with self._lock:
             if not self._segments:
                 lines = self._fit(items)
