@@ -13,6 +13,7 @@ from ._errors import (
 )
 from ._event import SinkEvent
 from ._file import FileSink
+from ._naming import schema_name, schema_path
 
 __all__ = [
     "FileSink",
@@ -23,4 +24,6 @@ __all__ = [
     "SinkHandler",
     "TransientSinkError",
     "WriteResult",
+    "schema_name",
+    "schema_path",
 ]

@@ -25,6 +25,7 @@ from typing import Any
 from ._base import SinkHandler
 from ._errors import SinkConfigError, WriteResult
 from ._event import SinkEvent
+from ._naming import schema_name
 
 DEFAULT_TEMPLATE = "{schema_name}/{date}.jsonl"
 
@@ -45,7 +46,6 @@ TEMPLATE_VARIABLES: dict[str, str] = {
 }
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_VERSION_SEGMENT = re.compile(r"^v?\d+(\.\d+)*$")
 _DATE = re.compile(r"^\d{4}-\d\d-\d\d")
 
 
@@ -54,10 +54,8 @@ def _safe(text: str) -> str:
 
 
 def _schema_name(schema_id: str) -> str:
-    parts = [p for p in re.split(r"[/:#]+", schema_id) if p]
-    while len(parts) > 1 and _VERSION_SEGMENT.match(parts[-1]):
-        parts.pop()
-    return _safe(parts[-1]) if parts else "unknown"
+    name = schema_name(schema_id)
+    return _safe(name) if name else "unknown"
 
 
 class _OpenFile:

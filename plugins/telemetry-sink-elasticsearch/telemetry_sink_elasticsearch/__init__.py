@@ -4,7 +4,7 @@ Installing this distribution registers the sink type ``elasticsearch``; it is on
 and started when configuration names it.
 """
 
-from ._index import IndexNamer, index_template_body, schema_name
+from ._index import IndexNamer, index_template_body
 from ._sink import ElasticsearchSink
 
-__all__ = ["ElasticsearchSink", "IndexNamer", "index_template_body", "schema_name"]
+__all__ = ["ElasticsearchSink", "IndexNamer", "index_template_body"]

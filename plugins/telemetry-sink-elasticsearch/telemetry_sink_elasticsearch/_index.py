@@ -3,7 +3,9 @@
 The index name template may use these placeholders:
 
 ``{schema}``         the schema id as recorded (``https://events.example.org/lab/command/v1``)
-``{schema_name}``    the schema id without its URL scheme and host (``lab/command/v1``)
+``{schema_name}``    the last segment of the id that is not a version (``command``), the same
+                     name in every sink (``telemetry_core.sinks.schema_name``)
+``{schema_path}``    the schema id without its URL scheme and host (``lab/command/v1``)
 ``{version}``        the schema version (``1``)
 ``{date}``           the event's UTC day from ``__timestamp__`` (``2025.01.31``)
 ``{month}``          the event's UTC month (``2025.01``)
@@ -22,24 +24,18 @@ import re
 import string
 from typing import Any
 
-from telemetry_core.sinks import SinkConfigError, SinkEvent
+from telemetry_core.sinks import SinkConfigError, SinkEvent, schema_name, schema_path
 
-PLACEHOLDERS = ("schema", "schema_name", "version", "date", "month", "year")
+PLACEHOLDERS = ("schema", "schema_name", "schema_path", "version", "date", "month", "year")
 _KNOWN = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
 _ILLEGAL_RUN = re.compile(r"[^a-z0-9_.\-]+")
 _LEGAL_LITERAL = re.compile(r"[a-z0-9_.\-]*")
-_SCHEME_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/]*/?")
 _MAX_BYTES = 255
 _CACHE_MAX = 4096  # distinct (schema, version, day) triples remembered; cleared when full
 
 
 def _clean(value: str) -> str:
     return _ILLEGAL_RUN.sub("-", value.lower()).strip("-")
-
-
-def schema_name(schema_id: str) -> str:
-    """The schema id without URL scheme and host (``https://h/a/b/v1`` -> ``a/b/v1``)."""
-    return _SCHEME_HOST.sub("", schema_id) or schema_id
 
 
 class IndexNamer:
@@ -98,6 +94,7 @@ class IndexNamer:
         values: dict[str, Any] = {
             "schema": _clean(schema_id),
             "schema_name": _clean(schema_name(schema_id)),
+            "schema_path": _clean(schema_path(schema_id)),
             "version": _clean(version),
             "date": f"{year}.{month}.{mday}",
             "month": f"{year}.{month}",

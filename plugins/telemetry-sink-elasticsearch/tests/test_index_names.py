@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 from es_helpers import SCHEMA_A, SCHEMA_B, make_event
-from telemetry_sink_elasticsearch import IndexNamer, index_template_body, schema_name
+from telemetry_sink_elasticsearch import IndexNamer, index_template_body
 
 from telemetry_core.sinks import SinkConfigError
 
 
 def test_placeholders_render_from_the_event() -> None:
-    namer = IndexNamer("telemetry-{schema_name}-v{version}-{date}")
+    namer = IndexNamer("telemetry-{schema_path}-v{version}-{date}")
     event = make_event(SCHEMA_A, "3", timestamp="2025-01-31T23:59:59.999999Z")
     assert namer(event) == "telemetry-lab-command-v1-v3-2025.01.31"
+    # The same rule as every other sink: the last segment that is not a version.
+    assert IndexNamer("telemetry-{schema_name}")(event) == "telemetry-command"
     assert IndexNamer("t-{month}")(event) == "t-2025.01"
     assert IndexNamer("t-{year}")(event) == "t-2025"
     assert IndexNamer("t-{schema}")(event) == "t-https-events.example.org-lab-command-v1"
@@ -21,13 +23,8 @@ def test_placeholders_render_from_the_event() -> None:
 def test_names_are_lowercased_and_illegal_characters_replaced() -> None:
     # SCHEMA_B has capitals and a space; '/' is illegal in index names.
     event = make_event(SCHEMA_B, "2")
-    name = IndexNamer("Telemetry-{schema_name}")(event)
-    assert name == "telemetry-kernel-actions-v2"
-
-
-def test_schema_name_strips_scheme_and_host_only() -> None:
-    assert schema_name("https://host.example/a/b/v1") == "a/b/v1"
-    assert schema_name("url.to.event.schema") == "url.to.event.schema"
+    assert IndexNamer("Telemetry-{schema_path}")(event) == "telemetry-kernel-actions-v2"
+    assert IndexNamer("Telemetry-{schema_name}")(event) == "telemetry-kernel-actions"
 
 
 def test_leading_characters_elasticsearch_forbids_are_removed_and_length_is_bounded() -> None:

@@ -28,7 +28,7 @@ FAST = {"batch_age": 0.02, "retry_initial": 0.01, "retry_max": 0.1}
 def sink(url: str, prefix: str, **options: Any) -> ElasticsearchSink:
     """An elasticsearch sink built by name, as configuration builds it."""
     config: dict[str, Any] = {"type": "elasticsearch", "hosts": [url],
-                              "index": f"{prefix}-{{schema_name}}-{{date}}", **FAST, **options}
+                              "index": f"{prefix}-{{schema_path}}-{{date}}", **FAST, **options}
     built = create_sink(config)
     assert isinstance(built, ElasticsearchSink)
     return built

@@ -12,7 +12,7 @@ import re
 import string
 from urllib.parse import urlsplit
 
-from telemetry_core.sinks import SinkConfigError
+from telemetry_core.sinks import SinkConfigError, schema_name
 
 #: The variables a topic template may use, with what each becomes.
 TOPIC_VARIABLES: dict[str, str] = {
@@ -50,7 +50,7 @@ def topic_variables(schema_id: str, version: str) -> dict[str, str]:
     while len(named) > 1 and _VERSION_SEGMENT.match(named[-1]):
         named.pop()
     return {
-        "schema_name": _sanitise(named[-1] if named else host or "unnamed"),
+        "schema_name": _sanitise(schema_name(schema_id) or "unnamed"),
         "schema_path": _sanitise(".".join(named) or host or "unnamed"),
         "schema": _sanitise(".".join([host, *segments] if host else segments) or "unnamed"),
         "version": _sanitise(version or "unversioned"),

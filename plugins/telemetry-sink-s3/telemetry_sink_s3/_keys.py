@@ -33,6 +33,7 @@ import uuid
 from datetime import datetime, timezone
 
 from telemetry_core.sinks import SinkConfigError
+from telemetry_core.sinks import schema_name as core_schema_name
 
 #: The key template used when configuration gives none: Hive-style partitions.
 DEFAULT_KEY_TEMPLATE = (
@@ -48,8 +49,6 @@ _MAX_SEGMENT = 120
 _KEY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "telemetry-sink-s3")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_SPLIT = re.compile(r"[/:#]+")
-_VERSION_SEGMENT = re.compile(r"^v?\d+(\.\d+)*$")
 
 
 def safe_segment(value: str) -> str:
@@ -64,11 +63,8 @@ def safe_segment(value: str) -> str:
 
 
 def schema_name(schema_id: str) -> str:
-    """The last segment of ``schema_id`` that is not a version, made safe."""
-    parts = [p for p in _SPLIT.split(_SCHEME.sub("", schema_id)) if p]
-    while len(parts) > 1 and _VERSION_SEGMENT.match(parts[-1]):
-        parts.pop()
-    return safe_segment(parts[-1] if parts else "")
+    """The core's ``schema_name`` (last segment that is not a version), made safe."""
+    return safe_segment(core_schema_name(schema_id))
 
 
 def partition_time(timestamp: str) -> tuple[str, str]:
