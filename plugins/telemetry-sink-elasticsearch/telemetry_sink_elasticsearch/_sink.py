@@ -76,8 +76,8 @@ class ElasticsearchSink(SinkHandler):
     options: ClassVar[dict[str, str]] = {
         "hosts": "URL or list of URLs of the cluster's nodes (default http://127.0.0.1:9200)",
         "cloud_id": "Elastic Cloud deployment id, instead of hosts",
-        "index": "index name template; placeholders {schema}, {schema_name}, {version}, "
-                 "{date}, {month}, {year} (default telemetry-{schema_name}-{date})",
+        "index": "index name template; placeholders {schema}, {schema_name}, {schema_path}, "
+                 "{version}, {date}, {month}, {year} (default telemetry-{schema_name}-{date})",
         "api_key": "API key: the encoded string, or [id, secret]",
         "basic_auth": "[username, password]",
         "ca_certs": "path of a CA bundle to verify the cluster's TLS certificate",
