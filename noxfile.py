@@ -13,14 +13,14 @@ PLUGINS = ["kafka", "s3", "elasticsearch"]
 @nox.session
 def tests(session: nox.Session) -> None:
     """Core tests: EventLog, schemas, validation, privacy, sinks framework, file sink, CLI."""
-    session.install("-e", ".[test,server]")
+    session.install("-e", ".[test]")
     session.run("pytest", "tests", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff and mypy over the core and the plugins."""
-    session.install("-e", ".[test,server]", "ruff", "mypy", "types-PyYAML")
+    session.install("-e", ".[test]", "ruff", "mypy", "types-PyYAML")
     session.run("ruff", "check", "telemetry_core", "tests", "bench", "plugins", "noxfile.py")
     session.run("mypy", "telemetry_core")
 
