@@ -19,10 +19,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy over the core and the plugins."""
+    """ruff over everything; mypy over the core and the plugin packages."""
     session.install("-e", ".[test]", "ruff", "mypy", "types-PyYAML")
     session.run("ruff", "check", "telemetry_core", "tests", "bench", "plugins", "noxfile.py")
-    session.run("mypy", "telemetry_core")
+    session.run("mypy", "telemetry_core",
+                *(f"plugins/telemetry-sink-{p}/telemetry_sink_{p}" for p in PLUGINS))
 
 
 @nox.session
