@@ -62,6 +62,9 @@ def test_sigkill_loses_nothing_that_was_spooled(tmp_path: Path) -> None:
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert child.returncode == -signal.SIGKILL
+    # The child never delivered, so every complete line on disk is an event it spooled
+    # (a half-written last line is the one event the kill may cut).
+    on_disk = sum(p.read_bytes().count(b"\n") for p in spool.glob("slot-*/*.seg"))
 
     after = Recorder(spool_dir=spool, batch_size=200)
     after.start()
@@ -71,6 +74,8 @@ def test_sigkill_loses_nothing_that_was_spooled(tmp_path: Path) -> None:
     assert got[:300] == ids(300)  # everything spooled before the kill, first and in order
     assert len(got) > 300  # and what was spooled while it ran
     assert got == sorted(got) and len(set(got)) == len(got)  # in order, each once
+    assert len(got) == on_disk  # every spooled event, not just some
+    assert got == ids(len(got))  # and no gap: what was lost was only still in memory
     assert after.stats()["replayed"] == len(got)
 
 
