@@ -97,7 +97,7 @@ _NATIVE_NEWLINE = os.linesep == "\n"  # text files write "\n" untranslated
 class Dispatcher:
     """The handlers of one EventLog, split by how they are fed."""
 
-    __slots__ = ("sinks", "streams", "loggers", "active")
+    __slots__ = ("sinks", "streams", "loggers", "active", "only_sinks")
 
     def __init__(self, handlers: list[logging.Handler]) -> None:
         seen: set[int] = set()
@@ -109,6 +109,8 @@ class Dispatcher:
         self.loggers = tuple(h for h in unique
                              if not isinstance(h, SinkHandler) and h not in self.streams)
         self.active = bool(self.sinks or self.streams or self.loggers)
+        # The common configuration: sinks only, so no LogRecord can be needed after them.
+        self.only_sinks = not (self.streams or self.loggers)
 
     @property
     def handlers(self) -> tuple[logging.Handler, ...]:
@@ -117,24 +119,32 @@ class Dispatcher:
 
     def deliver(self, event: dict[str, Any], schema_id: str, version: str,
                 timestamp: str, event_id: str) -> None:
-        """Serialise ``event`` once and hand it to every handler."""
+        """Serialise ``event`` once and hand it to every handler.
+
+        Nothing handed on refers to ``event`` itself (handlers get its bytes), so the
+        caller may give ``event`` away afterwards.
+        """
         try:
             raw = _dumps(event)
         except TypeError:
             raw = serialise(event)
-        fields = (event_id, schema_id, version, timestamp, raw, event)
         record: logging.LogRecord | None = None
         if self.sinks:
             # Bytes only: a queued event then costs what queue_max_bytes counts, and the
             # sinks' ``.data`` parses them back, on their worker, if ever needed.
-            sink_event = SinkEvent(event_id, schema_id, version, timestamp, raw)
+            fields: tuple[Any, ...] | SinkEvent = SinkEvent(
+                event_id, schema_id, version, timestamp, raw)
             for h in self.sinks:
                 if h.filters or h.level > _INFO:  # let logging decide, as it would
                     if _INFO >= h.level:
-                        record = record or make_record(raw.decode(), sink_event)
+                        record = record or make_record(raw.decode(), fields)
                         h.handle(record)  # SinkHandler.emit never raises
                 else:
-                    h.submit(sink_event)
+                    h.submit(fields)  # type: ignore[arg-type]
+            if self.only_sinks:
+                return
+        else:
+            fields = (event_id, schema_id, version, timestamp, raw)
         text = None
         for stream in self.streams:
             if _INFO < stream.level:
