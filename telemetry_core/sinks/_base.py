@@ -162,6 +162,9 @@ class SinkHandler(logging.Handler):
         self.max_slots = max_slots
         self._spill_events = max(1, int(queue_max_events * spool_at))
         self._spill_bytes = max(1, int(queue_max_bytes * spool_at))
+        # Queue depths at which submit wakes the threads: the first event (a batch to
+        # start), a full batch, and the spool threshold.
+        self._wake_depths = frozenset((1, self.batch_size, self._spill_events))
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self._start_lock = threading.Lock()
         self._closed = False
@@ -280,20 +283,26 @@ class SinkHandler(logging.Handler):
             if not self._started:
                 self._start(lazy=True)
             size = len(event.json)
-            with self._lock:  # the common case, kept short: room in the queue
+            # The common case, kept short: room in the queue. acquire/release rather
+            # than ``with``, which costs a third of this path in CPython 3.11.
+            lock = self._lock
+            lock.acquire()
+            try:
                 queue = self._queue
-                if (len(queue) < self.queue_max_events and not self._closed
-                        and self._queue_bytes + size <= self.queue_max_bytes):
+                queued = self._queue_bytes + size
+                if (len(queue) < self.queue_max_events and queued <= self.queue_max_bytes
+                        and not self._closed):
                     queue.append(event)
-                    self._queue_bytes += size
+                    self._queue_bytes = queued
                     self._pending += 1
                     self.counters["accepted"] += 1
-                    depth = len(queue)
                     # Wake the threads only when it matters, not once per event.
-                    if depth == 1 or depth == self.batch_size or depth == self._spill_events or (
-                            self._queue_bytes >= self._spill_bytes > self._queue_bytes - size):
+                    if len(queue) in self._wake_depths or (
+                            queued >= self._spill_bytes > queued - size):
                         self._cv.notify_all()
                     return
+            finally:
+                lock.release()
             self._enqueue_full(event, size)
         except Exception:  # a bug here must not reach the application
             log.exception("sink %s: could not accept event %s", self.label, event.event_id)
