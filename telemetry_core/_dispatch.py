@@ -155,13 +155,16 @@ class Dispatcher:
                         and stream.terminator == "\n" and out.encoding in _UTF8:
                     # Its own file, always flushed: the UTF-8 bytes orjson made are what
                     # the text layer would write, so skip decoding and encoding again.
-                    with stream.lock:  # type: ignore[union-attr]
-                        try:
-                            buffer = out.buffer
-                            buffer.write(raw + b"\n")
-                            buffer.flush()
-                        except Exception:
-                            stream.handleError(record or make_record(raw.decode(), fields))
+                    lock = stream.lock  # acquire/release: cheaper than ``with`` per event
+                    lock.acquire()  # type: ignore[union-attr]
+                    try:
+                        buffer = out.buffer
+                        buffer.write(raw + b"\n")
+                        buffer.flush()
+                    except Exception:
+                        stream.handleError(record or make_record(raw.decode(), fields))
+                    finally:
+                        lock.release()  # type: ignore[union-attr]
                     continue
                 text = text or raw.decode()
                 with stream.lock:  # type: ignore[union-attr]
