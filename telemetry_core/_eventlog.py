@@ -66,16 +66,27 @@ class SchemaNotRegistered(UserWarning):
 class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
-    __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version")
+    __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
+                 "nulls")
 
-    def __init__(self, schema: EventSchema, redactor: Redactor | None) -> None:
+    def __init__(self, schema: EventSchema, redactor: Redactor | None,
+                 schema_id: str) -> None:
         self.schema = schema
         self.is_valid = schema.validator.is_valid
         self.redactor = redactor
+        # The common plan (top-level properties set to null), applied inline.
+        self.nulls = redactor.top_nulls if redactor is not None else None
         self.version = schema.version
         # The schema's own spelling: 1 stays 1 (jupyter_telemetry), "1" stays "1"
         # (jupyter_events), so consumers of either see what they saw before.
         self.envelope_version = schema.schema["version"]
+        # The envelope in its order; record_event copies it and fills in the two
+        # per-event fields (cheaper than building the five-key dict each time).
+        self.envelope: dict[str, Any] = {
+            "__timestamp__": "", "__schema__": schema_id,
+            "__schema_version__": self.envelope_version,
+            "__metadata_version__": METADATA_VERSION, "__event_id__": "",
+        }
 
 
 class EventLog(Configurable):
@@ -264,7 +275,7 @@ class EventLog(Configurable):
                     "integer or a string)", schema_id=schema_id, version=str(version)) from None
             schema = self.schemas.get(schema_id, version)
             plan = compile_plan(schema.schema, policy)
-            route = _Route(schema, Redactor(plan, policy) if plan else None)
+            route = _Route(schema, Redactor(plan, policy) if plan else None, schema_id)
         if len(self._routes) < _ROUTE_CACHE_MAX:
             self._routes[(schema_id, version)] = route
         return route
@@ -301,18 +312,18 @@ class EventLog(Configurable):
             timestamp, event_id = _now()
         else:
             timestamp, event_id = format_timestamp(timestamp_override), _clock.event_id()
-        recorded = {
-            "__timestamp__": timestamp,
-            "__schema__": schema_id,
-            "__schema_version__": route.envelope_version,
-            "__metadata_version__": METADATA_VERSION,
-            "__event_id__": event_id,
-            **event,
-        }
-        if len(recorded) != len(event) + 5:
+        # Step 5 first, so that step 4 runs on our own copy, never on the caller's dict.
+        recorded = route.envelope | event
+        if len(recorded) != len(event) + 5:  # the event set an envelope field itself
             raise self._reserved_error(route, event)
-        if route.redactor is not None:
-            # Step 4 runs on our own copy (the envelope dict), never on the caller's.
+        recorded["__timestamp__"] = timestamp
+        recorded["__event_id__"] = event_id
+        nulls = route.nulls
+        if nulls is not None:
+            for name in nulls:
+                if name in recorded:
+                    recorded[name] = None
+        elif route.redactor is not None:
             route.redactor.redact_owned(recorded)
         if self._modifiers or self._hookimpls:
             recorded = self._modify(route, recorded)

@@ -130,7 +130,7 @@ _PSEUDONYM_LEN = len(_PSEUDONYM_PREFIX) + 64
 class Redactor:
     """Applies a plan to events; never changes the dicts it is given."""
 
-    __slots__ = ("plan", "_secret", "_hash", "_top_nulls")
+    __slots__ = ("plan", "_secret", "_hash", "top_nulls")
 
     def __init__(self, plan: Plan, policy: Policy) -> None:
         self.plan = plan
@@ -140,8 +140,9 @@ class Redactor:
             raise ValueError(
                 "redaction 'hash' needs a secret: set EventLog.redaction_secret "
                 "(or the TELEMETRY_REDACTION_SECRET environment variable)")
-        # The common plan (top-level properties set to null) gets a loop with no calls.
-        self._top_nulls: tuple[str, ...] | None = (
+        #: The common plan, top-level properties set to null, as a tuple of their names
+        #: (None for any other plan): callers on a hot path may apply it inline.
+        self.top_nulls: tuple[str, ...] | None = (
             tuple(plan) if not self._hash and all(a is REDACT for a in plan.values())
             else None)
 
@@ -166,7 +167,7 @@ class Redactor:
     def redact_owned(self, event: dict[str, Any]) -> None:
         """Redact in place in a dict the caller owns (its top level only: nested values
         may be someone else's and are copied on change). Saves a copy per event."""
-        names = self._top_nulls
+        names = self.top_nulls
         if names is not None:
             for name in names:
                 if name in event:
