@@ -16,6 +16,8 @@ METADATA_VERSION = 1
 _time_ns = time.time_ns
 # The last three digits of a timestamp and its designator, by microsecond: "000Z".."999Z".
 _MICROS = tuple(f"{i:03d}Z" for i in range(1000))
+_MILLIS = tuple(f"{i:03d}" for i in range(1000))
+_HEX3 = tuple(f"{i:03x}" for i in range(4096))  # a counter's last three hex digits
 ENVELOPE_FIELDS = (
     "__timestamp__", "__schema__", "__schema_version__", "__metadata_version__", "__event_id__",
 )
@@ -42,26 +44,28 @@ class Clock:
         self._node_hex = f"7{node >> 14:03x}-{0x8000 | (node & 0x3FFF):04x}-"
         start = (1 << 47) | (int.from_bytes(os.urandom(6), "big") >> 3)
         self._next = itertools.count(start).__next__
-        # (millisecond, "YYYY-MM-DDTHH:MM:SS.mmm", "<id up to the counter>"): formatting
-        # dates and the id's time part is the slow part, and it changes once a
-        # millisecond. One tuple, so threads never pair parts of different milliseconds.
-        self._ms: tuple[int, str, str] = (-1, "", "")
+        # (millisecond, "YYYY-MM-DDTHH:MM:SS.mmm", "<id up to its last 3 hex digits>",
+        # counter >> 12): formatting dates and all but the counter's last three hex
+        # digits is the slow part, and changes once a millisecond or once in 4096 ids.
+        # One tuple, so threads never pair parts of different milliseconds.
+        self._ms: tuple[int, str, str, int] = (-1, "", "", -1)
+        self._id_time = ""  # the id's millisecond part; kept while the clock is behind
 
     def now(self) -> tuple[str, str]:
         """``(timestamp, event_id)`` for an event recorded now."""
         ms, micros = divmod(_time_ns() // 1000, 1000)
+        n = self._next()
         cached = self._ms
-        if cached[0] != ms:
-            cached = self._new_ms(ms)
-        return cached[1] + _MICROS[micros], cached[2] + hex(self._next())[2:]
+        if cached[0] != ms or cached[3] != n >> 12:
+            cached = self._refresh(ms, n)
+        return cached[1] + _MICROS[micros], cached[2] + _HEX3[n & 0xFFF]
 
-    def _new_ms(self, ms: int) -> tuple[int, str, str]:
-        cached = self._ms
-        if ms < cached[0]:  # the wall clock stepped back: keep ids ordered
-            return (ms, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000))
-                    + f"{ms % 1000:03d}", cached[2])
-        cached = (ms, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000))
-                  + f"{ms % 1000:03d}", f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-{self._node_hex}")
+    def _refresh(self, ms: int, n: int) -> tuple[int, str, str, int]:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000)) + _MILLIS[ms % 1000]
+        if ms < self._ms[0]:  # the wall clock stepped back: keep ids ordered
+            return (ms, stamp, f"{self._id_time}{n >> 12:09x}", n >> 12)
+        self._id_time = f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-{self._node_hex}"
+        cached = (ms, stamp, f"{self._id_time}{n >> 12:09x}", n >> 12)
         self._ms = cached
         return cached
 
