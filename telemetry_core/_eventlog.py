@@ -66,16 +66,13 @@ class SchemaNotRegistered(UserWarning):
 class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
-    __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
-                 "nulls")
+    __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
                  schema_id: str) -> None:
         self.schema = schema
         self.is_valid = schema.validator.is_valid
         self.redactor = redactor
-        # The common plan (top-level properties set to null), applied inline.
-        self.nulls = redactor.top_nulls if redactor is not None else None
         self.version = schema.version
         # The schema's own spelling: 1 stays 1 (jupyter_telemetry), "1" stays "1"
         # (jupyter_events), so consumers of either see what they saw before.
@@ -318,13 +315,8 @@ class EventLog(Configurable):
             raise self._reserved_error(route, event)
         recorded["__timestamp__"] = timestamp
         recorded["__event_id__"] = event_id
-        nulls = route.nulls
-        if nulls is not None:
-            for name in nulls:
-                if name in recorded:
-                    recorded[name] = None
-        elif route.redactor is not None:
-            route.redactor.redact_owned(recorded)
+        if route.redactor is not None:
+            route.redactor.redact_owned(recorded)  # step 4, on our own copy
         if self._modifiers or self._hookimpls:
             recorded = self._modify(route, recorded)
         dispatch = self._dispatch
