@@ -242,7 +242,7 @@ def test_full_queue_without_spool_drops_by_policy_and_counts(
 
 def test_queue_bytes_bound_counts_too(closing: Any) -> None:
     gate = threading.Event()
-    size = len(make_event(1).json)
+    size = len(make_event(1).line)
     h = Recorder(spool=False, gate=gate, queue_max_bytes=size * 4, batch_size=1)
     closing(h)
     h.submit(make_event(0))

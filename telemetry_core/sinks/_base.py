@@ -178,9 +178,6 @@ class SinkHandler(logging.Handler):
         self._cv = threading.Condition(self._lock)
         self._mode_lock = threading.Lock()  # a spool write and a mode change never interleave
         self._wake = threading.Event()  # cuts a backoff short when closing
-        # Queued events are kept as plain tuples of str/bytes: the garbage collector stops
-        # tracking such tuples, so a large backlog does not make every collection (which
-        # runs on the application's thread) walk it. The worker rebuilds SinkEvents.
         self._queue: deque[SinkEvent] = deque()
         self._queue_bytes = 0
         self._pending = 0  # accepted, not yet delivered, spooled, dead-lettered or dropped
@@ -282,7 +279,7 @@ class SinkHandler(logging.Handler):
         try:
             if not self._started:
                 self._start(lazy=True)
-            size = len(event.json)
+            size = len(event.line)
             # The common case, kept short: room in the queue. acquire/release rather
             # than ``with``, which costs a third of this path in CPython 3.11.
             lock = self._lock
@@ -320,7 +317,7 @@ class SinkHandler(logging.Handler):
                    or self._queue_bytes + size > self.queue_max_bytes) and self._queue:
                 if self.drop_policy == "drop_oldest":
                     old = self._queue.popleft()
-                    self._queue_bytes -= len(old.json)
+                    self._queue_bytes -= len(old.line)
                     self._pending -= 1
                     self.counters["dropped"] += 1
                     self._warn("full", "sink %s: queue full (%d events, %d bytes); dropped the "
@@ -563,7 +560,7 @@ class SinkHandler(logging.Handler):
             queue.clear()
         else:
             items = [queue.popleft() for _ in range(limit)]
-        self._queue_bytes -= sum([len(item.json) for item in items])
+        self._queue_bytes -= sum([len(item.line) for item in items])
         self._cv.notify_all()  # callers waiting for room
         return items
 
@@ -763,7 +760,7 @@ class SinkHandler(logging.Handler):
                 # Disk trouble: keep the events (they are the oldest queued) and try later.
                 with self._cv:
                     self._queue.extendleft(reversed(chunk))
-                    self._queue_bytes += sum([len(item.json) for item in chunk])
+                    self._queue_bytes += sum([len(item.line) for item in chunk])
                 self._warn("spool-io", "sink %s: cannot write the spool (%s); retrying",
                            self.label, exc)
                 self._wake.wait(1.0)

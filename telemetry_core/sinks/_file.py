@@ -179,7 +179,7 @@ class FileSink(SinkHandler):
         retry: list[SinkEvent] = []
         for target, group in groups.items():
             try:
-                self._append(target, b"\n".join([e.json for e in group]) + b"\n")
+                self._append(target, b"".join([e.line for e in group]))
             except OSError as exc:
                 # Only this file's events are retried: the others are on disk already.
                 self._forget(target)

@@ -41,12 +41,12 @@ _CURSOR = "cursor"
 
 def encode(event: SinkEvent) -> bytes:
     """One spool line. The header keeps the SinkEvent fields exact, whatever the JSON holds."""
-    raw = event.json
-    if b"\n" in raw:  # pretty-printed JSON would break the one-event-a-line framing
-        raw = orjson.dumps(orjson.loads(raw))
+    line = event.line
+    if b"\n" in line[:-1]:  # pretty-printed JSON would break the one-event-a-line framing
+        line = orjson.dumps(orjson.loads(line)) + b"\n"
     header = (event.event_id, event.schema_id, event.version, event.timestamp)
     # orjson escapes tabs inside strings, so the first tab ends the header.
-    return b"%b\t%b\n" % (orjson.dumps(header), raw)
+    return b"%b\t%b" % (orjson.dumps(header), line)
 
 
 def decode(line: bytes) -> SinkEvent | None:

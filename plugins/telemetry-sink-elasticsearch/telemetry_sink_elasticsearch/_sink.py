@@ -291,12 +291,12 @@ class ElasticsearchSink(SinkHandler):
             # Without an id (an event from plain logging) Elasticsearch picks one.
             action = (head + b',"_id":' + orjson.dumps(event.event_id) + b"}}\n"
                       if event.event_id else head + b"}}\n")
-            line_size = len(action) + len(event.json) + 1
+            line_size = len(action) + len(event.line)
             if parts and size + line_size > self.max_bulk_bytes:
                 out.append((chunk, b"".join(parts)))
                 chunk, parts, size = [], [], 0
             chunk.append(event)
-            parts += (action, event.json, b"\n")
+            parts += (action, event.line)
             size += line_size
         if parts:
             out.append((chunk, b"".join(parts)))

@@ -86,14 +86,14 @@ def partition_time(timestamp: str) -> tuple[str, str]:
     return when.strftime("%Y-%m-%d"), when.strftime("%H")
 
 
-def content_uuid(event_ids: list[str], bodies: list[bytes]) -> str:
+def content_uuid(event_ids: list[str], lines: bytes) -> str:
     """A name-based (version 5) UUID of the events of one object: of their ids, or of
-    their JSON when any event has no id.
+    their JSON lines when any event has no id.
 
     The same events give the same key, so a retry of an upload whose answer was lost
     overwrites the object instead of writing a second copy.
     """
-    data = "\n".join(event_ids).encode() if all(event_ids) else b"\n".join(bodies)
+    data = "\n".join(event_ids).encode() if all(event_ids) else lines
     return str(uuid.uuid5(_KEY_NAMESPACE, hashlib.blake2b(data, digest_size=32).hexdigest()))
 
 

@@ -300,24 +300,23 @@ class S3Sink(SinkHandler):
         chunks = []
         for (raw_schema, raw_version, raw_hour), group in raw.items():
             part = (*self._names(raw_schema, raw_version), raw_hour[:10], raw_hour[11:13])
-            if sum(map(len, [e.json for e in group])) + len(group) <= self.max_object_bytes:
+            if sum(map(len, [e.line for e in group])) <= self.max_object_bytes:
                 chunks.append((part, group))
                 continue
             current: list[SinkEvent] = []
             size = 0
             for event in group:
-                if current and size + len(event.json) + 1 > self.max_object_bytes:
+                if current and size + len(event.line) > self.max_object_bytes:
                     chunks.append((part, current))
                     current, size = [], 0
                 current.append(event)
-                size += len(event.json) + 1
+                size += len(event.line)
             chunks.append((part, current))
         return chunks
 
     def _write_object(self, part: _Partition, events: list[SinkEvent]) -> None:
         schema_name, schema, version, date, hour = part
-        lines = [e.json for e in events]
-        body = b"\n".join(lines) + b"\n"
+        lines = body = b"".join([e.line for e in events])
         if self.compress:
             # mtime=0: the same events give the same bytes under the same key.
             body = gzip.compress(body, compresslevel=self.compresslevel, mtime=0)
