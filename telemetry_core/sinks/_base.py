@@ -180,7 +180,12 @@ class SinkHandler(logging.Handler):
         self._wake = threading.Event()  # cuts a backoff short when closing
         self._queue: deque[SinkEvent] = deque()
         self._queue_bytes = 0
-        self._pending = 0  # accepted, not yet delivered, spooled, dead-lettered or dropped
+        # Events accepted and since delivered, spooled, dead-lettered or dropped; the
+        # rest of counters["accepted"] is pending (counters outlive a fork, the queue not).
+        self._settled = self.counters["accepted"]
+        # The queue bound submit's fast path checks: 0 until started and once closed, so
+        # that those cases (rare) take the slow path and the common one tests nothing more.
+        self._room = 0
         self._flushers = 0
         self._spooling = False  # something is on disk: new events go there too, in order
         self._closing = False
@@ -259,6 +264,8 @@ class SinkHandler(logging.Handler):
                 log.error("sink %s: could not open (will retry before each write): %s",
                           self.label, exc)
             self._started = True
+            with self._lock:
+                self._room = 0 if self._closed else self.queue_max_events
             _live.add(self)
             _ensure_process_hooks()
             self._delivery = threading.Thread(
@@ -277,21 +284,18 @@ class SinkHandler(logging.Handler):
         decides which event is dropped; drops are counted and logged.
         """
         try:
-            if not self._started:
-                self._start(lazy=True)
             size = len(event.line)
-            # The common case, kept short: room in the queue. acquire/release rather
-            # than ``with``, which costs a third of this path in CPython 3.11.
+            # The common case, kept short: a running sink with room in the queue.
+            # acquire/release rather than ``with``, which costs a third of this path in
+            # CPython 3.11.
             lock = self._lock
             lock.acquire()
             try:
                 queue = self._queue
                 queued = self._queue_bytes + size
-                if (len(queue) < self.queue_max_events and queued <= self.queue_max_bytes
-                        and not self._closed):
+                if len(queue) < self._room and queued <= self.queue_max_bytes:
                     queue.append(event)
                     self._queue_bytes = queued
-                    self._pending += 1
                     self.counters["accepted"] += 1
                     # Wake the threads only when it matters, not once per event.
                     if len(queue) in self._wake_depths or (
@@ -300,12 +304,20 @@ class SinkHandler(logging.Handler):
                     return
             finally:
                 lock.release()
+            if not self._started:
+                self._start(lazy=True)
             self._enqueue_full(event, size)
         except Exception:  # a bug here must not reach the application
             log.exception("sink %s: could not accept event %s", self.label, event.event_id)
 
+    @property
+    def _pending(self) -> int:
+        """Accepted and not yet delivered, spooled, dead-lettered or dropped."""
+        return self.counters["accepted"] - self._settled
+
     def _enqueue_full(self, event: SinkEvent, size: int) -> None:
-        """The queue is full (or the sink closed): wait up to emit_timeout, then drop."""
+        """The slow path: the queue is full, the sink not started yet or closed. Waits up
+        to emit_timeout for room, then drops by policy."""
         with self._cv:
             if self._closed:
                 self.counters["dropped"] += 1
@@ -318,7 +330,7 @@ class SinkHandler(logging.Handler):
                 if self.drop_policy == "drop_oldest":
                     old = self._queue.popleft()
                     self._queue_bytes -= len(old.line)
-                    self._pending -= 1
+                    self._settled += 1
                     self.counters["dropped"] += 1
                     self._warn("full", "sink %s: queue full (%d events, %d bytes); dropped the "
                                "oldest event %s", self.label, len(self._queue),
@@ -335,7 +347,6 @@ class SinkHandler(logging.Handler):
                 self._cv.wait(deadline - now)
             self._queue.append(event)
             self._queue_bytes += size
-            self._pending += 1
             self.counters["accepted"] += 1
             self._cv.notify_all()
 
@@ -386,6 +397,7 @@ class SinkHandler(logging.Handler):
         with self._cv:
             already = self._closed
             self._closed = True
+            self._room = 0
         if not already and self._started:
             try:
                 self._drain_and_stop()
@@ -523,7 +535,7 @@ class SinkHandler(logging.Handler):
 
     def _settle(self, n: int, **counts: int) -> None:
         with self._cv:
-            self._pending -= n
+            self._settled += n
             for key, value in counts.items():
                 self.counters[key] += value
             self._cv.notify_all()
