@@ -449,3 +449,28 @@ def test_close_does_not_sit_out_a_long_backoff(spool: Path) -> None:
     closer.join(timeout=60)  # a bound against a hang, far below the hour
     assert not closer.is_alive()
     assert h.got == ids(10)
+
+
+def test_a_backlog_yields_the_interpreter_less_often_while_the_sink_is_busy(
+        monkeypatch: pytest.MonkeyPatch, closing: Any) -> None:
+    # Past a full batch, submit releases the interpreter lock so a woken delivery thread
+    # can take its turn; when a yield finds it busy in write_batch (here: held by the
+    # gate), the yields space out, so a slow sink costs the caller next to nothing.
+    import telemetry_core.sinks._base as base
+
+    depths: list[int] = []
+    gate = threading.Event()
+    h = Recorder(spool=False, gate=gate, batch_size=100, queue_max_events=100_000)
+    closing(h)
+    monkeypatch.setattr(base, "_yield_interpreter", lambda _s: depths.append(len(h._queue)))
+    h.submit(make_event(0))
+    wait_for(h.entered.is_set, "the sink holds the first batch")
+    for i in range(1, 20_001):
+        h.submit(make_event(i))
+    assert depths[:3] == [128, 256, 512]  # past a batch, at multiples of 64 (half a batch,
+    # rounded up to a power of two), each finding the sink busy: then ever less often
+    gaps = [b - a for a, b in zip(depths, depths[1:], strict=False)]
+    assert gaps == sorted(gaps) and gaps[-1] >= 4096
+    assert len(depths) < 12
+    gate.set()
+    assert h.flush(10) and h.stats()["delivered"] == 20_001

@@ -43,6 +43,7 @@ from ._spool import FSYNC_POLICIES, Slot, Spool, acquire_slot
 from ._stats import default_spool_root, write_stats
 
 log = logging.getLogger("telemetry_core.sinks")
+_yield_interpreter = time.sleep
 
 DROP_POLICIES = ("drop_newest", "drop_oldest")
 COUNTERS = ("accepted", "delivered", "retried", "spooled", "replayed", "dead_lettered",
@@ -165,6 +166,11 @@ class SinkHandler(logging.Handler):
         # Queue depths at which submit wakes the threads: the first event (a batch to
         # start), a full batch, and the spool threshold.
         self._wake_depths = frozenset((1, self.batch_size, self._spill_events))
+        # Past a full batch, submit yields the interpreter lock at depths that are
+        # multiples of half a batch rounded up to a power of two (so a mask tests it),
+        # less often while the yields find the delivery thread busy writing.
+        self._yield_every = max(64, 1 << (self.batch_size // 2).bit_length())
+        self._yield_mask = self._yield_every - 1
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self._start_lock = threading.Lock()
         self._closed = False
@@ -180,6 +186,7 @@ class SinkHandler(logging.Handler):
         self._wake = threading.Event()  # cuts a backoff short when closing
         self._queue: deque[SinkEvent] = deque()
         self._queue_bytes = 0
+        self._taken = 0  # events the delivery thread took from the queue, ever
         # Events accepted and since delivered, spooled, dead-lettered or dropped; the
         # rest of counters["accepted"] is pending (counters outlive a fork, the queue not).
         self._settled = self.counters["accepted"]
@@ -297,13 +304,36 @@ class SinkHandler(logging.Handler):
                     queue.append(event)
                     self._queue_bytes = queued
                     self.counters["accepted"] += 1
+                    depth = len(queue)
                     # Wake the threads only when it matters, not once per event.
-                    if len(queue) in self._wake_depths or (
+                    if depth in self._wake_depths or (
                             queued >= self._spill_bytes > queued - size):
                         self._cv.notify_all()
-                    return
+                        return
+                    if depth & self._yield_mask or depth < self.batch_size or self._spooling:
+                        return
+                    behind = True  # a full batch waits: see below, once the lock is free
+                else:
+                    behind = False
             finally:
                 lock.release()
+            if behind:
+                taken = self._taken
+                # The delivery thread was woken for this batch but has not run: a thread
+                # woken while another runs Python waits out the switch interval (5 ms) for
+                # the interpreter lock, and takes one batch per turn, so under sustained
+                # load it fell ever further behind and the backlog grew (in memory, whose
+                # first touch is costly, then on disk). Releasing the lock twice a batch
+                # lets it take its turns now. sleep(0) blocks ~50 us (the timer slack),
+                # long enough for a waiting thread to wake and take the lock; shorter
+                # yields (sched_yield) were taken back before it woke. Not while
+                # spooling: the delivery thread then reads the disk, not this queue.
+                _yield_interpreter(0)
+                if self._taken == taken:  # it did not run: it is busy in write_batch
+                    self._yield_mask = min(self._yield_mask * 2 + 1, 2**20 - 1)
+                else:
+                    self._yield_mask = self._yield_every - 1
+                return
             if not self._started:
                 self._start(lazy=True)
             self._enqueue_full(event, size)
@@ -573,6 +603,7 @@ class SinkHandler(logging.Handler):
         else:
             items = [queue.popleft() for _ in range(limit)]
         self._queue_bytes -= sum([len(item.line) for item in items])
+        self._taken += len(items)
         self._cv.notify_all()  # callers waiting for room
         return items
 
