@@ -221,20 +221,32 @@ class KafkaSink(SinkHandler):
         self._errors = []
         retry: list[SinkEvent] = []
         rejected: list[tuple[SinkEvent, str]] = []
-        produced: list[SinkEvent] = []
+        # The loop runs once per event, so it keeps to the minimum: the route is looked
+        # up when the schema changes, and what was produced is worked out afterwards,
+        # from the few events that were not (by position), only if anything failed.
+        not_produced: set[int] = set()
+        end = len(events)
         deadline = time.monotonic() + self.flush_timeout
         produce = producer.produce
         routes = self._routes
+        schema_id = version = None
+        route: Route = ("", [])
+        topic, headers = route
         for i, event in enumerate(events):
-            route = routes.get((event.schema_id, event.version)) or self._route(event)
+            if event.schema_id is not schema_id or event.version is not version:
+                schema_id, version = event.schema_id, event.version
+                route = routes.get((schema_id, version)) or self._route(event)
+                topic, headers = route
             try:  # no event id (a foreign log record): no key, so any partition
-                produce(route[0], event.json, event.event_id or None, headers=route[1])
+                produce(topic, event.line[:-1], event.event_id or None, headers=headers)
             except BufferError:
                 # librdkafka's local queue is full: serve reports until there is room.
                 if not self._produce_when_room(producer, route, event, deadline):
                     retry.extend(events[i:])
+                    end = i
                     break
             except KafkaException as exc:
+                not_produced.add(i)
                 err = _error_of(exc)
                 if err is not None and err.code() in PERMANENT_ERRORS:
                     rejected.append((event, _describe(exc)))
@@ -243,9 +255,10 @@ class KafkaSink(SinkHandler):
                 if err is not None and (err.fatal() or err.code() in FENCING_ERRORS):
                     self._fatal = err
                     retry.extend(events[i + 1:])
+                    end = i + 1
                     break
-                continue
-            produced.append(event)
+        produced = ([e for i, e in enumerate(events[:end]) if i not in not_produced]
+                    if not_produced or end < len(events) else list(events))
 
         remaining = producer.flush(max(0.0, deadline - time.monotonic()))
         if remaining:
