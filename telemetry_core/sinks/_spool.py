@@ -42,7 +42,7 @@ _CURSOR = "cursor"
 def encode(event: SinkEvent) -> bytes:
     """One spool line. The header keeps the SinkEvent fields exact, whatever the JSON holds."""
     line = event.line
-    if b"\n" in line[:-1]:  # pretty-printed JSON would break the one-event-a-line framing
+    if line.find(b"\n") < len(line) - 1:  # pretty-printed JSON would break the framing
         line = orjson.dumps(orjson.loads(line)) + b"\n"
     header = (event.event_id, event.schema_id, event.version, event.timestamp)
     # orjson escapes tabs inside strings, so the first tab ends the header.
@@ -222,26 +222,32 @@ class Spool:
 
     # -- writing -----------------------------------------------------------------
 
-    def _fit(self, items: Sequence[SinkEvent]) -> list[bytes]:
+    def _fit(self, items: Sequence[SinkEvent]) -> tuple[list[bytes], int]:
+        """The spool lines of as many of ``items`` as the size bound allows, and their size."""
+        lines = [encode(item) for item in items]
         room = self.max_bytes - self._pending_bytes()
-        lines = []
-        for item in items:
-            line = encode(item)
-            if len(line) > room:
-                break
-            room -= len(line)
-            lines.append(line)
-        return lines
+        size = sum(map(len, lines))
+        if size <= room:  # the common case: all of them
+            return lines, size
+        size = 0
+        for n, line in enumerate(lines):
+            if size + len(line) > room:
+                return lines[:n], size
+            size += len(line)
+        return lines, size
 
     def append(self, items: Sequence[SinkEvent]) -> int:
         """Add events at the tail, in order, as far as the size bound allows; how many fit."""
         with self._lock:
-            lines = self._fit(items)
+            lines, size = self._fit(items)
             if not lines:
                 return 0
             if self.fsync == "always":
                 for line in lines:
                     self._write_tail(line)
+                return len(lines)
+            if size <= self._tail_room():  # the common case: one write
+                self._write_tail(b"".join(lines))
                 return len(lines)
             piece: list[bytes] = []
             room = self._tail_room()
@@ -287,11 +293,11 @@ class Spool:
         items = events
         with self._lock:
             if not self._segments:
-                lines = self._fit(items)
+                lines, _ = self._fit(items)
                 if lines:
                     self._write_tail(b"".join(lines))
                 return len(lines)
-            lines = self._fit(items)
+            lines, _ = self._fit(items)
             if not lines:
                 return 0
             seg = self._segments[0] - 1
