@@ -474,3 +474,16 @@ def test_a_backlog_yields_the_interpreter_less_often_while_the_sink_is_busy(
     assert len(depths) < 12
     gate.set()
     assert h.flush(10) and h.stats()["delivered"] == 20_001
+
+
+def test_a_sink_event_holds_its_json_as_one_line_and_compares_by_value() -> None:
+    raw = orjson.dumps({"__event_id__": "e1", "n": 1})
+    event = SinkEvent("e1", "https://example.org/s", "1", "2026-01-02T03:04:05Z", raw)
+    assert event.line == raw + b"\n" and event.json == raw
+    assert event.data == {"__event_id__": "e1", "n": 1}
+    twin = SinkEvent("e1", "https://example.org/s", "1", "2026-01-02T03:04:05Z", raw)
+    other = SinkEvent("e2", "https://example.org/s", "1", "2026-01-02T03:04:05Z", raw)
+    assert event == twin and hash(event) == hash(twin) and event != other
+    assert len({event, twin, other}) == 2
+    assert SinkEvent.from_json(raw).event_id == "e1"
+    assert "json=b'{" in repr(event)
