@@ -238,7 +238,7 @@ class KafkaSink(SinkHandler):
                 route = routes.get((schema_id, version)) or self._route(event)
                 topic, headers = route
             try:  # no event id (a foreign log record): no key, so any partition
-                produce(topic, event.line[:-1], event.event_id or None, headers=headers)
+                produce(topic, event.json, event.event_id or None, headers=headers)
             except BufferError:
                 # librdkafka's local queue is full: serve reports until there is room.
                 if not self._produce_when_room(producer, route, event, deadline):
