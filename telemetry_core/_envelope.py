@@ -11,6 +11,9 @@ import datetime as _dt
 import itertools
 import os
 import time
+from typing import Any
+
+from ._native import speedups
 
 METADATA_VERSION = 1
 _time_ns = time.time_ns
@@ -32,17 +35,12 @@ class Clock:
     the counter is formatted per event, the rest once a millisecond.
     """
 
-    def __init__(self) -> None:
-        self._reseed()
-        # A forked child must not repeat its parent's ids.
-        os.register_at_fork(after_in_child=self._reseed)
+    def __init__(self, node: int, start: int) -> None:
+        self.reseed(node, start)
 
-    def _reseed(self) -> None:
-        # Random per process: 26 bits of node in every id, and where its counter starts
-        # (top bit set, so the counter always formats as exactly 12 hex digits).
-        node = int.from_bytes(os.urandom(4), "big") & 0x3FFFFFF
+    def reseed(self, node: int, start: int) -> None:
+        """New node bits and counter start (see ``random_seed``)."""
         self._node_hex = f"7{node >> 14:03x}-{0x8000 | (node & 0x3FFF):04x}-"
-        start = (1 << 47) | (int.from_bytes(os.urandom(6), "big") >> 3)
         self._next = itertools.count(start).__next__
         # (millisecond, "YYYY-MM-DDTHH:MM:SS.mmm", "<id up to its last 3 hex digits>",
         # counter >> 12): formatting dates and all but the counter's last three hex
@@ -53,7 +51,11 @@ class Clock:
 
     def now(self) -> tuple[str, str]:
         """``(timestamp, event_id)`` for an event recorded now."""
-        ms, micros = divmod(_time_ns() // 1000, 1000)
+        return self.now_at(_time_ns())
+
+    def now_at(self, time_ns: int) -> tuple[str, str]:
+        """``now()``, for a given ``time.time_ns()`` reading."""
+        ms, micros = divmod(time_ns // 1000, 1000)
         n = self._next()
         cached = self._ms
         if cached[0] != ms or cached[3] != n >> 12:
@@ -72,6 +74,23 @@ class Clock:
     def event_id(self) -> str:
         """A fresh event id (for events whose timestamp is overridden)."""
         return self.now()[1]
+
+
+def random_seed() -> tuple[int, int]:
+    """A clock's seed, random per process: 26 bits of node in every id, and where its
+    counter starts (top bit set, so it always formats as exactly 12 hex digits)."""
+    node = int.from_bytes(os.urandom(4), "big") & 0x3FFFFFF
+    start = (1 << 47) | (int.from_bytes(os.urandom(6), "big") >> 3)
+    return node, start
+
+
+def new_clock() -> Clock:
+    """The process's clock: the C one when built (``_native``), else ``Clock``. A
+    forked child reseeds it, so it never repeats its parent's ids."""
+    kind: Any = speedups.Clock if speedups is not None else Clock
+    clock: Clock = kind(*random_seed())
+    os.register_at_fork(after_in_child=lambda: clock.reseed(*random_seed()))
+    return clock
 
 
 def format_timestamp(when: _dt.datetime) -> str:

@@ -6,9 +6,19 @@ import datetime as dt
 import time
 import uuid
 
-from telemetry_core._envelope import Clock, format_timestamp
+import pytest
+
+from telemetry_core._envelope import Clock, format_timestamp, new_clock, random_seed
+from telemetry_core._native import speedups
 
 EPOCH = dt.datetime(1970, 1, 1)
+# The Python clock, and its C twin where it was built: both must behave the same.
+KINDS = [Clock] + ([speedups.Clock] if speedups is not None else [])
+
+
+@pytest.fixture(params=KINDS, ids=lambda kind: kind.__module__.rsplit(".", 1)[-1])
+def make_clock(request):
+    return lambda: request.param(*random_seed())
 
 
 def _micros(stamp: str) -> int:
@@ -16,8 +26,8 @@ def _micros(stamp: str) -> int:
     return (parsed - EPOCH) // dt.timedelta(microseconds=1)
 
 
-def test_timestamps_are_the_time_of_the_call():
-    clock = Clock()
+def test_timestamps_are_the_time_of_the_call(make_clock):
+    clock = make_clock()
     for _ in range(5000):  # spans many milliseconds: the cached prefixes roll over
         before = time.time_ns() // 1000
         stamp, _ = clock.now()
@@ -26,8 +36,8 @@ def test_timestamps_are_the_time_of_the_call():
         assert stamp.endswith("Z") and stamp.count("Z") == 1 and "+" not in stamp
 
 
-def test_event_ids_are_uuid7_carrying_the_millisecond():
-    clock = Clock()
+def test_event_ids_are_uuid7_carrying_the_millisecond(make_clock):
+    clock = make_clock()
     for _ in range(2000):
         stamp, event_id = clock.now()
         parsed = uuid.UUID(event_id)
@@ -36,21 +46,54 @@ def test_event_ids_are_uuid7_carrying_the_millisecond():
         assert parsed.int >> 80 == _micros(stamp) // 1000  # the id's 48-bit milliseconds
 
 
-def test_two_clocks_never_share_ids():
-    a, b = Clock(), Clock()
+def test_two_clocks_never_share_ids(make_clock):
+    a, b = make_clock(), make_clock()
     ids_a = {a.now()[1] for _ in range(2000)}
     ids_b = {b.now()[1] for _ in range(2000)}
     assert len(ids_a) == len(ids_b) == 2000
     assert not ids_a & ids_b
 
 
-def test_ids_stay_ordered_when_the_wall_clock_steps_back(monkeypatch):
-    clock = Clock()
-    first = clock.now()[1]
+def test_ids_stay_ordered_when_the_wall_clock_steps_back(make_clock):
+    clock = make_clock()
     real = time.time_ns()
-    monkeypatch.setattr("telemetry_core._envelope._time_ns", lambda: real - 5_000_000_000)
-    later = [clock.now()[1] for _ in range(10)]
-    assert [first, *later] == sorted([first, *later])
+    first = clock.now_at(real)
+    later = [clock.now_at(real - 5_000_000_000 + i * 1_000_000) for i in range(10)]
+    ids = [first[1], *(event_id for _, event_id in later)]
+    assert ids == sorted(ids)
+    # The timestamps tell the truth, though: they went back five seconds.
+    assert _micros(later[0][0]) == (real - 5_000_000_000) // 1000
+
+
+@pytest.mark.skipif(speedups is None, reason="the C hot path is not built")
+def test_the_c_clock_formats_exactly_as_the_python_clock():
+    seed = random_seed()
+    python, native = Clock(*seed), speedups.Clock(*seed)
+    start = time.time_ns()
+    # Microseconds, millisecond and second boundaries, a step back, and a counter that
+    # rolls its low 12 bits over (4096 ids).
+    readings = [start + i * 997 for i in range(5000)] + [start - 10**9, start + 86_400 * 10**9]
+    for ns in readings:
+        assert python.now_at(ns) == native.now_at(ns)
+    node, counter = random_seed()
+    python.reseed(node, counter)
+    native.reseed(node, counter)
+    assert python.now_at(start) == native.now_at(start)
+
+
+def test_the_process_clock_reseeds_in_a_forked_child():
+    import os
+
+    clock = new_clock()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send one id and leave at once
+        os.write(write, clock.now()[1].encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child_id = os.read(read, 64).decode()
+    parent_id = clock.now()[1]
+    assert child_id[14:23] != parent_id[14:23], "the child kept its parent's node bits"
 
 
 def test_format_timestamp_naive_is_utc_and_aware_is_converted():

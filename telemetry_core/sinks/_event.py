@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .._native import speedups
 
-class SinkEvent:
-    """One recorded event as a sink sees it. Treat it as immutable.
 
-    ``line`` is the event serialised once by the core, plus a newline: the bytes that
-    line-oriented sinks (files, S3 objects, bulk bodies) write as they are. ``json`` is
-    the same without the newline. ``data`` parses them lazily, for sinks that need
-    fields (index names, partitions).
-    """
+class _SinkEventFields:
+    """A SinkEvent's fields; ``_speedups.SinkEventBase`` is its C twin (which the cycle
+    collector does not track, see there)."""
 
     __slots__ = ("event_id", "schema_id", "version", "timestamp", "line", "_data")
 
@@ -31,6 +28,26 @@ class SinkEvent:
         # event here whenever a sink fell behind. The copy costs ~0.05 us.
         self.line = json + b"\n"
         self._data = _data
+
+
+if TYPE_CHECKING or speedups is None:
+    _Fields = _SinkEventFields
+else:
+    _Fields = speedups.SinkEventBase
+
+
+class SinkEvent(_Fields):
+    """One recorded event as a sink sees it. Treat it as immutable.
+
+    ``SinkEvent(event_id, schema_id, version, timestamp, json, _data=None)``. ``line``
+    is the event serialised once by the core, plus a newline: the bytes that
+    line-oriented sinks (files, S3 objects, bulk bodies) write as they are. ``json`` is
+    the same without the newline. ``data`` parses them lazily, for sinks that need
+    fields (index names, partitions). ``event_id``, ``schema_id``, ``version`` and
+    ``timestamp`` are strings.
+    """
+
+    __slots__ = ()  # the fields are the base's
 
     @property
     def json(self) -> bytes:
@@ -51,6 +68,10 @@ class SinkEvent:
         return cls(str(data.get("__event_id__", "")), str(data.get("__schema__", "")),
                    str(data.get("__schema_version__", "")),
                    str(data.get("__timestamp__", "")), raw, data)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return SinkEvent, (self.event_id, self.schema_id, self.version, self.timestamp,
+                           self.json)
 
     def _key(self) -> tuple[str, str, str, str, bytes]:
         return self.event_id, self.schema_id, self.version, self.timestamp, self.line
