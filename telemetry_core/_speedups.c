@@ -322,6 +322,88 @@ static PyTypeObject SinkEventBaseType = {
     .tp_members = SinkEventBase_members,
 };
 
+/* ---------------------------------------------------------------- spool_line --- */
+
+/* Append `text` as a JSON string, escaped as orjson escapes it. -1 when it is not
+ * valid UTF-8 (a lone surrogate): the caller then leaves it to the Python code. */
+static Py_ssize_t put_json_string(char *out, const char *text, Py_ssize_t size)
+{
+    char *start = out;
+    *out++ = '"';
+    for (Py_ssize_t i = 0; i < size; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '"' || c == '\\') {
+            *out++ = '\\';
+            *out++ = (char)c;
+        } else if (c < 0x20) {
+            *out++ = '\\';
+            switch (c) {
+            case '\b': *out++ = 'b'; break;
+            case '\t': *out++ = 't'; break;
+            case '\n': *out++ = 'n'; break;
+            case '\f': *out++ = 'f'; break;
+            case '\r': *out++ = 'r'; break;
+            default:
+                memcpy(out, "u00", 3);
+                out[3] = HEX[c >> 4];
+                out[4] = HEX[c & 0xF];
+                out += 5;
+            }
+        } else {
+            *out++ = (char)c;
+        }
+    }
+    *out++ = '"';
+    return out - start;
+}
+
+/* spool_line(event): sinks._spool.encode for a SinkEvent whose fields are strings and
+ * whose line is one line of JSON; None for anything else (the Python code does it). */
+static PyObject *spool_line(PyObject *module, PyObject *event)
+{
+    if (!PyObject_TypeCheck(event, &SinkEventBaseType))
+        Py_RETURN_NONE;
+    SinkEventBaseObject *e = (SinkEventBaseObject *)event;
+    PyObject *fields[4] = {e->event_id, e->schema_id, e->version, e->timestamp};
+    const char *text[4];
+    Py_ssize_t sizes[4], room = 0;
+    for (int i = 0; i < 4; i++) {
+        if (fields[i] == NULL || !PyUnicode_CheckExact(fields[i]))
+            Py_RETURN_NONE;
+        text[i] = PyUnicode_AsUTF8AndSize(fields[i], &sizes[i]);
+        if (text[i] == NULL) {  /* a lone surrogate: orjson's error, from Python */
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
+        room += sizes[i] * 6 + 3;  /* "\u00XX" at worst, quotes and a separator */
+    }
+    PyObject *line = e->line;
+    if (line == NULL || !PyBytes_CheckExact(line))
+        Py_RETURN_NONE;
+    Py_ssize_t line_size = PyBytes_GET_SIZE(line);
+    const char *raw = PyBytes_AS_STRING(line);
+    const char *newline = memchr(raw, '\n', (size_t)line_size);
+    if (newline == NULL || newline != raw + line_size - 1)
+        Py_RETURN_NONE;  /* pretty-printed JSON: Python re-serialises it */
+    char *buffer = PyMem_Malloc((size_t)(room + 3 + line_size));
+    if (buffer == NULL)
+        return PyErr_NoMemory();
+    char *out = buffer;
+    *out++ = '[';
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            *out++ = ',';
+        out += put_json_string(out, text[i], sizes[i]);
+    }
+    *out++ = ']';
+    *out++ = '\t';
+    memcpy(out, raw, (size_t)line_size);
+    out += line_size;
+    PyObject *result = PyBytes_FromStringAndSize(buffer, out - buffer);
+    PyMem_Free(buffer);
+    return result;
+}
+
 /* -------------------------------------------------------------------- record --- */
 
 /* Set once by configure(); the module holds references for the process's life. */
@@ -618,6 +700,8 @@ static PyMethodDef module_methods[] = {
     {"record", (PyCFunction)(void (*)(void))record, METH_FASTCALL,
      "record(eventlog, schema_id, version, event): EventLog.record_event's common case; "
      "NotImplemented where the Python code must do it."},
+    {"spool_line", (PyCFunction)spool_line, METH_O,
+     "spool_line(event): sinks._spool.encode's bytes, or None where Python must do it."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -21,6 +21,7 @@ from telemetry_core import EventLog, _eventlog
 from telemetry_core._errors import EventValidationError
 from telemetry_core._native import speedups
 from telemetry_core.sinks import SinkEvent, SinkHandler
+from telemetry_core.sinks import _spool as spool
 
 pytestmark = pytest.mark.skipif(speedups is None, reason="the C hot path is not built")
 
@@ -193,3 +194,28 @@ def test_sink_events_are_left_to_reference_counting() -> None:
     event = SinkEvent("id", "schema", "1", "ts", b"{}")
     assert not gc.is_tracked(event)  # it holds only strings, bytes and parsed JSON
     assert event.data == {} and event.line == b"{}\n"
+
+
+def python_spool_line(event: SinkEvent) -> bytes:
+    header = (event.event_id, event.schema_id, event.version, event.timestamp)
+    return b"%b\t%b" % (orjson.dumps(header), event.line)
+
+
+@settings(max_examples=500, deadline=None)
+@given(fields=st.tuples(*[st.text(alphabet=st.characters(codec="utf-8"))] * 4),
+       body=st.dictionaries(st.text(max_size=4), st.text(max_size=8), max_size=3))
+def test_c_spool_lines_are_byte_for_byte_the_python_ones(fields: Any, body: Any) -> None:
+    event = SinkEvent(*fields, orjson.dumps(body))
+    line = speedups.spool_line(event)
+    assert line == python_spool_line(event)
+    assert spool.decode(line) == event
+
+
+def test_the_c_spool_line_leaves_the_odd_cases_to_python() -> None:
+    pretty = SinkEvent("id", "s", "1", "ts", b'{\n "a": 1\n}')
+    surrogate = SinkEvent("\ud800", "s", "1", "ts", b"{}")
+    not_text = SinkEvent("id", "s", 1, "ts", b"{}")  # type: ignore[arg-type]
+    for event in (pretty, surrogate, not_text):
+        assert speedups.spool_line(event) is None
+    assert spool.decode(spool.encode(pretty)) == SinkEvent("id", "s", "1", "ts", b'{"a":1}')
+    assert spool.decode(spool.encode(not_text)) == SinkEvent("id", "s", "1", "ts", b"{}")
