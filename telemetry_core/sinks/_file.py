@@ -168,13 +168,18 @@ class FileSink(SinkHandler):
     def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
         """Append each event's JSON as one line; one write per file per batch."""
         groups: dict[Path, list[SinkEvent]] = {}
-        last_key: tuple[str, str, str] | None = None
+        schema_id: Any = None
+        version: Any = None
+        hour: Any = None
         group: list[SinkEvent] = []
         for event in events:  # runs of events share a file: look it up once per run
-            key = (event.schema_id, event.version, event.timestamp[:13])
-            if key != last_key:
+            # Identity first: a run's events share the core's own id and version objects
+            # (a miss only costs a lookup, which finds the same file).
+            if event.schema_id is not schema_id or event.version is not version or \
+                    event.timestamp[:13] != hour:
                 group = groups.setdefault(self._target(event), [])
-                last_key = key
+                schema_id, version = event.schema_id, event.version
+                hour = event.timestamp[:13]
             group.append(event)
         retry: list[SinkEvent] = []
         for target, group in groups.items():
