@@ -218,17 +218,19 @@ def main() -> int:
         print(f"{label:<46} {us:>10.2f} {best_wall[label]:>11.2f} {us / floor:>7.1f}x "
               f"{versus:>17}")
     je_file = best["jupyter_events -> logging.FileHandler"]
-    print(f"\nvalidated, redacted, enveloped event to a file (FileHandler): "
-          f"{core['file']:.2f} us CPU, {best_wall['telemetry_core -> logging.FileHandler']:.2f}"
-          f" us wall (target < 5 us)")
-    print(f"jupyter_events / telemetry_core, to a file: {je_file / core['file']:.1f}x "
-          f"(target >= 40x); to a discarding handler: "
-          f"{best['jupyter_events -> discarding handler'] / core['discard']:.1f}x")
-    print(f"jupyter_events / telemetry_core to the file sink, cost to the recording "
-          f"thread: {je_file / core['caller']:.1f}x")
-    print(f"the file cases include what logging.FileHandler costs anyone: a write and a "
-          f"flush per event (the floor row, {floor:.2f} us); jupyter_events / telemetry_core "
-          f"pipeline alone: {je_file / core['none']:.1f}x")
+    sink_wall = best_wall["telemetry_core -> file sink (until on disk)"]
+    print(f"\n#2's target, a validated, redacted, enveloped event written to a file: through "
+          f"the file sink, {sink_wall:.2f} us wall until on disk (< 5 us: "
+          f"{'met' if sink_wall < 5 else 'NOT met'}); jupyter_events to a FileHandler / "
+          f"telemetry_core to the file sink: {je_file / core['caller']:.1f}x for the "
+          f"recording thread (>= 40x: {'met' if je_file / core['caller'] >= 40 else 'NOT met'}"
+          f"), {je_file / core['sink']:.1f}x counting both threads' CPU until on disk")
+    print(f"through logging.FileHandler (the compatibility path; a write and a flush per "
+          f"event, {floor:.2f} us in the floor row): {core['file']:.2f} us, "
+          f"{je_file / core['file']:.1f}x jupyter_events")
+    je_discard = best["jupyter_events -> discarding handler"]
+    print(f"to a discarding handler: {je_discard / core['discard']:.1f}x; the pipeline alone "
+          f"(no handler): {je_file / core['none']:.1f}x")
     return 0
 
 
