@@ -300,6 +300,8 @@ class EventLog(Configurable):
         if schema_id is None:
             schema_id = schema_name
         if _record_fast is not None and timestamp_override is None:
+            # The C twin of what follows, for the common case; NotImplemented (having
+            # done nothing visible) when this code must do it, errors included.
             recorded = _record_fast(self, schema_id, version, event)
             if recorded is not NotImplemented:
                 return recorded  # type: ignore[no-any-return]
