@@ -6,6 +6,9 @@ import argparse
 import importlib
 import sys
 
+from . import _native
+from ._version import __version__
+
 # module -> it defines ``register(subparsers)``; each subcommand sets ``func(args) -> int``.
 _COMMAND_MODULES = (
     "telemetry_core._cli_schema",  # schema validate/show, notice, demo (issue 2)
@@ -17,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="telemetry", description="Schema-validated, privacy-first event logging."
     )
+    parser.add_argument("--version", action="version",
+                        version=f"telemetry-core {__version__}; {_native.describe()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
