@@ -100,3 +100,49 @@ def test_format_timestamp_naive_is_utc_and_aware_is_converted():
     assert format_timestamp(dt.datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05.000000Z"
     aware = dt.datetime(2026, 1, 2, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
     assert format_timestamp(aware) == "2026-01-02T05:00:00.000000Z"
+
+
+def test_threads_recording_at_once_get_unique_ids_in_order_per_thread():
+    import copy
+    import threading
+
+    from conftest import SCHEMA_ID, TEST_SCHEMA
+
+    from telemetry_core import EventLog
+    from telemetry_core.sinks import SinkHandler
+
+    class Keep(SinkHandler):
+        sink_type = "keep"
+
+        def __init__(self):
+            super().__init__()
+            self.kept = []
+
+        def submit(self, event):
+            self.kept.append(event)
+
+        def write_batch(self, events):
+            pass
+
+    sink = Keep()
+    log = EventLog(handlers=[sink], allowed_schemas=[SCHEMA_ID], register_builtin_schemas=False)
+    log.register_schema(copy.deepcopy(TEST_SCHEMA))
+    per_thread = 5000
+
+    def record(name):
+        for i in range(per_thread):
+            log.record_event(SCHEMA_ID, 1, {"name": name, "count": i})
+
+    threads = [threading.Thread(target=record, args=(f"t{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(sink.kept) == 4 * per_thread
+    assert len({e.event_id for e in sink.kept}) == 4 * per_thread
+    for n in range(4):
+        mine = [e for e in sink.kept if e.data["name"] == f"t{n}"]
+        assert [e.data["count"] for e in mine] == list(range(per_thread))
+        ids = [e.event_id for e in mine]
+        assert ids == sorted(ids)
+        assert all(e.data["__event_id__"] == e.event_id for e in mine)
