@@ -6,6 +6,9 @@
  *   Clock    mirrors _envelope.Clock: one time reading per event gives the RFC 3339
  *            timestamp and the UUIDv7-style event id; the parts that change once a
  *            millisecond are formatted once a millisecond.
+ *   SinkEventBase  mirrors sinks._event._SinkEventFields: a SinkEvent's fields (its
+ *            behaviour stays in Python, in the subclass).
+ *   spool_line  mirrors sinks._spool.encode, byte for byte, for the common case.
  *   record   mirrors EventLog.record_event for the common case: a cached route, a dict
  *            that validates, no modifiers. For anything else it returns NotImplemented
  *            before any effect a caller could see, and the Python code does the work
