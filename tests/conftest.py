@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from telemetry_core import EventLog
+from telemetry_core.sinks import SinkEvent, SinkHandler
 
 SCHEMA_ID = "https://example.org/telemetry/test-event"
 
@@ -45,6 +46,23 @@ TEST_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+class SubmittedSink(SinkHandler):
+    """Keeps what it is submitted and never delivers: a double for the core's mechanics
+    (what record_event hands a sink, untouched by the queue and its thread)."""
+
+    sink_type = "submitted"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[SinkEvent] = []
+
+    def submit(self, event: SinkEvent) -> None:
+        self.kept.append(event)
+
+    def write_batch(self, events: Any) -> None:
+        pass
 
 
 @pytest.fixture

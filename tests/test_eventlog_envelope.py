@@ -106,25 +106,11 @@ def test_threads_recording_at_once_get_unique_ids_in_order_per_thread():
     import copy
     import threading
 
-    from conftest import SCHEMA_ID, TEST_SCHEMA
+    from conftest import SCHEMA_ID, TEST_SCHEMA, SubmittedSink
 
     from telemetry_core import EventLog
-    from telemetry_core.sinks import SinkHandler
 
-    class Keep(SinkHandler):
-        sink_type = "keep"
-
-        def __init__(self):
-            super().__init__()
-            self.kept = []
-
-        def submit(self, event):
-            self.kept.append(event)
-
-        def write_batch(self, events):
-            pass
-
-    sink = Keep()
+    sink = SubmittedSink()
     log = EventLog(handlers=[sink], allowed_schemas=[SCHEMA_ID], register_builtin_schemas=False)
     log.register_schema(copy.deepcopy(TEST_SCHEMA))
     per_thread = 5000

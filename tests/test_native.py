@@ -13,14 +13,14 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import SCHEMA_ID, TEST_SCHEMA
+from conftest import SCHEMA_ID, TEST_SCHEMA, SubmittedSink
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telemetry_core import EventLog, _eventlog
 from telemetry_core._errors import EventValidationError
 from telemetry_core._native import speedups
-from telemetry_core.sinks import SinkEvent, SinkHandler
+from telemetry_core.sinks import SinkEvent
 from telemetry_core.sinks import _spool as spool
 
 pytestmark = pytest.mark.skipif(speedups is None, reason="the C hot path is not built")
@@ -54,24 +54,8 @@ POLICIES: dict[str, dict[str, Any]] = {
 }
 
 
-class Keep(SinkHandler):
-    """Keeps what it is submitted; never delivers (a double for the core's mechanics)."""
-
-    sink_type = "keep"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.kept: list[SinkEvent] = []
-
-    def submit(self, event: SinkEvent) -> None:
-        self.kept.append(event)
-
-    def write_batch(self, events: Any) -> None:
-        pass
-
-
-def make_log(policy: str) -> tuple[EventLog, Keep]:
-    sink = Keep()
+def make_log(policy: str) -> tuple[EventLog, SubmittedSink]:
+    sink = SubmittedSink()
     log = EventLog(handlers=[sink], register_builtin_schemas=False, **POLICIES[policy])
     log.register_schema(copy.deepcopy(FLAT_SCHEMA if policy == "flat" else TEST_SCHEMA))
     route = log._route(SCHEMA_ID, 1)
