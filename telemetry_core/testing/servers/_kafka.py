@@ -102,6 +102,11 @@ class KafkaServer:
             return True
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """Process id of the embedded broker while it runs; None for external servers."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
     def start(self, timeout: float = 30.0) -> None:
         """Start the embedded broker (again) and wait until its port accepts connections."""
         if not self.can_restart:
