@@ -20,6 +20,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 
 from telemetry_core.sinks import SinkConfigError, SinkEvent, SinkHandler, WriteResult
 
+from ._native import rdkafka
 from ._topics import check_template, is_template, topic_for
 
 log = logging.getLogger("telemetry_sink_kafka")
@@ -87,10 +88,16 @@ _ANY_PARTITION = -1
 
 # Producers inherited from a parent process: destroying one in a forked child can hang
 # (its librdkafka threads do not exist there), so they are kept, unused, until exit.
-_inherited: list[Producer] = []
+_inherited: list[Any] = []
+
+# librdkafka's syslog levels as logging levels.
+_LOG_LEVELS = {0: logging.CRITICAL, 1: logging.CRITICAL, 2: logging.CRITICAL,
+               3: logging.ERROR, 4: logging.WARNING, 5: logging.INFO, 6: logging.INFO,
+               7: logging.DEBUG}
 
 Headers = list[tuple[str, "str | bytes | None"]]
-Route = tuple[str, Headers]
+# topic, headers as confluent-kafka's produce() takes them, and as _rdkafka's (a tuple)
+Route = tuple[str, Headers, tuple[tuple[str, bytes], ...]]
 
 
 #: Counters this sink adds to the framework's (``stats()``).
@@ -132,11 +139,13 @@ class KafkaSink(SinkHandler):
         "topic_replication": "replication factor of topics the sink creates (default: broker's)",
         "topic_config": "topic-level settings for topics the sink creates, e.g. retention.ms",
         "connect_timeout": "seconds to reach the brokers at start-up (default 10)",
+        "native_producer": "produce batches in C with the interpreter lock released, where "
+                           "that is built (default true; see telemetry_sink_kafka._native)",
         "<librdkafka setting>": "any producer setting, e.g. 'linger.ms', 'sasl.mechanism'; "
                                 "defaults: enable.idempotence=true, acks=all, "
                                 "compression.type=lz4, message.timeout.ms=15000",
     }
-    default_batch_size: ClassVar[int] = 5000
+    default_batch_size: ClassVar[int] = 20000
     default_batch_age: ClassVar[float] = 0.5
 
     def __init__(
@@ -148,6 +157,7 @@ class KafkaSink(SinkHandler):
         topic_replication: int = -1,
         topic_config: Mapping[str, str] | None = None,
         connect_timeout: float = 10.0,
+        native_producer: bool = True,
         **settings: Any,
     ) -> None:
         base_options = {k: settings.pop(k) for k in list(settings) if k in _BASE_OPTIONS}
@@ -187,7 +197,12 @@ class KafkaSink(SinkHandler):
         self.flush_timeout = _number("message.timeout.ms", timeout_ms, float, "> 0") / 1000 + 5
         for name in KAFKA_COUNTERS:
             self.counters[name] = 0
-        self._producer: Producer | None = None
+        #: Whether batches go through the C producer (_rdkafka.c) rather than
+        #: confluent-kafka's produce(): where it is built, asked for, and every setting
+        #: is a plain value (a Python callback such as oauth_cb needs confluent-kafka).
+        self.native = bool(native_producer) and rdkafka is not None and all(
+            isinstance(v, (str, int, float, bool)) for v in self.producer_config.values())
+        self._producer: Any = None  # a confluent_kafka.Producer, or an _rdkafka.Producer
         self._producer_pid = 0
         self._routes: dict[tuple[str, str], Route] = {}
         self._known_topics: set[str] = set()
@@ -206,19 +221,12 @@ class KafkaSink(SinkHandler):
             _inherited.append(self._producer)
             self._producer = None
         producer = self._new_producer()
-        try:
-            metadata = producer.list_topics(timeout=self.connect_timeout)
-        except KafkaException as exc:
-            raise SinkConfigError(
-                f"kafka sink: cannot reach the brokers at bootstrap.servers="
-                f"{self.user_settings['bootstrap.servers']!r} within {self.connect_timeout:g}s "
-                f"({_describe(exc)}); check the address and that the brokers are running, or "
-                "raise 'connect_timeout'") from exc
-        self._known_topics.update(metadata.topics)
+        topics = self._list_topics(producer)
+        self._known_topics.update(topics)
         self._producer = producer
         if self.create_topics and not self._templated:
             self._ensure_topic(self.topic, at_start=True)
-        elif not self._templated and self.topic not in metadata.topics:
+        elif not self._templated and self.topic not in topics:
             log.warning("kafka sink: topic %r does not exist yet; the brokers create it on "
                         "first use only if auto.create.topics.enable is on (else set "
                         "create_topics, or create it)", self.topic)
@@ -226,25 +234,68 @@ class KafkaSink(SinkHandler):
     def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
         """Produce ``events``, wait (bounded) for the broker's acknowledgements, sort outcomes."""
         producer = self._producer or self._restart_producer()
-        self._errors = []
+        deadline = time.monotonic() + self.flush_timeout
         retry: list[SinkEvent] = []
         rejected: list[tuple[SinkEvent, str]] = []
+        produce = self._produce_runs if self.native else self._produce_each
+        produced, remaining = produce(producer, events, deadline, retry, rejected)
+        if remaining is None:  # not flushed yet: wait for the acknowledgements
+            remaining = producer.flush(max(0.0, deadline - time.monotonic()))
+        failed = self._failed(producer, events, produced)
+        if self.native:
+            self._take_reports(producer)
+        if remaining:
+            # No report in time (should not happen: message.timeout.ms is shorter). Purge
+            # so that nothing is sent behind our back, and retry all we cannot vouch for.
+            log.warning("kafka sink: %d messages unacknowledged after %.0fs; retrying them",
+                        remaining, self.flush_timeout)
+            producer.purge()
+            producer.flush(1.0)
+            retry.extend(produced)
+            self._fatal = self._fatal or KafkaError(KafkaError._TIMED_OUT)
+        elif failed:
+            self._sort_failures(failed, len(produced), retry, rejected)
+        if self._fatal is not None:
+            self._drop_producer()
+        if retry or rejected:
+            return WriteResult(retry=retry, rejected=rejected)
+        return None
+
+    def close_sink(self) -> None:
+        """Flush what librdkafka still holds (bounded) and drop the producer."""
+        if self._producer is not None and self._producer_pid == os.getpid():
+            # write_batch leaves nothing behind; this only bounds an unexpected leftover.
+            self._producer.flush(min(self.flush_timeout, 5.0))
+            if self.native:
+                self._take_reports(self._producer)
+        self._producer = None
+
+    # -- producing: two ways, one outcome --------------------------------------------
+    #
+    # Each returns the events it handed to librdkafka, and how many of them are still
+    # unacknowledged if it flushed already (else None); it files the others under retry
+    # or rejected. Delivery failures are sorted after the flush (_failed, _sort_failures).
+
+    def _produce_each(self, producer: Producer, events: Sequence[SinkEvent], deadline: float,
+                      retry: list[SinkEvent], rejected: list[tuple[SinkEvent, str]],
+                      ) -> tuple[list[SinkEvent], int | None]:
+        """confluent-kafka's produce() per event, which holds the interpreter lock."""
+        self._errors = []
         # The loop runs once per event, so it keeps to the minimum: the route is looked
         # up when the schema changes, and what was produced is worked out afterwards,
         # from the few events that were not (by position), only if anything failed.
         not_produced: set[int] = set()
         end = len(events)
-        deadline = time.monotonic() + self.flush_timeout
         produce = producer.produce
         routes = self._routes
         schema_id = version = None
-        route: Route = ("", [])
-        topic, headers = route
+        route: Route = ("", [], ())
+        topic, headers, _ = route
         for i, event in enumerate(events):
             if event.schema_id is not schema_id or event.version is not version:
                 schema_id, version = event.schema_id, event.version
                 route = routes.get((schema_id, version)) or self._route(event)
-                topic, headers = route
+                topic, headers, _ = route
             try:  # no event id (a foreign log record): no key, so any partition
                 produce(topic, event.json, event.event_id or None, _ANY_PARTITION, None, None,
                         0, headers)
@@ -257,44 +308,62 @@ class KafkaSink(SinkHandler):
             except KafkaException as exc:
                 not_produced.add(i)
                 err = _error_of(exc)
-                if err is not None and err.code() in PERMANENT_ERRORS:
-                    rejected.append((event, _describe(exc)))
-                    continue
-                retry.append(event)
-                if err is not None and (err.fatal() or err.code() in FENCING_ERRORS):
-                    self._fatal = err
+                if not self._refused(event, err, _describe(exc), retry, rejected):
                     retry.extend(events[i + 1:])
                     end = i + 1
                     break
-        produced = ([e for i, e in enumerate(events[:end]) if i not in not_produced]
-                    if not_produced or end < len(events) else list(events))
+        if not_produced or end < len(events):
+            return [e for i, e in enumerate(events[:end]) if i not in not_produced], None
+        return list(events), None
 
-        remaining = producer.flush(max(0.0, deadline - time.monotonic()))
-        if remaining:
-            # No report in time (should not happen: message.timeout.ms is shorter). Purge
-            # so that nothing is sent behind our back, and retry all we cannot vouch for.
-            log.warning("kafka sink: %d messages unacknowledged after %.0fs; retrying them",
-                        remaining, self.flush_timeout)
-            producer.purge(in_queue=True, in_flight=True, blocking=True)
-            producer.flush(1.0)
-            retry.extend(produced)
-            self._fatal = self._fatal or KafkaError(KafkaError._TIMED_OUT)
-        elif self._errors:
-            self._sort_errors(produced, retry, rejected)
-        if self._fatal is not None:
-            self._drop_producer()
-        if retry or rejected:
-            return WriteResult(retry=retry, rejected=rejected)
-        return None
+    def _produce_runs(self, producer: Any, events: Sequence[SinkEvent], deadline: float,
+                      retry: list[SinkEvent], rejected: list[tuple[SinkEvent, str]],
+                      ) -> tuple[list[SinkEvent], int | None]:
+        """The C producer, a run of one schema at a time, with the interpreter lock
+        released: the application's threads go on recording meanwhile. The last run
+        flushes too, before the lock is taken back."""
+        batch = events if isinstance(events, list) else list(events)
+        producer.begin()
+        produced: list[SinkEvent] = []
+        unacknowledged: int | None = None
+        start, end = 0, len(batch)
+        while start < end:
+            event = batch[start]
+            route = (self._routes.get((event.schema_id, event.version))
+                     or self._route(event))
+            stop, code, reason, left = producer.produce(
+                batch, start, route[0], route[2], max(0.0, deadline - time.monotonic()))
+            produced.extend(batch[start:stop])
+            if code == 0:
+                start = stop
+                unacknowledged = left if left >= 0 else None
+                continue
+            if code == KafkaError._QUEUE_FULL:
+                # librdkafka's local queue is full: serve reports until there is room.
+                if self._wait_for_room(producer, deadline):
+                    start = stop
+                    continue
+                retry.extend(batch[stop:])
+                break
+            if not self._refused(batch[stop], KafkaError(code, reason),
+                                 f"{KafkaError(code).name()}: {reason}", retry, rejected):
+                retry.extend(batch[stop + 1:])
+                break
+            start = stop + 1
+        return produced, unacknowledged
 
-    def close_sink(self) -> None:
-        """Flush what librdkafka still holds (bounded) and drop the producer."""
-        if self._producer is not None and self._producer_pid == os.getpid():
-            # write_batch leaves nothing behind; this only bounds an unexpected leftover.
-            self._producer.flush(min(self.flush_timeout, 5.0))
-        self._producer = None
-
-    # -- helpers ---------------------------------------------------------------------
+    def _refused(self, event: SinkEvent, err: KafkaError | None, why: str,
+                 retry: list[SinkEvent], rejected: list[tuple[SinkEvent, str]]) -> bool:
+        """File an event that librdkafka refused to queue; False if the producer cannot
+        go on (the rest of the batch is then retried)."""
+        if err is not None and err.code() in PERMANENT_ERRORS:
+            rejected.append((event, why))
+            return True
+        retry.append(event)
+        if err is not None and (err.fatal() or err.code() in FENCING_ERRORS):
+            self._fatal = err
+            return False
+        return True
 
     def _produce_when_room(self, producer: Producer, route: Route,
                            event: SinkEvent, deadline: float) -> bool:
@@ -308,24 +377,42 @@ class KafkaSink(SinkHandler):
                 continue
         return False
 
-    def _sort_errors(self, produced: list[SinkEvent], retry: list[SinkEvent],
-                     rejected: list[tuple[SinkEvent, str]]) -> None:
-        """Turn the batch's error reports into retry/rejected lists (reports carry keys)."""
+    def _wait_for_room(self, producer: Any, deadline: float) -> bool:
+        """Serve the C producer's reports (up to ``deadline``) until its queue has room."""
+        while time.monotonic() < deadline:
+            if producer.poll(0.05) or producer.flush(0.0) == 0:
+                return True
+        return False
+
+    def _failed(self, producer: Any, events: Sequence[SinkEvent],
+                produced: list[SinkEvent]) -> list[tuple[KafkaError, list[SinkEvent]]]:
+        """The delivery reports that said no, each with the events it is about."""
+        if self.native:
+            return [(KafkaError(code, reason), [events[position]])
+                    for position, code, reason in producer.failures()]
+        if not self._errors:
+            return []
+        # confluent-kafka's reports carry the message, whose key is the event id.
         by_key: dict[bytes, list[SinkEvent]] = {}
         for event in produced:
             by_key.setdefault(event.event_id.encode(), []).append(event)
-        self._bump("kafka_delivery_errors", len(self._errors))
-        for err, key in self._errors:
-            for event in by_key.pop(key or b"", ()):
+        return [(err, by_key.pop(key or b"", [])) for err, key in self._errors]
+
+    def _sort_failures(self, failed: list[tuple[KafkaError, list[SinkEvent]]], produced: int,
+                       retry: list[SinkEvent], rejected: list[tuple[SinkEvent, str]]) -> None:
+        """Turn the batch's failed deliveries into retry/rejected lists."""
+        self._bump("kafka_delivery_errors", len(failed))
+        for err, failed_events in failed:
+            for event in failed_events:
                 if err.code() in PERMANENT_ERRORS:
                     rejected.append((event, f"{err.name()}: {err.str()}"))
                 else:
                     retry.append(event)
             if err.fatal() or err.code() in FENCING_ERRORS:
                 self._fatal = err
-        first = self._errors[0][0]
+        first = failed[0][0]
         self._warn("kafka-delivery", "kafka sink: %d of %d events not delivered (first "
-                   "error: %s: %s)", len(self._errors), len(produced), first.name(), first.str())
+                   "error: %s: %s)", len(failed), produced, first.name(), first.str())
 
     def _route(self, event: SinkEvent) -> Route:
         """Topic and headers of a (schema, version), cached; creates the topic if asked."""
@@ -335,8 +422,9 @@ class KafkaSink(SinkHandler):
                  if self._templated else self.topic)
         if self.create_topics and topic not in self._known_topics:
             self._ensure_topic(topic, at_start=False)
-        route: Route = (topic, [("schema_id", event.schema_id.encode()),
-                         ("schema_version", event.version.encode())])
+        headers = (("schema_id", event.schema_id.encode()),
+                   ("schema_version", event.version.encode()))
+        route: Route = (topic, list(headers), headers)
         self._routes[(event.schema_id, event.version)] = route
         return route
 
@@ -366,26 +454,62 @@ class KafkaSink(SinkHandler):
                 log.error("%s", message)
         self._known_topics.add(topic)
 
-    def _new_producer(self) -> Producer:
-        config = {**self.producer_config, "delivery.report.only.error": True,
-                  "on_delivery": self._on_delivery, "error_cb": self._on_error,
-                  "logger": librdkafka_log}
-        try:
-            producer = Producer(config)
-        except KafkaException as exc:
-            raise SinkConfigError(self._explain_bad_settings(exc)) from exc
+    def _new_producer(self) -> Any:
+        if self.native:
+            assert rdkafka is not None
+            settings = {k: _as_setting(v) for k, v in self.producer_config.items()}
+            # A report for every message (a C callback that does nothing on success):
+            # the wait for a batch's acknowledgements ends when the last one comes.
+            settings["delivery.report.only.error"] = "false"
+            try:
+                producer: Any = rdkafka.Producer(settings)
+            except rdkafka.ConfigError as exc:
+                name, reason = exc.args
+                raise SinkConfigError(self._explain_bad_settings(reason, name)) from exc
+        else:
+            config = {**self.producer_config, "delivery.report.only.error": True,
+                      "on_delivery": self._on_delivery, "error_cb": self._on_error,
+                      "logger": librdkafka_log}
+            try:
+                producer = Producer(config)
+            except KafkaException as exc:
+                raise SinkConfigError(self._explain_bad_settings(_describe(exc))) from exc
         self._producer_pid = os.getpid()
         return producer
 
-    def _explain_bad_settings(self, exc: KafkaException) -> str:
-        """Name the setting(s) librdkafka rejected: its message may use an alias's name."""
-        culprits = []
-        for key, value in self.user_settings.items():
+    def _list_topics(self, producer: Any) -> set[str]:
+        """The cluster's topics; SinkConfigError if it does not answer in time."""
+        if self.native:
+            answer = producer.topics(self.connect_timeout)
+            if isinstance(answer, list):
+                return set(answer)
+            self._take_reports(producer)
+            code, reason = answer
+            why, cause = f"{KafkaError(code).name()}: {reason}", None
+        else:
             try:
-                Producer({"logger": librdkafka_log, key: value})
-            except KafkaException as one:
-                culprits.append(f"{key}={value!r} ({_describe(one)})")
-        where = "; ".join(culprits) or _describe(exc)
+                return set(producer.list_topics(timeout=self.connect_timeout).topics)
+            except KafkaException as exc:
+                why, cause = _describe(exc), exc
+        raise SinkConfigError(
+            f"kafka sink: cannot reach the brokers at bootstrap.servers="
+            f"{self.user_settings['bootstrap.servers']!r} within {self.connect_timeout:g}s "
+            f"({why}); check the address and that the brokers are running, or "
+            "raise 'connect_timeout'") from cause
+
+    def _explain_bad_settings(self, reason: str, name: str = "") -> str:
+        """Name the setting(s) librdkafka rejected: its message may use an alias's name,
+        or none (settings that conflict), so each is tried alone where it does not say."""
+        if name in self.user_settings:
+            culprits = [f"{name}={self.user_settings[name]!r} ({reason})"]
+        else:
+            culprits = []
+            for key, value in self.user_settings.items():
+                try:
+                    Producer({"logger": librdkafka_log, key: value})
+                except KafkaException as one:
+                    culprits.append(f"{key}={value!r} ({_describe(one)})")
+        where = "; ".join(culprits) or reason
         return (f"kafka sink: invalid producer setting: {where}. Settings other than the "
                 f"sink's options ({', '.join(k for k in self.options if k[0] != '<')}) go to "
                 "librdkafka; see its CONFIGURATION.md for names and values")
@@ -394,7 +518,7 @@ class KafkaSink(SinkHandler):
         # get(): a forked child's framework resets the counters to its own names.
         self.counters[counter] = self.counters.get(counter, 0) + n
 
-    def _restart_producer(self) -> Producer:
+    def _restart_producer(self) -> Any:
         self._bump("kafka_producer_restarts")
         self._fatal = None
         self._producer = self._new_producer()
@@ -405,10 +529,28 @@ class KafkaSink(SinkHandler):
         log.warning("kafka sink: producer cannot continue (%s); starting a new one",
                     self._fatal.str() if self._fatal else "unknown")
         if producer is not None:
-            producer.purge(in_queue=True, in_flight=True, blocking=True)
+            producer.purge()  # queued and in-flight messages, waiting until done
             producer.flush(1.0)
 
-    # librdkafka calls these from poll()/flush(), i.e. on the worker thread.
+    def _take_reports(self, producer: Any) -> None:
+        """The C producer's log lines and error callbacks since the last call, handed on
+        as confluent-kafka would (its logger, ``_on_error``)."""
+        logs, logs_dropped, errors, errors_dropped = producer.take_reports()
+        for level, facility, message in logs:
+            librdkafka_log.log(_LOG_LEVELS.get(level, logging.DEBUG), "%s: %s",
+                               facility, message)
+        if logs_dropped or errors_dropped:
+            librdkafka_log.warning("%d log lines and %d error reports of librdkafka were "
+                                   "dropped (too many between two batches)",
+                                   logs_dropped, errors_dropped)
+        for code, reason in errors:
+            if code == KafkaError._FATAL:  # the error behind it, as confluent-kafka says
+                code, reason = producer.fatal_error() or (code, reason)
+                self._on_error(KafkaError(code, reason, fatal=True))
+            else:
+                self._on_error(KafkaError(code, reason))
+
+    # confluent-kafka calls these from poll()/flush(), i.e. on the worker thread.
 
     def _on_delivery(self, err: KafkaError | None, msg: Any) -> None:
         if err is not None:
@@ -424,6 +566,13 @@ class KafkaSink(SinkHandler):
                 self._last_down_warning = now
                 log.warning("kafka sink: all brokers are down (%s); events wait in the "
                             "queue and spool", err.str())
+
+
+def _as_setting(value: str | int | float | bool) -> str:
+    """A setting's value as librdkafka's text (what confluent-kafka passes it too)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _describe(exc: KafkaException) -> str:
