@@ -599,12 +599,13 @@ class SinkHandler(logging.Handler):
     def _pop(self, limit: int) -> list[SinkEvent]:
         """Take up to ``limit`` of the oldest queued events (call with ``_cv`` held)."""
         queue = self._queue
-        if limit >= len(queue):
+        if limit >= len(queue):  # all of it: no need to add up what it held
             items = list(queue)
             queue.clear()
+            self._queue_bytes = 0
         else:
             items = [queue.popleft() for _ in range(limit)]
-        self._queue_bytes -= sum([len(item.line) for item in items])
+            self._queue_bytes -= sum([len(item.line) for item in items])
         self._taken += len(items)
         self._cv.notify_all()  # callers waiting for room
         return items
