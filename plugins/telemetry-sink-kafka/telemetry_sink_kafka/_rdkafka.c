@@ -261,6 +261,17 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
     pthread_mutex_unlock(&self->lock);
 }
 
+/* Raise ConfigError(name, reason); returns -1. */
+static int config_error(const char *name, const char *reason)
+{
+    PyObject *args = Py_BuildValue("(ss)", name, reason);
+    if (args != NULL) {
+        PyErr_SetObject(ConfigError, args);
+        Py_DECREF(args);
+    }
+    return -1;
+}
+
 static int Producer_init(ProducerObject *self, PyObject *args, PyObject *kwargs)
 {
     PyObject *settings;
@@ -292,8 +303,7 @@ static int Producer_init(ProducerObject *self, PyObject *args, PyObject *kwargs)
         }
         if (rd.conf_set(conf, name, text, errstr, sizeof errstr) != 0) {
             rd.conf_destroy(conf);
-            PyErr_SetObject(ConfigError, Py_BuildValue("(ss)", name, errstr));
-            return -1;
+            return config_error(name, errstr);
         }
     }
     rd.conf_set_opaque(conf, self);
@@ -303,8 +313,7 @@ static int Producer_init(ProducerObject *self, PyObject *args, PyObject *kwargs)
     rd_kafka_t *rk = rd.new_(0 /* RD_KAFKA_PRODUCER */, conf, errstr, sizeof errstr);
     if (rk == NULL) {
         rd.conf_destroy(conf);
-        PyErr_SetObject(ConfigError, Py_BuildValue("(ss)", "", errstr));
-        return -1;
+        return config_error("", errstr);
     }
     self->rk = rk;
     self->pid = getpid();

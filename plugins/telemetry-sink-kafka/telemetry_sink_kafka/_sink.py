@@ -208,7 +208,7 @@ class KafkaSink(SinkHandler):
         self._known_topics: set[str] = set()
         self._errors: list[tuple[KafkaError, bytes | None]] = []
         self._fatal: KafkaError | None = None
-        self._last_down_warning = 0.0
+        self._last_down_warning = -float("inf")
 
     # -- the plugin contract ---------------------------------------------------------
 
