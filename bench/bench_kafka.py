@@ -3,11 +3,17 @@
 Events/s from handing an event to telemetry-core to the broker's acknowledgement of all
 of them, against a bare ``confluent_kafka.Producer`` that sends the same serialised
 events (same key, headers, value and producer settings) and flushes. The raw producer
-runs three ways: with a Python delivery callback for every message (how most code learns
-that a message was delivered); with error-only reports (what the sink does: the cheapest
-way that still tells which messages failed); and the same with produce()'s arguments
-all positional, as the sink passes them (keywords cost produce() ~0.5 us a message).
-The ratio is against the fastest.
+runs four ways: with a Python delivery callback for every message (how most code learns
+that a message was delivered); with error-only reports (the cheapest way that still
+tells which messages failed); the same with produce()'s arguments all positional
+(keywords cost produce() ~0.5 us a message); and the same again from values and keys
+prepared in lists beforehand, so that the loop does nothing but produce(). The ratio is
+against the fastest.
+
+The sink produces through its C batch producer (``telemetry_sink_kafka._rdkafka``,
+which releases the interpreter lock) where it is built, else through confluent-kafka's
+produce(); the first line says which. ``KafkaSink (confluent-kafka produce())`` rows
+show the latter side by side.
 
 Run: ``python bench/bench_kafka.py`` (``BENCH_QUICK=1`` for a short run). The broker is
 the embedded Tansu (in memory) unless TELEMETRY_TEST_KAFKA_BOOTSTRAP names another.
@@ -25,6 +31,7 @@ from typing import Any
 import orjson
 from confluent_kafka import Producer
 from telemetry_sink_kafka import KafkaSink
+from telemetry_sink_kafka._native import describe
 from telemetry_sink_kafka._sink import SAFE_DEFAULTS
 
 from telemetry_core.sinks import SinkEvent, SinkHandler
@@ -74,7 +81,7 @@ def make_events(n: int) -> list[SinkEvent]:
 
 
 def raw(bootstrap: str, events: list[SinkEvent], per_message_callback: bool,
-        positional: bool = False) -> Timing:
+        positional: bool = False, prepared: bool = False) -> Timing:
     """Time for a bare Producer to send ``events`` and see them all acknowledged."""
     errors = [0]
 
@@ -89,10 +96,19 @@ def raw(bootstrap: str, events: list[SinkEvent], per_message_callback: bool,
     producer.list_topics(timeout=10)
     headers: list[tuple[str, str | bytes | None]] = [
         ("schema_id", SCHEMA.encode()), ("schema_version", b"1")]
+    values = [(event.json, event.event_id) for event in events] if prepared else []
     started = _clock()
     produce, poll = producer.produce, producer.poll
-    # Two loops, not a branch in one, so that neither pays for the other.
-    if positional:  # partition -1 = any, callback None = the default, timestamp 0 = now
+    # Separate loops, not a branch in one, so that none pays for another.
+    if prepared:
+        for value, key in values:
+            while True:
+                try:
+                    produce(topic, value, key, -1, None, None, 0, headers)
+                    break
+                except BufferError:
+                    poll(0.01)
+    elif positional:  # partition -1 = any, callback None = the default, timestamp 0 = now
         for event in events:
             while True:
                 try:
@@ -114,10 +130,10 @@ def raw(bootstrap: str, events: list[SinkEvent], per_message_callback: bool,
     return elapsed
 
 
-def sink(bootstrap: str, events: list[SinkEvent]) -> Timing:
+def sink(bootstrap: str, events: list[SinkEvent], native: bool = True) -> Timing:
     """Time from the first ``submit`` until ``flush`` says the broker acknowledged all."""
     # The whole burst fits in memory (no disk spool): flush() then means acknowledged.
-    settings: dict[str, Any] = {"bootstrap.servers": bootstrap}
+    settings: dict[str, Any] = {"bootstrap.servers": bootstrap, "native_producer": native}
     handler = KafkaSink(topic=f"bench-sink-{uuid.uuid4().hex[:8]}", spool=False,
                         queue_max_events=len(events) + 1, queue_max_bytes=2**31, **settings)
     handler.start()
@@ -177,7 +193,7 @@ class DroppingSink(NullSink):
 
 
 def eventlog(bootstrap: str | None, events: list[SinkEvent],
-             sink_class: type[SinkHandler] = NullSink) -> Timing:
+             sink_class: type[SinkHandler] = NullSink, native: bool = True) -> Timing:
     """Time from the first ``record_event`` (validation, envelope, dispatch) until the
     broker acknowledged every event; the events carry the same properties as the others.
     Without ``bootstrap``: the same, to a ``sink_class`` instead (one that does nothing)."""
@@ -188,7 +204,8 @@ def eventlog(bootstrap: str | None, events: list[SinkEvent],
     if bootstrap:
         log = EventLog(allowed_schemas=[SCHEMA], register_builtin_schemas=False, sinks=[{
             "type": "kafka", "bootstrap.servers": bootstrap,
-            "topic": f"bench-log-{uuid.uuid4().hex[:8]}", **options}])
+            "topic": f"bench-log-{uuid.uuid4().hex[:8]}", "native_producer": native,
+            **options}])
         sink = log.sink_handlers[0]
     else:
         sink = sink_class(**options)  # type: ignore[arg-type]
@@ -218,9 +235,13 @@ def main() -> None:
             "raw Producer, callback per message": lambda: raw(bootstrap, events, True),
             "raw Producer, error-only reports": lambda: raw(bootstrap, events, False),
             "raw Producer, error-only, positional": lambda: raw(bootstrap, events, False, True),
+            "raw Producer, positional, prepared": lambda: raw(bootstrap, events, False,
+                                                              True, True),
             "KafkaSink.submit -> acknowledged": lambda: sink(bootstrap, events),
             "KafkaSink.write_batch alone": lambda: write_batch_only(bootstrap, events),
             "EventLog.record_event -> acknowledged": lambda: eventlog(bootstrap, events),
+            "(same, confluent-kafka produce())": lambda: eventlog(bootstrap, events,
+                                                                 native=False),
             "(EventLog.record_event -> a null sink)": lambda: eventlog(None, events),
             "(EventLog.record_event -> dropped)": lambda: eventlog(None, events, DroppingSink),
         }
@@ -233,44 +254,28 @@ def main() -> None:
     us = {name: tuple(x / N * 1e6 for x in timing) for name, timing in best.items()}
     fastest = min((n for n in us if n.startswith("raw")), key=lambda n: us[n][0])
     print(f"\nKafka: {N} events (~{len(events[0].json)} bytes), best of {ROUNDS}, "
-          f"Tansu in memory at {bootstrap}, {os.cpu_count()} cores")
+          f"Tansu in memory at {bootstrap}, {os.cpu_count()} cores; KafkaSink {describe()}")
     print(f"{'contender':40} {'events/s':>10} {'us/event':>9} {'ratio':>6} "
-          f"{'cpu us/event':>13} {'broker cpu':>11}")
+          f"{'cpu us/event':>13} {'broker cpu':>11} {'cores busy':>11}")
+    cores = os.cpu_count() or 1
     for name, (wall, cpu, broker_cpu) in us.items():
         print(f"{name:40} {1e6 / wall:10.0f} {wall:9.2f} {us[fastest][0] / wall:6.2f} "
-              f"{cpu:13.2f} {broker_cpu:11.2f}")
-    for name in ("KafkaSink.submit -> acknowledged", "EventLog.record_event -> acknowledged"):
-        print(f"{name.split(' ')[0]} / fastest raw = {us[fastest][0] / us[name][0]:.2f} "
-              "(target >= 0.80)")
-    raw_wall, raw_cpu, raw_broker = us[fastest]
-    null_wall = us["(EventLog.record_event -> a null sink)"][0]
-    alone_wall, alone_cpu, _ = us["(EventLog.record_event -> dropped)"]
-    cores = os.cpu_count() or 1
-    spare = cores * raw_wall / 0.8 - (raw_cpu + raw_broker + alone_cpu)
-    queue_cost = null_wall - alone_wall
-    print(f"What record_event -> acknowledged / fastest raw can reach here (from the rows "
-          f"above; the\nsink's queue and delivery thread cost {queue_cost:.2f} us/event: "
-          f"null sink - dropped):\n"
-          f"  in one process, where recording and produce() take turns on the interpreter "
-          f"lock:\n"
-          f"    raw / (raw + null sink) = {raw_wall / (raw_wall + null_wall):.2f}; with a "
-          f"queue that cost nothing, raw / (raw + dropped) = "
-          f"{raw_wall / (raw_wall + alone_wall):.2f}\n"
-          f"  producing in another process, with all {cores} cores busy:\n"
-          f"    {cores} x raw / (raw cpu + broker cpu + dropped cpu) = "
-          f"{cores * raw_wall / (raw_cpu + raw_broker + alone_cpu):.2f}, which leaves "
-          f"{spare:.2f} us/event of CPU at 0.8\n"
-          f"    to hand each event to that process (this queue alone: {queue_cost:.2f})")
+              f"{cpu:13.2f} {broker_cpu:11.2f} {(cpu + broker_cpu) / wall:6.2f} of {cores}")
+    for name in ("KafkaSink.submit -> acknowledged", "EventLog.record_event -> acknowledged",
+                 "(same, confluent-kafka produce())"):
+        print(f"{name} / fastest raw = {us[fastest][0] / us[name][0]:.2f} (target >= 0.80)")
     print("write_batch alone: the sink's own work, called directly in batches (no queue,\n"
-          "no delivery thread); submit adds the framework's queue and thread, which share\n"
-          "the interpreter lock with the caller.")
-    print("cpu us/event: CPU of this process (Python and librdkafka threads) in the fastest\n"
-          "run; broker cpu: the embedded broker's, in the same run (0 for an external one).\n"
-          "The rows in brackets are no contenders: what recording costs with a sink that\n"
-          "does nothing (validation, envelope, serialisation, queue, delivery thread) and\n"
-          "with one that drops each event as it is submitted (validation, envelope,\n"
-          "serialisation), all under the GIL the producer needs too; the bounds above\n"
-          "follow from them.")
+          "no delivery thread); submit adds the framework's queue and thread.\n"
+          "cpu us/event: CPU of this process (Python and librdkafka threads) in the fastest\n"
+          "run; broker cpu: the embedded broker's, in the same run (0 for an external one);\n"
+          "cores busy: both, per second of the run. The raw producer is bound by its one\n"
+          "thread: produce() holds the interpreter lock for every message. The sink's C\n"
+          "producer releases it, so recording (the main thread) and producing (the delivery\n"
+          "thread, librdkafka's threads, the broker) share the cores instead of taking turns.\n"
+          "The rows in brackets are no contenders: the same with confluent-kafka's produce(),\n"
+          "which holds the lock; what recording costs with a sink that does nothing\n"
+          "(validation, envelope, serialisation, queue, delivery thread); and with one that\n"
+          "drops each event as it is submitted (no queue, no delivery thread).")
 
 
 def run(fn: Callable[[], Timing]) -> Timing:
