@@ -1,10 +1,14 @@
-"""KafkaSink: delivers batches of events with confluent-kafka's idempotent producer.
+"""KafkaSink: delivers batches of events with librdkafka's idempotent producer.
 
 Each event becomes one message: key = event id (so consumers can deduplicate the
 replays that at-least-once delivery allows), headers = schema id and version, value =
 the event's JSON bytes exactly as the core serialised them. An event counts as
 delivered only once the broker acknowledged it; everything else goes back to the
 framework (retry, spool) or, for errors that no retry can fix, to the dead-letter file.
+
+Batches go to librdkafka through the C batch producer (_rdkafka.c, loaded by
+_native.py), which releases the interpreter lock, or else through confluent-kafka's
+Producer.produce(); write_batch sorts the outcomes of both the same way.
 """
 
 from __future__ import annotations
