@@ -130,10 +130,10 @@ def raw(bootstrap: str, events: list[SinkEvent], per_message_callback: bool,
     return elapsed
 
 
-def sink(bootstrap: str, events: list[SinkEvent], native: bool = True) -> Timing:
+def sink(bootstrap: str, events: list[SinkEvent]) -> Timing:
     """Time from the first ``submit`` until ``flush`` says the broker acknowledged all."""
     # The whole burst fits in memory (no disk spool): flush() then means acknowledged.
-    settings: dict[str, Any] = {"bootstrap.servers": bootstrap, "native_producer": native}
+    settings: dict[str, Any] = {"bootstrap.servers": bootstrap}
     handler = KafkaSink(topic=f"bench-sink-{uuid.uuid4().hex[:8]}", spool=False,
                         queue_max_events=len(events) + 1, queue_max_bytes=2**31, **settings)
     handler.start()

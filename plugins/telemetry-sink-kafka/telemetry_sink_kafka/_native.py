@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes.util
 import os
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -57,8 +56,7 @@ def _load() -> tuple[ModuleType | None, str | None]:
     return _rdkafka, None
 
 
-if os.environ.get("TELEMETRY_SINK_KAFKA_PURE_PYTHON", "") in ("", "0") and (
-        sys.platform != "win32"):
+if os.environ.get("TELEMETRY_SINK_KAFKA_PURE_PYTHON", "") in ("", "0"):
     rdkafka, why_not = _load()
 
 

@@ -558,8 +558,7 @@ static PyObject *Producer_produce(ProducerObject *self, PyObject *args)
         code = -186; /* RD_KAFKA_RESP_ERR__INVALID_ARG */
         snprintf(reason, sizeof reason, "invalid topic %s", topic);
     } else {
-        rd_kafka_vu_t vu[5 + MAX_HEADERS];
-        memcpy(vu, base, sizeof vu);
+        rd_kafka_vu_t *vu = base; /* the per-event entries are filled in below */
         vu[rkt_at].u.rkt = rkt;
         for (; produced < taken; produced++) {
             Pending *p = &pending[produced];
