@@ -328,7 +328,9 @@ class KafkaSink(SinkHandler):
         flushes too, before the lock is taken back."""
         batch = events if isinstance(events, list) else list(events)
         producer.begin()
-        produced: list[SinkEvent] = []
+        # The (start, stop) of each run produced. No list of those events is built
+        # unless some were not: copying a batch's references touches every event again.
+        spans: list[tuple[int, int]] = []
         unacknowledged: int | None = None
         start, end = 0, len(batch)
         while start < end:
@@ -337,7 +339,8 @@ class KafkaSink(SinkHandler):
                      or self._route(event))
             stop, code, reason, left = producer.produce(
                 batch, start, route[0], route[2], max(0.0, deadline - time.monotonic()))
-            produced.extend(batch[start:stop])
+            if stop > start:
+                spans.append((start, stop))
             if code == 0:
                 start = stop
                 unacknowledged = left if left >= 0 else None
@@ -354,7 +357,9 @@ class KafkaSink(SinkHandler):
                 retry.extend(batch[stop + 1:])
                 break
             start = stop + 1
-        return produced, unacknowledged
+        if spans == [(0, end)]:
+            return batch, unacknowledged
+        return [e for a, b in spans for e in batch[a:b]], unacknowledged
 
     def _refused(self, event: SinkEvent, err: KafkaError | None, why: str,
                  retry: list[SinkEvent], rejected: list[tuple[SinkEvent, str]]) -> bool:

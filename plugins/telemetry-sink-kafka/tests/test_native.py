@@ -178,6 +178,51 @@ def test_a_mixed_batch_lands_in_each_schemas_topic_with_its_headers(kafka, topic
                                            "schema_version": version.encode()}
 
 
+class _LookedUpEvent:
+    """An event whose fields are properties returning new objects on every read: the C
+    producer cannot borrow them from slots, and must keep them alive itself."""
+
+    def __init__(self, event) -> None:
+        self._event = event
+
+    line = property(lambda self: bytes(self._event.line))
+    event_id = property(lambda self: "".join(self._event.event_id))
+    schema_id = property(lambda self: self._event.schema_id)
+    version = property(lambda self: self._event.version)
+
+
+@needs_c
+def test_fields_that_are_looked_up_rather_than_slots_are_produced_intact(kafka, topic):
+    events = [make_event(i) for i in range(200)]
+    producer = rdkafka.Producer({"bootstrap.servers": kafka.bootstrap_servers})
+    producer.begin()
+    stop, code, _, left = producer.produce([_LookedUpEvent(e) for e in events], 0, topic,
+                                           (("schema_id", b"s"),), 30.0)
+    assert (stop, code, left) == (len(events), 0, 0)
+    assert producer.failures() == []
+    messages = consume(kafka.bootstrap_servers, [topic], expected=len(events))
+    assert sorted((m.key().decode(), m.value()) for m in messages) == sorted(
+        (e.event_id, e.json) for e in events)
+
+
+@needs_c
+def test_an_event_whose_line_is_not_bytes_is_a_type_error_and_nothing_leaks():
+    class Broken(_LookedUpEvent):
+        line = property(lambda self: "not bytes")
+
+    producer = rdkafka.Producer(NO_BROKER)
+    producer.begin()
+    events = [make_event(0), Broken(make_event(1))]
+    line = events[0].line
+    before = sys.getrefcount(line)
+    for _ in range(3):
+        with pytest.raises(TypeError, match="non-empty bytes"):
+            producer.produce(events, 0, "t", (), 0.0)
+    after = sys.getrefcount(line)
+    assert after == before
+    producer.purge()
+
+
 @BOTH_WAYS
 def test_settings_that_conflict_only_at_creation_are_a_start_up_error(tmp_path, native):
     sink = _sink(tmp_path, topic="t", native_producer=native,
