@@ -255,6 +255,34 @@ def test_queue_bytes_bound_counts_too(closing: Any) -> None:
     gate.set()
 
 
+@pytest.mark.parametrize("extra", [1, 3, 7])  # fewer, as many, more than a batch
+def test_batches_taken_from_a_longer_queue_keep_order_and_byte_counts(
+        extra: int, closing: Any) -> None:
+    gate = threading.Event()
+    sizes = [len(make_event(i).line) for i in range(30)]
+    h = Recorder(spool=False, gate=gate, batch_size=3)
+    closing(h)
+    h.submit(make_event(0))
+    wait_for(h.entered.is_set, "the sink holds the first event")
+    queued = list(range(1, 4 + extra))
+    for i in queued:
+        h.submit(make_event(i))
+    with h._cv:
+        assert h._queue_bytes == sum(sizes[i] for i in queued)
+        batch = h._pop(3)  # what the delivery thread takes next, by hand here
+        assert [e.event_id for e in batch] == ids(3, start=1)
+        assert h._queue_bytes == sum(sizes[i] for i in queued[3:])
+        assert [e.event_id for e in h._queue] == ids(extra, start=4)
+    h._settle(3, delivered=3)  # as if delivered: they never reach the sink
+    for i in range(4 + extra, 10):  # submit still appends to the queue that stayed
+        h.submit(make_event(i))
+    gate.set()
+    assert h.flush(5)
+    last = max(9, 3 + extra)
+    assert h.got == ["e00000", *ids(last - 3, start=4)]
+    assert h.stats()["queue_bytes"] == 0
+
+
 @pytest.mark.parametrize("policy", ["drop_newest", "drop_oldest"])
 def test_full_spool_drops_by_policy_and_counts(policy: str, spool: Path, closing: Any) -> None:
     line = 120  # roughly one spooled event
