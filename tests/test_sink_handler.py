@@ -504,6 +504,31 @@ def test_a_backlog_yields_the_interpreter_less_often_while_the_sink_is_busy(
     assert h.flush(10) and h.stats()["delivered"] == 20_001
 
 
+
+def test_submit_yields_the_interpreter_while_a_sink_wants_it_back_and_keeps_the_event(
+        monkeypatch: pytest.MonkeyPatch, closing: Any) -> None:
+    # A sink's C code sets lock_wanted[0] (without the lock) when it is about to take
+    # the interpreter lock back; submit then yields it at once, each time it is called.
+    import telemetry_core.sinks._base as base
+
+    yields: list[int] = []
+    gate = threading.Event()
+    h = Recorder(spool=False, gate=gate, batch_size=1000)
+    closing(h)
+    monkeypatch.setattr(base, "_yield_interpreter", lambda _s: yields.append(len(h._queue)))
+    h.submit(make_event(0))
+    wait_for(h.entered.is_set, "the sink holds the first batch")
+    h.submit(make_event(1))
+    assert yields == []  # nobody wants it: no yield below a full batch
+    h.lock_wanted[0] = 1
+    for i in range(2, 5):
+        h.submit(make_event(i))
+    h.lock_wanted[0] = 0
+    h.submit(make_event(5))
+    assert yields == [2, 3, 4]  # one per submit while wanted, each after enqueueing
+    gate.set()
+    assert h.flush(5) and h.got == ids(6)
+
 def test_a_sink_event_holds_its_json_as_one_line_and_compares_by_value() -> None:
     raw = orjson.dumps({"__event_id__": "e1", "n": 1})
     event = SinkEvent("e1", "https://example.org/s", "1", "2026-01-02T03:04:05Z", raw)

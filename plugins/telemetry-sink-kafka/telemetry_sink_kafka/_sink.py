@@ -475,6 +475,7 @@ class KafkaSink(SinkHandler):
             except rdkafka.ConfigError as exc:
                 name, reason = exc.args
                 raise SinkConfigError(self._explain_bad_settings(reason, name)) from exc
+            producer.share_lock_flag(self.lock_wanted)  # see SinkHandler.lock_wanted
         else:
             config = {**self.producer_config, "delivery.report.only.error": True,
                       "on_delivery": self._on_delivery, "error_cb": self._on_error,

@@ -72,6 +72,24 @@ def test_failures_lists_each_timed_out_position_until_the_next_batch_begins():
 
 
 @needs_c
+def test_produce_clears_the_shared_lock_flag_and_holds_the_bytearray():
+    producer = rdkafka.Producer(NO_BROKER)
+    flag = bytearray(1)
+    producer.share_lock_flag(flag)
+    with pytest.raises(BufferError):
+        flag.extend(b"x")  # held: produce() writes to it without the interpreter lock
+    producer.begin()
+    assert producer.produce([make_event(i) for i in range(3)], 0, "t", (), 0.0)[:2] == (3, 0)
+    assert flag == bytearray(1)  # set while it took the lock back, cleared since
+    for bad in (b"\0", bytearray()):
+        with pytest.raises(TypeError, match="bytearray of 1 byte"):
+            producer.share_lock_flag(bad)
+    producer.purge()
+    del producer
+    flag.extend(b"x")  # released with the producer
+
+
+@needs_c
 def test_reports_of_an_earlier_batch_are_ignored_after_begin():
     producer = rdkafka.Producer(NO_BROKER)
     producer.begin()
