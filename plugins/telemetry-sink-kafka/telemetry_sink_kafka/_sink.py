@@ -467,9 +467,9 @@ class KafkaSink(SinkHandler):
         if self.native:
             assert rdkafka is not None
             settings = {k: _as_setting(v) for k, v in self.producer_config.items()}
-            # A report for every message (a C callback that does nothing on success):
-            # the wait for a batch's acknowledgements ends when the last one comes.
-            settings["delivery.report.only.error"] = "false"
+            # Reports of failures only, as on the confluent-kafka path: the C producer
+            # waits for a batch until librdkafka holds none of its messages.
+            settings["delivery.report.only.error"] = "true"
             try:
                 producer: Any = rdkafka.Producer(settings)
             except rdkafka.ConfigError as exc:
