@@ -52,7 +52,8 @@ _now = _clock.now
 # The C twin of record_event's common case (see _speedups.c), or None.
 _record_fast = speedups.record if speedups is not None else None
 if speedups is not None:
-    speedups.configure(clock=_clock, sink_event=SinkEvent, dumps=orjson.dumps)
+    speedups.configure(clock=_clock, sink_event=SinkEvent, dumps=orjson.dumps,
+                       submit=SinkHandler.submit)
 
 # EventLogs alive in this process, and handlers that capture from all of them
 # (telemetry_core.testing.capture_events without an EventLog).

@@ -9,6 +9,8 @@
  *   SinkEventBase  mirrors sinks._event._SinkEventFields: a SinkEvent's fields (its
  *            behaviour stays in Python, in the subclass).
  *   spool_line  mirrors sinks._spool.encode, byte for byte, for the common case.
+ *   SinkQueue  mirrors sinks._queue.SinkQueue: a sink's queue, its bounds and the common
+ *            case of SinkHandler.submit (offer), which record() calls directly.
  *   record   mirrors EventLog.record_event for the common case: a cached route, a dict
  *            that validates, no modifiers. For anything else it returns NotImplemented
  *            before any effect a caller could see, and the Python code does the work
@@ -325,6 +327,181 @@ static PyTypeObject SinkEventBaseType = {
     .tp_members = SinkEventBase_members,
 };
 
+/* ----------------------------------------------------------------- SinkQueue --- */
+
+/* What offer() says (sinks._queue names them). */
+enum { OFFER_TAKEN = 0, OFFER_NOTIFY = 1, OFFER_BEHIND = 2, OFFER_HAND_OVER = 3,
+       OFFER_REFUSED = -1 };
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *items;        /* the deque of SinkEvents, oldest first */
+    PyObject *lock;         /* the handler's threading.Lock */
+    PyObject *counters;     /* the handler's counters dict */
+    PyObject *lock_wanted;  /* the handler's bytearray(1) */
+    Py_ssize_t bytes, room, max_bytes, batch_size, spill_bytes, yield_mask;
+    Py_ssize_t wake[3];
+    char spooling;
+} SinkQueueObject;
+
+static PyObject *s_append, *s_acquire, *s_release, *s_line_attr, *k_accepted, *one;
+static PyObject *sink_event_type;  /* telemetry_core.sinks.SinkEvent */
+static int build_directly;         /* SinkEvent has SinkEventBase's fields and __init__ */
+
+static int SinkQueue_init(SinkQueueObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *names[] = {"items", "lock", "counters", "lock_wanted", "max_bytes",
+                            "batch_size", "spill_bytes", "wake", "yield_mask", NULL};
+    PyObject *items, *lock, *counters, *lock_wanted, *wake;
+    Py_ssize_t max_bytes, batch_size, spill_bytes, yield_mask;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!O!nnnO!n", names, &items, &lock,
+                                     &PyDict_Type, &counters, &PyByteArray_Type,
+                                     &lock_wanted, &max_bytes, &batch_size, &spill_bytes,
+                                     &PyTuple_Type, &wake, &yield_mask))
+        return -1;
+    if (PyByteArray_GET_SIZE(lock_wanted) < 1 || PyTuple_GET_SIZE(wake) != 3) {
+        PyErr_SetString(PyExc_ValueError, "lock_wanted: 1 byte; wake: 3 depths");
+        return -1;
+    }
+    for (int i = 0; i < 3; i++) {
+        self->wake[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(wake, i));
+        if (self->wake[i] == -1 && PyErr_Occurred())
+            return -1;
+    }
+    Py_INCREF(items);
+    Py_XSETREF(self->items, items);
+    Py_INCREF(lock);
+    Py_XSETREF(self->lock, lock);
+    Py_INCREF(counters);
+    Py_XSETREF(self->counters, counters);
+    Py_INCREF(lock_wanted);
+    Py_XSETREF(self->lock_wanted, lock_wanted);
+    self->bytes = 0;
+    self->room = 0;
+    self->max_bytes = max_bytes;
+    self->batch_size = batch_size;
+    self->spill_bytes = spill_bytes;
+    self->yield_mask = yield_mask;
+    self->spooling = 0;
+    return 0;
+}
+
+static void SinkQueue_dealloc(SinkQueueObject *self)
+{
+    Py_XDECREF(self->items);
+    Py_XDECREF(self->lock);
+    Py_XDECREF(self->counters);
+    Py_XDECREF(self->lock_wanted);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The common case of SinkHandler.submit: with the handler's lock, append `event` if
+ * the queue has room (events and bytes) and count it accepted. Returns what the caller
+ * does next (OFFER_*), or -2 with an exception set. */
+static int offer(SinkQueueObject *self, PyObject *event)
+{
+    PyObject *line = NULL;
+    if (build_directly && (PyObject *)Py_TYPE(event) == sink_event_type)
+        line = Py_XNewRef(((SinkEventBaseObject *)event)->line);
+    if (line == NULL && (line = PyObject_GetAttr(event, s_line_attr)) == NULL)
+        return -2;
+    Py_ssize_t size = PyObject_Size(line);
+    Py_DECREF(line);
+    if (size < 0)
+        return -2;
+    PyObject *held = PyObject_CallMethodNoArgs(self->lock, s_acquire);
+    if (held == NULL)
+        return -2;
+    Py_DECREF(held);
+    int code = OFFER_REFUSED;
+    Py_ssize_t depth = PyObject_Size(self->items);
+    Py_ssize_t queued = self->bytes + size;
+    if (depth >= 0 && depth < self->room && queued <= self->max_bytes) {
+        PyObject *done = PyObject_CallMethodOneArg(self->items, s_append, event);
+        PyObject *count = done ? PyDict_GetItemWithError(self->counters, k_accepted) : NULL;
+        PyObject *more = count ? PyNumber_Add(count, one) : NULL;
+        Py_XDECREF(done);
+        if (more == NULL || PyDict_SetItem(self->counters, k_accepted, more) < 0) {
+            Py_XDECREF(more);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_KeyError, "accepted");
+            code = -2;
+        } else {
+            Py_DECREF(more);
+            self->bytes = queued;
+            depth++;
+            if (depth == self->wake[0] || depth == self->wake[1] || depth == self->wake[2]
+                    || (queued >= self->spill_bytes && self->spill_bytes > queued - size))
+                code = OFFER_NOTIFY;
+            else if (PyByteArray_AS_STRING(self->lock_wanted)[0])
+                code = OFFER_HAND_OVER;
+            else if ((depth & self->yield_mask) || depth < self->batch_size || self->spooling)
+                code = OFFER_TAKEN;
+            else
+                code = OFFER_BEHIND;
+        }
+    } else if (depth < 0) {
+        code = -2;
+    }
+    PyObject *error_type, *error_value, *error_tb;
+    PyErr_Fetch(&error_type, &error_value, &error_tb);  /* release even after an error */
+    PyObject *released = PyObject_CallMethodNoArgs(self->lock, s_release);
+    if (released == NULL) {
+        Py_XDECREF(error_type);
+        Py_XDECREF(error_value);
+        Py_XDECREF(error_tb);
+        return -2;
+    }
+    Py_DECREF(released);
+    PyErr_Restore(error_type, error_value, error_tb);
+    return code;
+}
+
+static PyObject *SinkQueue_offer(SinkQueueObject *self, PyObject *event)
+{
+    int code = offer(self, event);
+    return code == -2 ? NULL : PyLong_FromLong(code);
+}
+
+static Py_ssize_t SinkQueue_len(SinkQueueObject *self)
+{
+    return PyObject_Size(self->items);
+}
+
+static PyMethodDef SinkQueue_methods[] = {
+    {"offer", (PyCFunction)SinkQueue_offer, METH_O,
+     "offer(event) -> int: submit's common case; what to do next (sinks._queue.OFFER_*)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef SinkQueue_members[] = {
+    {"items", T_OBJECT_EX, offsetof(SinkQueueObject, items), 0, NULL},
+    {"lock", T_OBJECT_EX, offsetof(SinkQueueObject, lock), READONLY, NULL},
+    {"counters", T_OBJECT_EX, offsetof(SinkQueueObject, counters), READONLY, NULL},
+    {"lock_wanted", T_OBJECT_EX, offsetof(SinkQueueObject, lock_wanted), READONLY, NULL},
+    {"bytes", T_PYSSIZET, offsetof(SinkQueueObject, bytes), 0, NULL},
+    {"room", T_PYSSIZET, offsetof(SinkQueueObject, room), 0, NULL},
+    {"yield_mask", T_PYSSIZET, offsetof(SinkQueueObject, yield_mask), 0, NULL},
+    {"spooling", T_BOOL, offsetof(SinkQueueObject, spooling), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PySequenceMethods SinkQueue_as_sequence = {.sq_length = (lenfunc)SinkQueue_len};
+
+static PyTypeObject SinkQueueType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "telemetry_core._speedups.SinkQueue",
+    .tp_doc = "A sink's queue and bounds (the C twin of sinks._queue.SinkQueue).",
+    .tp_basicsize = sizeof(SinkQueueObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)SinkQueue_init,
+    .tp_dealloc = (destructor)SinkQueue_dealloc,
+    .tp_methods = SinkQueue_methods,
+    .tp_members = SinkQueue_members,
+    .tp_as_sequence = &SinkQueue_as_sequence,
+};
+
 /* ---------------------------------------------------------------- spool_line --- */
 
 /* Append `text` as a JSON string, escaped as orjson escapes it. -1 when it is not
@@ -411,22 +588,23 @@ static PyObject *spool_line(PyObject *module, PyObject *event)
 
 /* Set once by configure(); the module holds references for the process's life. */
 static ClockObject *the_clock;
-static PyObject *sink_event_type;  /* telemetry_core.sinks.SinkEvent */
 static PyObject *dumps;            /* orjson.dumps */
-static int build_directly;         /* SinkEvent has SinkEventBase's fields and __init__ */
+static PyObject *base_submit;      /* SinkHandler.submit: sinks that keep it get offer() */
 
 static PyObject *s_routes, *s_modifiers, *s_hookimpls, *s_dispatch, *s_is_valid,
     *s_envelope, *s_redactor, *s_version, *s_top_nulls, *s_redact_owned, *s_active,
     *s_only_sinks, *s_sinks, *s_filters, *s_level, *s_submit, *s_deliver, *k_timestamp,
-    *k_event_id;
+    *k_event_id, *s_q, *s_after_offer;
 
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwds)
 {
-    static char *names[] = {"clock", "sink_event", "dumps", NULL};
-    PyObject *clock, *event_type, *dumps_fn;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!OO", names, &ClockType, &clock,
-                                     &event_type, &dumps_fn))
+    static char *names[] = {"clock", "sink_event", "dumps", "submit", NULL};
+    PyObject *clock, *event_type, *dumps_fn, *submit = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!OO|O", names, &ClockType, &clock,
+                                     &event_type, &dumps_fn, &submit))
         return NULL;
+    Py_INCREF(submit);
+    Py_XSETREF(base_submit, submit);
     Py_INCREF(clock);
     Py_XSETREF(the_clock, (ClockObject *)clock);
     Py_INCREF(event_type);
@@ -491,6 +669,48 @@ static int sinks_take_submit(PyObject *sinks)
     return 1;
 }
 
+/* sink.submit(event): for a sink that keeps SinkHandler.submit, its common case here
+ * (SinkQueue offer), and the rest (waking threads, yielding) in sink._after_offer. */
+static int submit_directly(PyObject *sink, PyObject *event)
+{
+    PyObject *q = NULL;
+    if (base_submit != Py_None && _PyType_Lookup(Py_TYPE(sink), s_submit) == base_submit) {
+        q = PyObject_GetAttr(sink, s_q);
+        if (q == NULL)
+            PyErr_Clear();
+        else if (!Py_IS_TYPE(q, &SinkQueueType))
+            Py_CLEAR(q);
+    }
+    if (q == NULL) {
+        PyObject *call[] = {sink, event};
+        PyObject *result = PyObject_VectorcallMethod(
+            s_submit, call, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        Py_XDECREF(result);
+        return result == NULL ? -1 : 0;
+    }
+    int code = offer((SinkQueueObject *)q, event);
+    Py_DECREF(q);
+    if (code == OFFER_TAKEN)
+        return 0;
+    if (code == -2) {  /* submit itself says what went wrong, without raising */
+        PyErr_Clear();
+        PyObject *call[] = {sink, event};
+        PyObject *result = PyObject_VectorcallMethod(
+            s_submit, call, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        Py_XDECREF(result);
+        return result == NULL ? -1 : 0;
+    }
+    PyObject *number = PyLong_FromLong(code);
+    if (number == NULL)
+        return -1;
+    PyObject *call[] = {sink, number, event};
+    PyObject *result = PyObject_VectorcallMethod(
+        s_after_offer, call, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    Py_DECREF(number);
+    Py_XDECREF(result);
+    return result == NULL ? -1 : 0;
+}
+
 /* Hand `recorded` to the handlers, as _dispatch.Dispatcher.deliver does. */
 static int deliver(PyObject *dispatch, PyObject *recorded, PyObject *schema_id,
                    PyObject *version, PyObject *stamp, PyObject *event_id)
@@ -533,12 +753,9 @@ static int deliver(PyObject *dispatch, PyObject *recorded, PyObject *schema_id,
     if (event == NULL)
         goto done;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(sinks); i++) {
-        PyObject *call[] = {PyTuple_GET_ITEM(sinks, i), event};
-        PyObject *result = PyObject_VectorcallMethod(
-            s_submit, call, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-        if (result == NULL)
+        PyObject *sink = PyTuple_GET_ITEM(sinks, i);
+        if (submit_directly(sink, event) < 0)
             goto done;
-        Py_DECREF(result);
     }
     status = 0;
 done:
@@ -724,6 +941,9 @@ static int intern_names(void)
         {&s_only_sinks, "only_sinks"}, {&s_sinks, "sinks"}, {&s_filters, "filters"},
         {&s_level, "level"}, {&s_submit, "submit"}, {&s_deliver, "deliver"},
         {&k_timestamp, "__timestamp__"}, {&k_event_id, "__event_id__"},
+        {&s_q, "_q"}, {&s_after_offer, "_after_offer"}, {&s_append, "append"},
+        {&s_acquire, "acquire"}, {&s_release, "release"}, {&s_line_attr, "line"},
+        {&k_accepted, "accepted"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         *names[i].slot = PyUnicode_InternFromString(names[i].text);
@@ -736,14 +956,16 @@ static int intern_names(void)
 PyMODINIT_FUNC PyInit__speedups(void)
 {
     if (PyType_Ready(&ClockType) < 0 || PyType_Ready(&SinkEventBaseType) < 0
-            || intern_names() < 0)
+            || PyType_Ready(&SinkQueueType) < 0 || intern_names() < 0
+            || (one = PyLong_FromLong(1)) == NULL)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
     if (PyModule_AddObjectRef(module, "Clock", (PyObject *)&ClockType) < 0
             || PyModule_AddObjectRef(module, "SinkEventBase",
-                                     (PyObject *)&SinkEventBaseType) < 0) {
+                                     (PyObject *)&SinkEventBaseType) < 0
+            || PyModule_AddObjectRef(module, "SinkQueue", (PyObject *)&SinkQueueType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

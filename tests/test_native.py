@@ -203,3 +203,65 @@ def test_the_c_spool_line_leaves_the_odd_cases_to_python() -> None:
         assert speedups.spool_line(event) is None
     assert spool.decode(spool.encode(pretty)) == SinkEvent("id", "s", "1", "ts", b'{"a":1}')
     assert spool.decode(spool.encode(not_text)) == SinkEvent("id", "s", "1", "ts", b"{}")
+
+
+def _queues(**bounds: Any) -> tuple[Any, Any]:
+    import threading
+    from collections import deque
+
+    from telemetry_core.sinks import _queue
+
+    def make(cls: Any) -> Any:
+        q = cls(deque(), threading.Lock(), {"accepted": 0}, bytearray(1),
+                bounds.get("max_bytes", 10_000), bounds.get("batch_size", 4),
+                bounds.get("spill_bytes", 10_000), bounds.get("wake", (1, 4, 6)),
+                bounds.get("yield_mask", 1))
+        q.room = bounds.get("room", 8)
+        return q
+
+    return make(speedups.SinkQueue), make(_queue._SinkQueue)
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from(["offer", "want", "spool", "take", "room"]),
+                                st.integers(0, 9)), max_size=40),
+       max_bytes=st.integers(0, 2_000), spill_bytes=st.integers(1, 2_000))
+def test_c_sink_queue_offers_what_the_python_twin_offers(
+        steps: list[tuple[str, int]], max_bytes: int, spill_bytes: int) -> None:
+    c, py = _queues(max_bytes=max_bytes, spill_bytes=spill_bytes)
+    events = [SinkEvent(f"e{i}", "s", "1", "t", b"x" * (10 * i)) for i in range(10)]
+    for op, n in steps:
+        for q in (c, py):
+            if op == "want":
+                q.lock_wanted[0] = n % 2
+            elif op == "spool":
+                q.spooling = bool(n % 2)
+            elif op == "take":
+                for _ in range(min(n, len(q.items))):
+                    q.bytes -= len(q.items.popleft().line)
+            elif op == "room":
+                q.room = n
+        if op == "offer":
+            assert c.offer(events[n]) == py.offer(events[n])
+        assert (len(c), c.bytes, c.counters) == (len(py), py.bytes, py.counters)
+        assert [e.event_id for e in c.items] == [e.event_id for e in py.items]
+
+
+def test_c_sink_queue_offer_codes_and_what_it_refuses() -> None:
+    from telemetry_core.sinks import _queue
+
+    c, _ = _queues(batch_size=2, wake=(1, 5, 5), yield_mask=1, room=3, max_bytes=10_000)
+    event = SinkEvent("e", "s", "1", "t", b"{}")
+    assert c.offer(event) == _queue.OFFER_NOTIFY  # depth 1: wake the threads
+    assert c.offer(event) == _queue.OFFER_BEHIND  # a full batch, at a yield depth
+    c.lock_wanted[0] = 1
+    assert c.offer(event) == _queue.OFFER_HAND_OVER
+    assert c.offer(event) == _queue.OFFER_REFUSED  # no room: the slow path's to handle
+    assert len(c) == 3 and c.counters == {"accepted": 3} and c.bytes == 9
+    with pytest.raises(AttributeError):
+        c.offer(object())  # no line
+    c.counters.clear()
+    c.room = 10
+    with pytest.raises(KeyError):
+        c.offer(event)  # an error with the lock held: it is released all the same
+    assert not c.lock.locked()

@@ -316,9 +316,11 @@ def test_submit_returns_while_the_sink_is_blocked(spool: Path, closing: Any) -> 
     h = Recorder(spool_dir=spool, gate=gate, batch_size=10, queue_max_events=50,
                  emit_timeout=30)
     closing(h)
-    for i in range(500):  # far more than the queue holds: the rest goes to disk
+    h.submit(make_event(0))
+    wait_for(h.entered.is_set, "the sink holds the first event")  # blocked from here on
+    for i in range(1, 500):  # far more than the queue holds: the rest goes to disk
         h.submit(make_event(i))
-    assert not gate.is_set() and h.entered.is_set()
+    assert not gate.is_set()
     gate.set()
     assert h.flush(timeout=30)
     wait_for(lambda: len(h.got) == 500, "every event delivered after the sink unblocks")

@@ -39,6 +39,7 @@ import orjson
 from ._deadletter import DeadLetterFile
 from ._errors import PermanentSinkError, SinkConfigError, WriteResult
 from ._event import SinkEvent
+from ._queue import OFFER_BEHIND, OFFER_HAND_OVER, OFFER_NOTIFY, OFFER_TAKEN, SinkQueue
 from ._retry import Backoff
 from ._spool import FSYNC_POLICIES, Slot, Spool, acquire_slot
 from ._stats import default_spool_root, write_stats
@@ -166,12 +167,11 @@ class SinkHandler(logging.Handler):
         self._spill_bytes = max(1, int(queue_max_bytes * spool_at))
         # Queue depths at which submit wakes the threads: the first event (a batch to
         # start), a full batch, and the spool threshold.
-        self._wake_depths = frozenset((1, self.batch_size, self._spill_events))
+        self._wake_depths = (1, self.batch_size, self._spill_events)
         # Past a full batch, submit yields the interpreter lock at depths that are
         # multiples of half a batch rounded up to a power of two (so a mask tests it),
         # less often while the yields find the delivery thread busy writing.
         self._yield_every = max(64, 1 << (self.batch_size // 2).bit_length())
-        self._yield_mask = self._yield_every - 1
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self._start_lock = threading.Lock()
         self._closed = False
@@ -185,22 +185,22 @@ class SinkHandler(logging.Handler):
         self._cv = threading.Condition(self._lock)
         self._mode_lock = threading.Lock()  # a spool write and a mode change never interleave
         self._wake = threading.Event()  # cuts a backoff short when closing
-        self._queue: deque[SinkEvent] = deque()
-        self._queue_bytes = 0
         #: Set to 1, without the interpreter lock, by a sink's C code that is about to
         #: take the lock back (it clears it once it has): submit then yields the lock at
         #: once, instead of the sink's thread waiting out the switch interval (5 ms).
         #: See "write_batch and the interpreter lock" in docs/plugin-guide.md.
         self.lock_wanted = bytearray(1)
+        # The queue, its bytes, its room (0 until started and once closed, so that those
+        # rare cases take submit's slow path), the spooling flag and the yield mask live
+        # in it: its offer() is submit's common case (see _queue.py).
+        self._q = SinkQueue(deque(), self._lock, self.counters, self.lock_wanted,
+                            self.queue_max_bytes, self.batch_size, self._spill_bytes,
+                            self._wake_depths, self._yield_every - 1)
         self._taken = 0  # events the delivery thread took from the queue, ever
         # Events accepted and since delivered, spooled, dead-lettered or dropped; the
         # rest of counters["accepted"] is pending (counters outlive a fork, the queue not).
         self._settled = self.counters["accepted"]
-        # The queue bound submit's fast path checks: 0 until started and once closed, so
-        # that those cases (rare) take the slow path and the common one tests nothing more.
-        self._room = 0
         self._flushers = 0
-        self._spooling = False  # something is on disk: new events go there too, in order
         self._closing = False
         self._stop = False
         self._sink_down = False
@@ -216,6 +216,40 @@ class SinkHandler(logging.Handler):
         self._backoff = Backoff(self.retry_initial, self.retry_max)
         self._last_stats = 0.0
         self._warned: dict[str, float] = {}
+
+    # The queue's fields, as the rest of this class reads and sets them.
+    @property
+    def _queue(self) -> deque[SinkEvent]:
+        return self._q.items  # type: ignore[no-any-return]
+
+    @_queue.setter
+    def _queue(self, items: deque[SinkEvent]) -> None:
+        self._q.items = items
+
+    @property
+    def _queue_bytes(self) -> int:
+        return self._q.bytes  # type: ignore[no-any-return]
+
+    @_queue_bytes.setter
+    def _queue_bytes(self, size: int) -> None:
+        self._q.bytes = size
+
+    @property
+    def _room(self) -> int:
+        return self._q.room  # type: ignore[no-any-return]
+
+    @_room.setter
+    def _room(self, events: int) -> None:
+        self._q.room = events
+
+    @property
+    def _spooling(self) -> bool:
+        """Something is on disk: new events go there too, in order."""
+        return bool(self._q.spooling)
+
+    @_spooling.setter
+    def _spooling(self, on: bool) -> None:
+        self._q.spooling = on
 
     @property
     def label(self) -> str:
@@ -296,47 +330,28 @@ class SinkHandler(logging.Handler):
         When the queue is full (events or bytes) after that wait, ``drop_policy``
         decides which event is dropped; drops are counted and logged. While more than a
         batch is queued, it also lets the delivery thread run (a ~50 us pause) about
-        twice a batch; see below.
+        twice a batch; see _after_offer.
         """
         try:
-            size = len(event.line)
-            # The common case, kept short: a running sink with room in the queue.
-            # acquire/release rather than ``with``, which costs a third of this path in
-            # CPython 3.11.
-            lock = self._lock
-            behind: bool | None  # None: hand the interpreter lock to the sink now
-            lock.acquire()
-            try:
-                queue = self._queue
-                queued = self._queue_bytes + size
-                if len(queue) < self._room and queued <= self.queue_max_bytes:
-                    queue.append(event)
-                    self._queue_bytes = queued
-                    self.counters["accepted"] += 1
-                    depth = len(queue)
-                    # Wake the threads only when it matters, not once per event.
-                    if depth in self._wake_depths or (
-                            queued >= self._spill_bytes > queued - size):
-                        self._cv.notify_all()
-                        return
-                    if self.lock_wanted[0]:
-                        behind = None  # the sink's thread waits for the lock: below
-                    elif (depth & self._yield_mask or depth < self.batch_size
-                          or self._spooling):
-                        return
-                    else:
-                        behind = True  # a full batch waits: see below, once the lock is free
-                else:
-                    behind = False
-            finally:
-                lock.release()
-            if behind is None:
+            code = self._q.offer(event)  # the common case: a running sink with room
+            if code != OFFER_TAKEN:
+                self._after_offer(code, event)
+        except Exception:  # a bug here must not reach the application
+            log.exception("sink %s: could not accept event %s", self.label, event.event_id)
+
+    def _after_offer(self, code: int, event: SinkEvent) -> None:
+        """The rest of submit, when offer() says there is more to do (the core's C
+        record path calls offer() itself, then this). Never raises."""
+        try:
+            if code == OFFER_NOTIFY:  # wake the threads only when it matters
+                with self._cv:
+                    self._cv.notify_all()
+            elif code == OFFER_HAND_OVER:
                 # A sink's C code finished its work without the lock and waits to take
                 # it back: let it now, not when the switch interval forces this thread
                 # to, 5 ms later (for a Kafka batch, a tenth of its time).
                 _yield_interpreter(0)
-                return
-            if behind:
+            elif code == OFFER_BEHIND:
                 taken = self._taken
                 # The delivery thread was woken for this batch but has not run: a thread
                 # woken while another runs Python waits out the switch interval (5 ms) for
@@ -348,14 +363,15 @@ class SinkHandler(logging.Handler):
                 # yields (sched_yield) were taken back before it woke. Not while
                 # spooling: the delivery thread then reads the disk, not this queue.
                 _yield_interpreter(0)
+                q = self._q
                 if self._taken == taken:  # it did not run: it is busy in write_batch
-                    self._yield_mask = min(self._yield_mask * 2 + 1, 2**20 - 1)
+                    q.yield_mask = min(q.yield_mask * 2 + 1, 2**20 - 1)
                 else:
-                    self._yield_mask = self._yield_every - 1
-                return
-            if not self._started:
-                self._start(lazy=True)
-            self._enqueue_full(event, size)
+                    q.yield_mask = self._yield_every - 1
+            else:  # not taken: full, not started yet, or closed
+                if not self._started:
+                    self._start(lazy=True)
+                self._enqueue_full(event, len(event.line))
         except Exception:  # a bug here must not reach the application
             log.exception("sink %s: could not accept event %s", self.label, event.event_id)
 
