@@ -14,14 +14,9 @@ PLUGINS = ["kafka", "s3", "elasticsearch"]
 def tests(session: nox.Session) -> None:
     """Core tests: EventLog, schemas, validation, privacy, sinks framework, file sink, CLI.
 
-    Twice: with the C hot path (which must have been built here), and with the pure
-    Python code that it mirrors and that runs wherever it cannot be built.
     """
     session.install("-e", ".[test]")
-    session.run("python", "-c", "import telemetry_core._speedups")
     session.run("pytest", "tests", *session.posargs)
-    session.run("pytest", "tests", *session.posargs,
-                env={"TELEMETRY_CORE_PURE_PYTHON": "1"})
 
 
 @nox.session

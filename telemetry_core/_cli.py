@@ -6,7 +6,6 @@ import argparse
 import importlib
 import sys
 
-from . import _native
 from ._version import __version__
 
 # module -> it defines ``register(subparsers)``; each subcommand sets ``func(args) -> int``.
@@ -21,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="telemetry", description="Schema-validated, privacy-first event logging."
     )
     parser.add_argument("--version", action="version",
-                        version=f"telemetry-core {__version__}; {_native.describe()}")
+                        version=f"telemetry-core {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

@@ -11,9 +11,6 @@ import datetime as _dt
 import itertools
 import os
 import time
-from typing import Any
-
-from ._native import speedups
 
 METADATA_VERSION = 1
 _time_ns = time.time_ns
@@ -85,10 +82,9 @@ def random_seed() -> tuple[int, int]:
 
 
 def new_clock() -> Clock:
-    """The process's clock: the C one when built (``_native``), else ``Clock``. A
-    forked child reseeds it, so it never repeats its parent's ids."""
-    kind: Any = speedups.Clock if speedups is not None else Clock
-    clock: Clock = kind(*random_seed())
+    """The process's clock. A forked child reseeds it, so it never repeats its
+    parent's ids."""
+    clock = Clock(*random_seed())
     os.register_at_fork(after_in_child=lambda: clock.reseed(*random_seed()))
     return clock
 

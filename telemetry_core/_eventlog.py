@@ -22,7 +22,6 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-import orjson
 from traitlets import Bool, Dict, Enum, List, Unicode, default, observe
 from traitlets.config import Config, Configurable
 
@@ -30,7 +29,6 @@ from . import _plugins
 from ._dispatch import Dispatcher
 from ._envelope import METADATA_VERSION, format_timestamp, new_clock
 from ._errors import EventValidationError, SchemaNotRegisteredError
-from ._native import speedups
 from ._privacy import Policy, Redactor, compile_plan
 from ._schema_registry import (
     EventSchema,
@@ -41,7 +39,7 @@ from ._schema_registry import (
     version_key,
 )
 from ._traits import AllowedSchemas, Handlers
-from .sinks import SinkEvent, SinkHandler
+from .sinks import SinkHandler
 
 log = logging.getLogger("telemetry_core")
 
@@ -49,11 +47,6 @@ Modifier = Callable[..., Any]
 _ROUTE_CACHE_MAX = 4096  # distinct (schema id, version) spellings remembered per EventLog
 _clock = new_clock()
 _now = _clock.now
-# The C twin of record_event's common case (see _speedups.c), or None.
-_record_fast = speedups.record if speedups is not None else None
-if speedups is not None:
-    speedups.configure(clock=_clock, sink_event=SinkEvent, dumps=orjson.dumps,
-                       submit=SinkHandler.submit)
 
 # EventLogs alive in this process, and handlers that capture from all of them
 # (telemetry_core.testing.capture_events without an EventLog).
@@ -300,12 +293,6 @@ class EventLog(Configurable):
         # policy is in ``route``; the rest is validation, envelope and one serialisation.
         if schema_id is None:
             schema_id = schema_name
-        if _record_fast is not None and timestamp_override is None:
-            # The C twin of what follows, for the common case; NotImplemented (having
-            # done nothing visible) when this code must do it, errors included.
-            recorded = _record_fast(self, schema_id, version, event)
-            if recorded is not NotImplemented:
-                return recorded  # type: ignore[no-any-return]
         try:
             route = self._routes[(schema_id, version)]
         except KeyError:

@@ -9,11 +9,9 @@ import uuid
 import pytest
 
 from telemetry_core._envelope import Clock, format_timestamp, new_clock, random_seed
-from telemetry_core._native import speedups
 
 EPOCH = dt.datetime(1970, 1, 1)
-# The Python clock, and its C twin where it was built: both must behave the same.
-KINDS = [Clock] + ([speedups.Clock] if speedups is not None else [])
+KINDS = [Clock]
 
 
 @pytest.fixture(params=KINDS, ids=lambda kind: kind.__module__.rsplit(".", 1)[-1])
@@ -63,22 +61,6 @@ def test_ids_stay_ordered_when_the_wall_clock_steps_back(make_clock):
     assert ids == sorted(ids)
     # The timestamps tell the truth, though: they went back five seconds.
     assert _micros(later[0][0]) == (real - 5_000_000_000) // 1000
-
-
-@pytest.mark.skipif(speedups is None, reason="the C hot path is not built")
-def test_the_c_clock_formats_exactly_as_the_python_clock():
-    seed = random_seed()
-    python, native = Clock(*seed), speedups.Clock(*seed)
-    start = time.time_ns()
-    # Microseconds, millisecond and second boundaries, a step back, and a counter that
-    # rolls its low 12 bits over (4096 ids).
-    readings = [start + i * 997 for i in range(5000)] + [start - 10**9, start + 86_400 * 10**9]
-    for ns in readings:
-        assert python.now_at(ns) == native.now_at(ns)
-    node, counter = random_seed()
-    python.reseed(node, counter)
-    native.reseed(node, counter)
-    assert python.now_at(start) == native.now_at(start)
 
 
 def test_the_process_clock_reseeds_in_a_forked_child():

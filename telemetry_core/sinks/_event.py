@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-
-from .._native import speedups
 
 
 class _SinkEventFields:
@@ -30,10 +28,7 @@ class _SinkEventFields:
         self._data = _data
 
 
-if TYPE_CHECKING or speedups is None:
-    _Fields = _SinkEventFields
-else:
-    _Fields = speedups.SinkEventBase
+_Fields = _SinkEventFields
 
 
 class SinkEvent(_Fields):

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Any
 
-from .._native import speedups
 from ._event import SinkEvent
 
 #: What ``offer`` returns: taken (nothing more to do); taken, and the threads must be
@@ -75,7 +73,4 @@ class _SinkQueue:
             lock.release()
 
 
-if TYPE_CHECKING or speedups is None:
-    SinkQueue: Any = _SinkQueue
-else:
-    SinkQueue = speedups.SinkQueue
+SinkQueue = _SinkQueue

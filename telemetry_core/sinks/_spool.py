@@ -29,7 +29,6 @@ from pathlib import Path
 
 import orjson
 
-from .._native import speedups
 from ._event import SinkEvent
 
 log = logging.getLogger("telemetry_core.sinks")
@@ -40,15 +39,8 @@ FSYNC_POLICIES = ("never", "batch", "always")
 _CURSOR = "cursor"
 
 
-_spool_line = speedups.spool_line if speedups is not None else None
-
-
 def encode(event: SinkEvent) -> bytes:
     """One spool line. The header keeps the SinkEvent fields exact, whatever the JSON holds."""
-    if _spool_line is not None:  # the C twin, for the common case (see _speedups.c)
-        encoded = _spool_line(event)
-        if encoded is not None:
-            return encoded  # type: ignore[no-any-return]
     line = event.line
     if line.find(b"\n") < len(line) - 1:  # pretty-printed JSON would break the framing
         line = orjson.dumps(orjson.loads(line)) + b"\n"
