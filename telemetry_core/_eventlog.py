@@ -280,11 +280,16 @@ class EventLog(Configurable):
     def record_event(self, schema_id: str | None = None, version: Any = None,
                      event: Mapping[str, Any] | None = None,
                      timestamp_override: _dt.datetime | None = None, *,
-                     schema_name: str | None = None) -> dict[str, Any] | None:
+                     schema_name: str | None = None,
+                     source: Mapping[str, Any] | None = None,
+                     event_id: str | None = None) -> dict[str, Any] | None:
         """Record one event; returns it as recorded (envelope included), or None when its
         schema is not in ``allowed_schemas``.
 
-        ``schema_name=`` is the older spelling of ``schema_id``. Raises
+        ``schema_name=`` is the older spelling of ``schema_id``. ``source`` (set by the
+        REST server, never by event data) becomes the ``__source__`` envelope field, after
+        the others; ``event_id`` overrides the generated ``__event_id__`` (the server
+        derives it from a client's own id, so a retried event keeps its id). Raises
         ``SchemaNotRegisteredError`` (a ``ValueError``) for an allowed schema that is not
         registered and ``EventValidationError`` (a ``jsonschema.ValidationError``) for an
         invalid event. The caller's dict is never changed.
@@ -305,20 +310,28 @@ class EventLog(Configurable):
             event = self._as_dict(route, event)
         if not route.is_valid(event):
             raise route.schema.validator.error_for(event)
+        given_id = event_id
         if timestamp_override is None:
             timestamp, event_id = _now()
         else:
             timestamp, event_id = format_timestamp(timestamp_override), _clock.event_id()
+        if given_id is not None:
+            event_id = given_id
         # Step 5 first, so that step 4 runs on our own copy, never on the caller's dict.
-        recorded = route.envelope | event
-        if len(recorded) != len(event) + 5:  # the event set an envelope field itself
+        if source is None:
+            recorded = route.envelope | event
+            envelope_size = 5
+        else:
+            recorded = route.envelope | {"__source__": dict(source)} | event
+            envelope_size = 6
+        if len(recorded) != len(event) + envelope_size:  # the event set an envelope field
             raise self._reserved_error(route, event)
         recorded["__timestamp__"] = timestamp
         recorded["__event_id__"] = event_id
         if route.redactor is not None:
             route.redactor.redact_owned(recorded)  # step 4, on our own copy
         if self._modifiers or self._hookimpls:
-            recorded = self._modify(route, recorded)
+            recorded = self._modify(route, recorded, envelope_size)
         dispatch = self._dispatch
         if dispatch.active:
             dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id)  # type: ignore[arg-type]
@@ -350,15 +363,16 @@ class EventLog(Configurable):
     def _reserved_error(self, route: _Route, event: dict[str, Any]) -> EventValidationError:
         clash = sorted(k for k in event if k in (
             "__timestamp__", "__schema__", "__schema_version__", "__metadata_version__",
-            "__event_id__"))
+            "__event_id__", "__source__"))
         return EventValidationError(
             f"invalid event for schema {route.schema.id!r} version {route.version} at "
             f"$.{clash[0] if clash else '?'}: envelope fields are set by the EventLog, not "
             "the event; remove them", schema_id=route.schema.id,
             schema_version=route.version, path=clash[:1], instance=event)
 
-    def _modify(self, route: _Route, recorded: dict[str, Any]) -> dict[str, Any]:
-        envelope = {k: recorded[k] for k in list(recorded)[:5]}
+    def _modify(self, route: _Route, recorded: dict[str, Any],
+                envelope_size: int = 5) -> dict[str, Any]:
+        envelope = {k: recorded[k] for k in list(recorded)[:envelope_size]}
         schema_id = route.schema.id
         # A deep copy: modifiers may change nested values in place, and those may be the
         # caller's own objects.
