@@ -1,0 +1,64 @@
+"""The HTTP REST API of telemetry-core (docs/rest-api.md).
+
+One set of handlers, two ways to run them:
+
+- ``telemetry serve [--config FILE]``: a standalone tornado server (bearer tokens);
+- the jupyter_server extension ``telemetry_core.server``: the same handlers under
+  ``{base_url}api/telemetry/``, guarded by Jupyter's authentication and authorizer
+  (resource ``telemetry``), recording to the EventLog of the server's own config.
+
+``make_app(service)`` builds the standalone tornado Application (for embedding, and
+for tests that run the server in-process).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tornado import web
+
+from ._service import Service, derive_event_id
+from ._settings import TelemetryServer
+
+__all__ = ["Service", "TelemetryServer", "derive_event_id", "make_app"]
+
+
+def make_app(service: Service, **tornado_settings: Any) -> web.Application:
+    """The standalone tornado Application serving ``service`` (bearer tokens, CORS)."""
+    from ._handlers import StandaloneGate, routes
+
+    return web.Application(routes(StandaloneGate, service, "/",
+                                  metrics=service.settings.metrics),
+                           default_handler_class=_NotFound,
+                           default_handler_args={"service": service}, **tornado_settings)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """jupyter_server finds the extension here (``jupyter server extension enable
+    telemetry_core.server``; pip install enables it through jupyter-config)."""
+    return [{"module": "telemetry_core.server"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    from ._jupyter import load
+
+    load(serverapp)
+
+
+async def _unload_jupyter_server_extension(serverapp: Any) -> None:
+    from ._jupyter import unload
+
+    await unload(serverapp)
+
+
+class _NotFound(web.RequestHandler):
+    """404 as JSON for any other path."""
+
+    def initialize(self, service: Service) -> None:
+        self.service = service
+
+    def prepare(self) -> None:
+        self.set_status(404)
+        self.set_header("Content-Type", "application/json")
+        self.finish(b'{"error":{"code":"not_found","message":"no such endpoint; see '
+                    b'/api/telemetry/openapi.json"}}')

@@ -1,0 +1,302 @@
+"""What the REST API does, without HTTP: parse a POST events body, record each event,
+and answer the read-only endpoints. The tornado handlers (``_handlers.py``) only move
+bytes and identities in and out of this class, for both ways of running them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+import importlib.resources
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .._errors import EventValidationError, SchemaNotRegisteredError
+from .._notice import notice_data, render_notice
+from ._auth import Tokens
+from ._limits import RateLimiter, RecentIds
+from ._metrics import Metrics
+
+if TYPE_CHECKING:
+    from .._eventlog import EventLog
+    from ._settings import TelemetryServer
+
+# Event ids derived from a client's own id live in this (fixed, random) UUID namespace.
+_ID_NAMESPACE = uuid.UUID("6f1d4c1e-52a8-4f5e-9d0b-2b7c61a0e3c4")
+_EVENT_FIELDS = frozenset({"schema_id", "version", "data", "timestamp", "id", "user"})
+_MAX_VERSION = 2**53 - 1
+_RFC3339 = re.compile(
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
+    r"(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$")
+# Bounds of the request's own fields (the same as openapi.json's).
+MAX_SCHEMA_ID = 1024
+MAX_VERSION_TEXT = 64
+MAX_CLIENT_ID = 128
+MAX_USER = 256
+
+
+class RequestError(Exception):
+    """A request the API refuses as a whole: an HTTP status and a JSON error body."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body every error answer carries."""
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+@functools.lru_cache(maxsize=1)
+def _openapi_document() -> dict[str, Any]:
+    text = importlib.resources.files(__package__).joinpath("openapi.json").read_bytes()
+    return orjson.loads(text)  # type: ignore[no-any-return]
+
+
+class _Reserved(Exception):
+    """Event data that sets a ``__`` field (the envelope's); its name is the message."""
+
+
+def derive_event_id(client: str, client_event_id: str) -> str:
+    """The event id for a client's own id: the same for the same client and id, anywhere."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{len(client)}:{client}:{client_event_id}"))
+
+
+def _depth_exceeds(value: Any, remaining: int) -> bool:
+    """True when ``value`` (a dict or list) nests more than ``remaining`` levels below."""
+    children = value.values() if type(value) is dict else value
+    for child in children:
+        if type(child) is dict or type(child) is list:
+            if remaining <= 0 or _depth_exceeds(child, remaining - 1):
+                return True
+    return False
+
+
+def _shape_error(path: str, rule: str, what: str) -> RequestError:
+    return RequestError(400, "bad_shape", f"{path}: {what} (rule {rule})")
+
+
+def _check_event(item: Any, at: str) -> None:
+    """Refuse an event whose fields are not of the documented shape (one path, one rule)."""
+    if type(item) is not dict:
+        raise _shape_error(at, "type", "an event is a JSON object")
+    for key in ("schema_id", "version", "data"):
+        if key not in item:
+            raise _shape_error(f"{at}.{key}", "required", "this field is required")
+    unknown = item.keys() - _EVENT_FIELDS
+    if unknown:
+        raise _shape_error(at, "additionalProperties",
+                           f"unknown field(s); an event has {', '.join(sorted(_EVENT_FIELDS))}")
+    schema_id = item["schema_id"]
+    if type(schema_id) is not str or not 0 < len(schema_id) <= MAX_SCHEMA_ID:
+        raise _shape_error(f"{at}.schema_id", "type",
+                           f"a string of 1 to {MAX_SCHEMA_ID} characters")
+    version = item["version"]
+    if type(version) is int:
+        if not 0 <= version <= _MAX_VERSION:
+            raise _shape_error(f"{at}.version", "minimum", "an integer from 0 to 2**53-1")
+    elif type(version) is not str or not 0 < len(version) <= MAX_VERSION_TEXT:
+        raise _shape_error(f"{at}.version", "type",
+                           f"an integer, or a string of 1 to {MAX_VERSION_TEXT} characters")
+    if type(item["data"]) is not dict:
+        raise _shape_error(f"{at}.data", "type", "the event's properties, a JSON object")
+    timestamp = item.get("timestamp")
+    if timestamp is not None and (type(timestamp) is not str or not _RFC3339.match(timestamp)):
+        raise _shape_error(f"{at}.timestamp", "format", "an RFC 3339 date-time")
+    for key, bound in (("id", MAX_CLIENT_ID), ("user", MAX_USER)):
+        value = item.get(key)
+        if value is not None and (type(value) is not str or not 0 < len(value) <= bound):
+            raise _shape_error(f"{at}.{key}", "type", f"a string of 1 to {bound} characters")
+
+
+class Service:
+    """The REST API's state and behaviour for one EventLog and one configuration."""
+
+    def __init__(self, eventlog: EventLog, settings: TelemetryServer, *,
+                 users_from_client: bool = True, tokens: Tokens | None = None) -> None:
+        self.eventlog = eventlog
+        self.settings = settings
+        self.tokens = tokens  # standalone: who may call; None when auth is off or Jupyter's
+        # Standalone, token holders are trusted to name the user an event is about;
+        # inside Jupyter it is always the Jupyter user.
+        self.users_from_client = users_from_client
+        self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst,
+                                   settings.client_rate_limits)
+        self.recent = RecentIds(settings.dedup_max_ids, settings.dedup_seconds)
+        self.metrics = Metrics(eventlog)
+
+    # -- POST events ----------------------------------------------------------------
+
+    def parse_events(self, body: bytes) -> list[dict[str, Any]]:
+        """The events of a POST body, checked for shape, depth and size; or RequestError."""
+        settings = self.settings
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise RequestError(400, "malformed_json",
+                               "the body is not valid JSON (UTF-8, integers within 64 bits)"
+                               ) from None
+        items = parsed if type(parsed) is list else [parsed]
+        if len(items) > settings.max_events_per_request:
+            raise RequestError(413, "too_many_events",
+                               f"{len(items)} events in one request; at most "
+                               f"{settings.max_events_per_request}")
+        single = type(parsed) is not list
+        measure = len(body) > settings.max_event_bytes  # else every event fits
+        for i, item in enumerate(items):
+            at = "$" if single else f"$[{i}]"
+            _check_event(item, at)
+            data = item["data"]
+            if _depth_exceeds(data, settings.max_event_depth - 1):
+                raise RequestError(400, "event_too_deep",
+                                   f"{at}.data: nested deeper than "
+                                   f"{settings.max_event_depth} levels")
+            if measure and len(orjson.dumps(data)) > settings.max_event_bytes:
+                raise RequestError(400, "event_too_large",
+                                   f"{at}.data: larger than {settings.max_event_bytes} "
+                                   "bytes as JSON")
+        return items
+
+    def record_events(self, items: list[dict[str, Any]], *, client: str, user: str | None,
+                      ip: str | None = None) -> dict[str, Any]:
+        """Record each event; the answer's body (one result per event, and the counts)."""
+        received = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        record_event = self.eventlog.record_event
+        recent = self.recent
+        results: list[dict[str, Any]] = []
+        counts = {"recorded": 0, "not_recorded": 0, "duplicate": 0, "invalid": 0}
+        not_recorded: dict[str, int] = {}
+        invalid: dict[str, int] = {}
+        for item in items:
+            client_id = item.get("id")
+            event_id = None if client_id is None else derive_event_id(client, client_id)
+            if event_id is not None and recent.seen(client, event_id):
+                results.append({"status": "duplicate", "event_id": event_id})
+                counts["duplicate"] += 1
+                continue
+            source: dict[str, Any] = {"via": "rest", "client": client, "received": received}
+            if "timestamp" in item:
+                source["client_timestamp"] = item["timestamp"]
+            if ip is not None and self.settings.record_client_ip:
+                source["ip"] = ip
+            about = (item.get("user") if self.users_from_client else None) or user or client
+            schema_id, version, data = item["schema_id"], item["version"], item["data"]
+            reserved = [key for key in data if key.startswith("__")]
+            try:
+                if reserved:  # envelope fields are the server's, whatever the schema says
+                    raise _Reserved(min(reserved))
+                recorded = record_event(schema_id, version, data, source=source,
+                                        event_id=event_id)
+            except _Reserved as exc:
+                result = self._invalid(schema_id, version, f"$.{exc}", "reserved")
+            except EventValidationError as exc:
+                result = self._invalid(schema_id, version, exc.json_path,
+                                       str(exc.validator or "schema"))
+            except SchemaNotRegisteredError:
+                result = self._invalid(schema_id, version, "$", "registered")
+            else:
+                if recorded is None:
+                    reason = self.why_not_recorded(schema_id, about)
+                    result = {"status": "not_recorded", "reason": reason}
+                    not_recorded[reason] = not_recorded.get(reason, 0) + 1
+                else:
+                    if event_id is not None:
+                        recent.remember(client, event_id)
+                    result = {"status": "recorded", "event_id": recorded["__event_id__"]}
+            status = result["status"]
+            counts[status] += 1
+            if status == "invalid":
+                rule = result["error"]["rule"]
+                invalid[rule] = invalid.get(rule, 0) + 1
+            results.append(result)
+        self.metrics.count_events(len(items), counts, not_recorded, invalid)
+        return {"results": results, **counts}
+
+    def why_not_recorded(self, schema_id: str, user: str | None) -> str:
+        """Why an event of ``schema_id`` about ``user`` was not recorded."""
+        explain = getattr(self.eventlog, "why_not_recorded", None)
+        if explain is not None:  # the consent-aware EventLog knows both reasons
+            return str(explain(schema_id, user=user) or "not_allowed")
+        return "not_allowed"
+
+    def _invalid(self, schema_id: str, version: Any, path: str, rule: str) -> dict[str, Any]:
+        # Names the schema, version, path and rule: never a value (the event may carry
+        # personal data the policy would have redacted).
+        if rule == "reserved":
+            message = (f"invalid event for schema {schema_id!r} at {path}: fields starting "
+                       "with '__' are the server's envelope; remove them from data")
+        elif rule == "registered":
+            message = (f"schema {schema_id!r} version {version!r} is not registered on this "
+                       "server (GET schemas lists what is)")
+        else:
+            message = (f"invalid event for schema {schema_id!r} version {version!r} at "
+                       f"{path}: fails the schema's {rule!r} rule")
+        return {"status": "invalid", "error": {"path": path, "rule": rule, "message": message}}
+
+    # -- the read-only endpoints --------------------------------------------------------
+
+    def schemas(self) -> dict[str, Any]:
+        """GET schemas: every allowed, registered (schema id, version) with its schema."""
+        eventlog = self.eventlog
+        found = []
+        for schema_id in eventlog.allowed_schemas:
+            if eventlog.policy_for(schema_id) is None:
+                continue
+            for version in eventlog.schemas.versions(schema_id):
+                schema = eventlog.schemas.get(schema_id, version)
+                found.append({"schema_id": schema_id, "version": schema.schema["version"],
+                              "consent": self.consent_mode(schema_id),
+                              "schema": schema.schema})
+        return {"schemas": found}
+
+    def consent_mode(self, schema_id: str) -> str:
+        """The consent mode of ``schema_id`` ("required" until consent is configured)."""
+        consent = getattr(self.eventlog, "consent", None)
+        return str(consent.mode(schema_id)) if consent is not None else "required"
+
+    def notice_version(self) -> str:
+        """The current notice's version: the consent store's, or a digest of the notice."""
+        consent = getattr(self.eventlog, "consent", None)
+        if consent is not None:
+            return str(consent.notice_version)
+        digest = hashlib.sha256(orjson.dumps(notice_data(self.eventlog),
+                                             option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return f"n-{digest[:16]}"
+
+    def notice(self, fmt: str) -> tuple[str, bytes]:
+        """GET notice: (content type, body) in ``fmt`` (json, html or text)."""
+        if fmt == "json":
+            data = {"notice_version": self.notice_version(), **notice_data(self.eventlog)}
+            return "application/json", orjson.dumps(data)
+        if fmt == "html":
+            return "text/html; charset=utf-8", render_notice(self.eventlog, "html").encode()
+        if fmt == "text":
+            return "text/plain; charset=utf-8", render_notice(self.eventlog, "text").encode()
+        raise RequestError(400, "bad_format", "format must be json, html or text")
+
+    def origin_allowed(self, origin: str) -> bool:
+        """Whether a browser page from ``origin`` may call the API (CORS)."""
+        allowed = self.settings.allowed_origins
+        return "*" in allowed or origin in allowed
+
+    def openapi(self, base_url: str, *, with_metrics: bool) -> dict[str, Any]:
+        """The OpenAPI document, for a server whose API lives under ``base_url``."""
+        doc = dict(_openapi_document())
+        doc["servers"] = [{"url": base_url.rstrip("/") or "/"}]
+        if not with_metrics:
+            doc["paths"] = {p: v for p, v in doc["paths"].items() if p != "/metrics"}
+        return doc
+
+    def health(self) -> dict[str, Any]:
+        """GET health: "ok", or "degraded" while a sink spools; each sink's counters."""
+        sinks = [{"sink": sink.label, **sink.stats()} for sink in self.eventlog.sink_handlers]
+        degraded = any(s.get("spooling") for s in sinks)
+        return {"status": "degraded" if degraded else "ok", "sinks": sinks}
