@@ -40,7 +40,7 @@ class Endpoint(web.RequestHandler):
 
     def initialize(self, service: Service, base_url: str = "/") -> None:
         self.service = service
-        self.base_url = base_url
+        self.api_base_url = base_url
         self.started = time.perf_counter()
         self.client = ""
 
@@ -78,6 +78,8 @@ class Endpoint(web.RequestHandler):
         else:
             error = RequestError(500, "internal", "internal error; the server log has details")
         self.set_status(error.status)
+        if error.status == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         for name, value in error.headers.items():
             self.set_header(name, value)
         self.set_gate_headers()
@@ -85,6 +87,11 @@ class Endpoint(web.RequestHandler):
             self.service.metrics.rejected.labels(str(error.status), error.code).inc()
         self.set_header("Content-Type", _JSON)
         self.finish(orjson.dumps(error.body()))
+
+    def allowed_methods(self) -> list[str]:
+        """The methods this endpoint answers (for a 405's Allow header)."""
+        return [m for m in ("GET", "POST", "PUT", "OPTIONS")
+                if getattr(type(self), m.lower()) is not getattr(web.RequestHandler, m.lower())]
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, RequestError):
@@ -254,7 +261,7 @@ class OpenApiEndpoint(Endpoint):
     with_metrics = False
 
     def get(self) -> None:
-        self.send_json(self.service.openapi(self.base_url, with_metrics=self.with_metrics))
+        self.send_json(self.service.openapi(self.api_base_url, with_metrics=self.with_metrics))
 
 
 class MetricsEndpoint(Endpoint):

@@ -100,6 +100,8 @@ def _check_event(item: Any, at: str) -> None:
         raise _shape_error(f"{at}.schema_id", "type",
                            f"a string of 1 to {MAX_SCHEMA_ID} characters")
     version = item["version"]
+    if type(version) is float and version.is_integer():  # 2.0 is an integer in JSON Schema
+        version = item["version"] = int(version)
     if type(version) is int:
         if not 0 <= version <= _MAX_VERSION:
             raise _shape_error(f"{at}.version", "minimum", "an integer from 0 to 2**53-1")
@@ -108,12 +110,12 @@ def _check_event(item: Any, at: str) -> None:
                            f"an integer, or a string of 1 to {MAX_VERSION_TEXT} characters")
     if type(item["data"]) is not dict:
         raise _shape_error(f"{at}.data", "type", "the event's properties, a JSON object")
-    timestamp = item.get("timestamp")
-    if timestamp is not None and (type(timestamp) is not str or not _RFC3339.match(timestamp)):
+    timestamp = item.get("timestamp", "")
+    if "timestamp" in item and (type(timestamp) is not str or not _RFC3339.match(timestamp)):
         raise _shape_error(f"{at}.timestamp", "format", "an RFC 3339 date-time")
     for key, bound in (("id", MAX_CLIENT_ID), ("user", MAX_USER)):
-        value = item.get(key)
-        if value is not None and (type(value) is not str or not 0 < len(value) <= bound):
+        value = item.get(key, "")
+        if key in item and (type(value) is not str or not 0 < len(value) <= bound):
             raise _shape_error(f"{at}.{key}", "type", f"a string of 1 to {bound} characters")
 
 
