@@ -66,7 +66,8 @@ class SchemaNotRegistered(UserWarning):
 class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
-    __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope")
+    __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
+                 "sourced_envelope")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
                  schema_id: str) -> None:
@@ -84,6 +85,8 @@ class _Route:
             "__schema_version__": self.envelope_version,
             "__metadata_version__": METADATA_VERSION, "__event_id__": "",
         }
+        # The same, with the REST server's __source__ after the other fields.
+        self.sourced_envelope: dict[str, Any] = {**self.envelope, "__source__": None}
 
 
 class EventLog(Configurable):
@@ -334,12 +337,14 @@ class EventLog(Configurable):
             recorded = route.envelope | event
             envelope_size = 5
         else:
-            recorded = route.envelope | {"__source__": dict(source)} | event
+            recorded = route.sourced_envelope | event
             envelope_size = 6
         if len(recorded) != len(event) + envelope_size:  # the event set an envelope field
             raise self._reserved_error(route, event)
         recorded["__timestamp__"] = timestamp
         recorded["__event_id__"] = event_id
+        if source is not None:
+            recorded["__source__"] = dict(source)
         if route.redactor is not None:
             route.redactor.redact_owned(recorded)  # step 4, on our own copy
         if self._modifiers or self._hookimpls:

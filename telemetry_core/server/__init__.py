@@ -13,12 +13,15 @@ for tests that run the server in-process).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from tornado import web
 
 from ._service import Service, derive_event_id
 from ._settings import TelemetryServer
+
+_access_log = logging.getLogger("tornado.access")
 
 __all__ = ["Service", "TelemetryServer", "derive_event_id", "make_app"]
 
@@ -27,10 +30,20 @@ def make_app(service: Service, **tornado_settings: Any) -> web.Application:
     """The standalone tornado Application serving ``service`` (bearer tokens, CORS)."""
     from ._handlers import StandaloneGate, routes
 
+    tornado_settings.setdefault("log_function", _log_request)
     return web.Application(routes(StandaloneGate, service, "/",
                                   metrics=service.settings.metrics),
                            default_handler_class=_NotFound,
                            default_handler_args={"service": service}, **tornado_settings)
+
+
+def _log_request(handler: web.RequestHandler) -> None:
+    # An access line per request costs as much as recording a batch; /metrics counts
+    # them instead. Server errors are logged, and everything at DEBUG.
+    status = handler.get_status()
+    if status >= 500 or _access_log.isEnabledFor(logging.DEBUG):
+        _access_log.log(logging.ERROR if status >= 500 else logging.DEBUG, "%d %s %.2fms",
+                        status, handler.request.method, 1000 * handler.request.request_time())
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

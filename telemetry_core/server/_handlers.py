@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -99,14 +100,13 @@ class Endpoint(web.RequestHandler):
         super().log_exception(typ, value, tb)
 
     def on_finish(self) -> None:
-        self.service.metrics.latency.labels(self.endpoint).observe(
-            time.perf_counter() - self.started)
+        self.service.metrics.observe_latency(self.endpoint, time.perf_counter() - self.started)
 
 
 class StandaloneGate(Endpoint):
     """``telemetry serve``: bearer tokens name clients; CORS for configured origins."""
 
-    async def prepare(self) -> None:
+    def prepare(self) -> None:
         self.set_gate_headers()
         if self.request.method == "OPTIONS" or self.public:
             return
@@ -183,25 +183,32 @@ class EventsEndpoint(Endpoint):
         if self._size <= self.service.settings.max_body_bytes:
             self._chunks.append(chunk)
 
-    async def post(self) -> None:
+    def post(self) -> Awaitable[None] | None:
         service = self.service
         settings = service.settings
         if self._size > settings.max_body_bytes:
             raise RequestError(413, "body_too_large",
                                f"the body is larger than {settings.max_body_bytes} bytes")
-        items = service.parse_events(b"".join(self._chunks))
+        body = b"".join(self._chunks)
+        items = service.parse_events(body)
         client, user = self.caller()
         answer = service.record_events(items, client=client, user=user,
-                                       ip=self.request.remote_ip)
+                                       ip=self.request.remote_ip, body=body)
         if settings.acknowledgement == "durable" and answer["recorded"]:
-            loop = asyncio.get_running_loop()
-            done = await loop.run_in_executor(None, service.eventlog.flush,
-                                              settings.durable_timeout)
-            if not done:
-                raise RequestError(503, "not_durable",
-                                   "the sinks did not confirm the events in time; they stay "
-                                   "queued; re-send with the same ids to learn their fate",
-                                   headers={"Retry-After": "1"})
+            return self._answer_when_durable(answer)  # tornado awaits it
+        self.send_json(answer)  # the common case, without a coroutine
+        return None
+
+    async def _answer_when_durable(self, answer: dict[str, Any]) -> None:
+        service = self.service
+        loop = asyncio.get_running_loop()
+        done = await loop.run_in_executor(None, service.eventlog.flush,
+                                          service.settings.durable_timeout)
+        if not done:
+            raise RequestError(503, "not_durable",
+                               "the sinks did not confirm the events in time; they stay "
+                               "queued; re-send with the same ids to learn their fate",
+                               headers={"Retry-After": "1"})
         self.send_json(answer)
 
 

@@ -8,7 +8,7 @@ counters. Per-process: with several collector processes, scrape each (see the do
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -76,6 +76,14 @@ class Metrics:
                                  "Time from a request's start to its answer, by endpoint",
                                  ["endpoint"], buckets=_LATENCY_BUCKETS, registry=registry)
         registry.register(_SinkCollector(eventlog))  # type: ignore[arg-type]
+        self._latency_by_endpoint: dict[str, Any] = {}
+
+    def observe_latency(self, endpoint: str, seconds: float) -> None:
+        """Count one answered request of ``endpoint`` in the latency histogram."""
+        child = self._latency_by_endpoint.get(endpoint)
+        if child is None:
+            child = self._latency_by_endpoint[endpoint] = self.latency.labels(endpoint)
+        child.observe(seconds)
 
     def count_events(self, received: int, counts: Mapping[str, int],
                      not_recorded: Mapping[str, int], invalid: Mapping[str, int]) -> None:
