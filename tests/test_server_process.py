@@ -4,6 +4,9 @@ durable acknowledgement survives SIGKILL, and two worker processes."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +19,7 @@ import requests
 from conftest import SCHEMA_ID, TEST_SCHEMA
 
 from telemetry_core.server import derive_event_id
-from telemetry_core.testing.servers import rest_server
+from telemetry_core.testing.servers import free_port, rest_server
 
 CLIENT = "test-client"
 
@@ -123,3 +126,18 @@ def test_two_worker_processes_share_the_port(tmp_path: Path) -> None:
         assert server.stop(signal.SIGTERM) == 0
     names = [e["name"] for e in recorded(tmp_path)]
     assert sorted(names) == sorted(f"e{i}" for i in range(1000))
+
+
+def test_the_readme_example_runs(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    [script] = re.findall(r"^```bash telemetry-serve\n(.*?)^```", readme, re.S | re.M)
+    assert shutil.which("curl"), "the README example uses curl"
+    port = str(free_port())
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-e", "-c", script.replace("8585", port)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert '"status":"recorded"' in done.stdout
+    [line] = (tmp_path / "events" / "code-executed").glob("*.jsonl")
+    [event] = [json.loads(x) for x in line.read_text().splitlines()]
+    assert event["kernel_id"] == "k1" and event["__source__"]["client"] == "lab-portal"
