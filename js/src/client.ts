@@ -151,6 +151,7 @@ export class TelemetryClient {
   private lastLoadFailure = -Infinity;
   private draining: Promise<boolean> | null = null;
   private timer: unknown = null;
+  private batchLimit = Infinity; // lowered by a 413 for the rest of a drain
   private unsubscribe: () => void = () => {};
   private closed = false;
 
@@ -422,11 +423,12 @@ export class TelemetryClient {
 
   private async drainLoop(): Promise<boolean> {
     this.cancelTimer();
+    this.batchLimit = this.o.batchSize;
     let waitMs = 0;
     try {
       await this.prepare();
       for (;;) {
-        const batch = this.queue.take(this.o.batchSize, this.o.maxBatchBytes);
+        const batch = this.queue.take(this.batchLimit, this.o.maxBatchBytes);
         if (!batch.length) break;
         waitMs = await this.post(batch);
         if (waitMs) break;
@@ -480,6 +482,7 @@ export class TelemetryClient {
         const err = e as TelemetryError;
         if (err.status === 413 && batch.length > 1) { // too large: send it in halves
           const half = Math.ceil(batch.length / 2);
+          this.batchLimit = half;
           this.queue.release(batch.slice(half));
           batch = batch.slice(0, half);
           attempt--;
