@@ -128,7 +128,7 @@ test("a background send never throws into the application, even when onError thr
   const onUnhandled = (e) => unhandled.push(e);
   process.on("unhandledRejection", onUnhandled);
   await client.recordEvent(PAGE_VIEW, 1, { page: "/a" }); // batch full: sent in the background
-  await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 200 && client.stats().recorded === 0; i++) await new Promise((r) => setTimeout(r, 5));
   process.off("unhandledRejection", onUnhandled);
   assert.deepEqual(unhandled, []);
   // Two rounds of a try and a retry (instant clock), then the answer.
