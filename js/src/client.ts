@@ -524,6 +524,8 @@ export class TelemetryClient {
     });
     this.counts.sent += batch.length;
     this.queue.remove(batch);
+    // Nothing left to wait for: a Node process may exit now, not when the batch age ends.
+    if (!this.queue.length) this.cancelTimer();
   }
 
   /** Page exit: what is pending goes out with keepalive, within the browser's 64 KiB. */

@@ -1,14 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryStorage } from "../dist/index.js";
-import { fakeApi, fakePage, json, makeClient, PAGE_VIEW, settle, stored } from "./helpers.mjs";
+import { fakeApi, fakePage, json, makeClient, manualClock, PAGE_VIEW, settle, stored } from "./helpers.mjs";
 
 test("on page exit the pending events go at once with keepalive, stored until answered", async () => {
   let answer;
   const api = fakeApi({ answers: [() => new Promise((r) => { answer = r; })] });
   const page = fakePage();
   const storage = new MemoryStorage();
-  const client = makeClient(api, { page, storage, batchSize: 20, maxBatchAgeMs: 1e9 });
+  const clock = manualClock();
+  const client = makeClient(api, { page, storage, clock, batchSize: 20, maxBatchAgeMs: 1e9 });
   for (const p of ["/a", "/b", "/c"]) await client.recordEvent(PAGE_VIEW, 1, { page: p });
   await settle();
   assert.equal(api.eventPosts.length, 0);
@@ -25,6 +26,7 @@ test("on page exit the pending events go at once with keepalive, stored until an
   await settle(); await settle();
   assert.deepEqual(stored(storage), []);
   assert.equal(client.stats().recorded, 3);
+  assert.equal(clock.timers, 0, "the batch-age timer is gone with the last event");
 });
 
 test("page-exit requests stay within 64 KiB of keepalive bodies; the rest stays stored", async () => {
