@@ -169,7 +169,9 @@ export class TelemetryClient {
       batchSize: options.batchSize ?? 20,
       maxBatchAgeMs: options.maxBatchAgeMs ?? 5000,
       maxBatchBytes: options.maxBatchBytes ?? KEEPALIVE_BUDGET,
-      maxEventBytes: options.maxEventBytes ?? 16384,
+      // An event that fits no batch would stop the queue behind it.
+      maxEventBytes: Math.min(options.maxEventBytes ?? 16384,
+                              (options.maxBatchBytes ?? KEEPALIVE_BUDGET) - 2),
       maxQueue: options.maxQueue ?? 1000,
       maxRetries: options.maxRetries ?? 5,
       retryBaseMs: options.retryBaseMs ?? 1000,
@@ -289,27 +291,33 @@ export class TelemetryClient {
   private makeEvent(schemaId: string, version: number | string, data: unknown,
                     timestamp?: Date): QueuedEvent {
     if (data === null || typeof data !== "object" || Array.isArray(data)) {
-      throw new TelemetryValidationError(schemaId, version, "$", "type", "an event is an object");
+      throw this.invalid(new TelemetryValidationError(schemaId, version, "$", "type",
+        "an event is an object"));
     }
     const reserved = Object.keys(data).find((k) => k.startsWith("__"));
     if (reserved) {
-      throw new TelemetryValidationError(schemaId, version, `$.${reserved}`, "reserved",
-        "__ fields are set by the server");
+      throw this.invalid(new TelemetryValidationError(schemaId, version, `$.${reserved}`, "reserved",
+        "__ fields are set by the server"));
     }
     let json: string;
     try { json = JSON.stringify(data); } catch {
-      throw new TelemetryValidationError(schemaId, version, "$", "json", "not serialisable as JSON");
+      throw this.invalid(new TelemetryValidationError(schemaId, version, "$", "json",
+        "not serialisable as JSON"));
     }
     const event: QueuedEvent = {
       id: newId(), schema_id: schemaId, version, data: JSON.parse(json), checked: false, bytes: 0,
       timestamp: (timestamp ?? new Date(this.o.clock.now())).toISOString(),
     };
     event.bytes = encoder.encode(wire(event)).length;
-    if (event.bytes > this.o.maxEventBytes) {
-      throw new TelemetryValidationError(schemaId, version, "$", "maxEventBytes",
-        `${event.bytes} bytes, the bound is ${this.o.maxEventBytes}`);
-    }
+    this.checkSize(event);
     return event;
+  }
+
+  private checkSize(e: QueuedEvent): void {
+    if (e.bytes > this.o.maxEventBytes) {
+      throw this.invalid(new TelemetryValidationError(e.schema_id, e.version, "$",
+        "maxEventBytes", `${e.bytes} bytes, the bound is ${this.o.maxEventBytes}`));
+    }
   }
 
   /** Why `event` must not be sent, or null; throws for an invalid event when `validate`. */
@@ -321,8 +329,7 @@ export class TelemetryClient {
       try {
         schemas.validate(event.schema_id, event.version, event.data);
       } catch (err) {
-        this.counts.invalid++;
-        throw err;
+        throw this.invalid(err as TelemetryValidationError);
       }
     }
     return null;
@@ -456,6 +463,7 @@ export class TelemetryClient {
     const checked: QueuedEvent[] = [];
     for (const e of pending) {
       try {
+        this.checkSize(e); // again: a page with a larger bound may have stored it
         if (this.check(schemas, e, !e.checked)) {
           this.counts.notRecorded++;
           drop.push(e);
@@ -557,6 +565,11 @@ export class TelemetryClient {
     }
     if (!res.ok) throw new TelemetryError("http", `GET ${path}: HTTP ${res.status}`, { status: res.status });
     return { json: await res.text(), res };
+  }
+
+  private invalid(error: TelemetryValidationError): TelemetryValidationError {
+    this.counts.invalid++;
+    return error;
   }
 
   private report(error: TelemetryError): void {

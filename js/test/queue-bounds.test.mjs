@@ -30,3 +30,19 @@ test("more stored events than maxQueue: the oldest are dropped on restore, and c
   assert.deepEqual(api.posted.flat().map((e) => e.id), ["e2", "e3", "e4"]);
   assert.equal(client.stats().dropped, 2);
 });
+
+test("a stored event larger than this page's bound is dropped as invalid, not stuck at the head", async () => {
+  const storage = new MemoryStorage();
+  const big = { id: "big", schema_id: PAGE_VIEW, version: 1, data: { page: "x".repeat(3000) },
+    timestamp: "2026-12-03T10:00:00Z", checked: true, bytes: 3100 };
+  const small = { ...big, id: "small", data: { page: "/" }, bytes: 100 };
+  storage.setItem(`telemetry-core:${URL_}`, JSON.stringify([big, small]));
+  const api = fakeApi();
+  const errors = [];
+  const client = makeClient(api, { storage, maxBatchBytes: 2000, maxBatchAgeMs: 1e9,
+                                   onError: (e) => errors.push(e) });
+  assert.equal(await client.flush(), true);
+  assert.deepEqual(api.posted.flat().map((e) => e.id), ["small"]);
+  assert.equal(client.stats().invalid, 1);
+  assert.equal(errors[0].rule, "maxEventBytes");
+});

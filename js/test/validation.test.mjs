@@ -62,6 +62,8 @@ test("an event that is not an object, or sets __ fields, or is too large, is inv
     assert.deepEqual([err.path, err.rule], [path, rule]);
     assert.ok(!err.message.includes(SECRET));
   }
+  assert.equal(client.stats().invalid, 3);
+  assert.equal(client.stats().queued, 0);
 });
 
 test("a schema or version the server does not allow is dropped client side, not sent", async () => {
