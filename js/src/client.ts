@@ -1,35 +1,12 @@
 import { ConsentFilter, toDecisions, type ConsentDecision, type ConsentState } from "./consent.js";
 import { TelemetryError, TelemetryValidationError } from "./errors.js";
 import { EventQueue, defaultStorage, wire, type QueueStorage, type QueuedEvent } from "./queue.js";
+import { browserPage, type PageLifecycle } from "./page.js";
 import {
-  backoffDelay, isRetryable, request, type Endpoint, type FetchLike,
+  backoffDelay, endpoint, isRetryable, request, type Endpoint, type FetchLike,
+  type JupyterServerSettings,
 } from "./transport.js";
 import { SchemaSet, type SchemaEntry } from "./validation.js";
-
-/**
- * The connection settings of a Jupyter server, shaped like `ServerConnection.ISettings`
- * of `@jupyterlab/services` (pass `app.serviceManager.serverSettings` as it is).
- */
-export interface JupyterServerSettings {
-  /** The server's base URL, e.g. `https://hub.example.org/user/ada/`. */
-  baseUrl: string;
-  /** The Jupyter token, sent as `Authorization: token ...` when not empty. */
-  token?: string;
-  /** Accepted for shape compatibility; HTTP requests always use the header, never the URL. */
-  appendToken?: boolean;
-  /** The `fetch` to use (JupyterLab's, or one of your own). */
-  fetch?: FetchLike;
-  /** Defaults for each request; `{cache: "no-store", credentials: "same-origin"}` by default. */
-  init?: RequestInit;
-  /** The XSRF token; read from the `_xsrf` cookie at each request when not given. */
-  xsrfToken?: string;
-}
-
-/** Tells the client when the page goes away and when the network comes back. */
-export interface PageLifecycle {
-  /** Calls `onExit` on page exit (`pagehide`, or hidden) and `onOnline` on `online`; returns an unsubscribe. */
-  subscribe(onExit: () => void, onOnline: () => void): () => void;
-}
 
 /** Time, injectable so that tests run batching and backoff without waiting. */
 export interface Clock {
@@ -587,39 +564,6 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function endpoint(o: TelemetryClientOptions): Endpoint {
-  const s = o.serverSettings;
-  const fetch: FetchLike = o.fetch ?? s?.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  if (s) {
-    return {
-      url: `${s.baseUrl.replace(/\/*$/, "/")}api/telemetry`,
-      fetch,
-      init: { cache: "no-store", credentials: "same-origin", ...s.init },
-      headers: () => {
-        const xsrf = s.xsrfToken ?? cookie("_xsrf");
-        return {
-          ...(s.token ? { Authorization: `token ${s.token}` } : {}),
-          ...(xsrf ? { "X-XSRFToken": xsrf } : {}),
-          ...o.headers,
-        };
-      },
-    };
-  }
-  if (!o.url) throw new TypeError("TelemetryClient: give `url` (and `token`), or `serverSettings`");
-  return {
-    url: o.url,
-    fetch,
-    init: {},
-    headers: () => ({ ...(o.token ? { Authorization: `Bearer ${o.token}` } : {}), ...o.headers }),
-  };
-}
-
-function cookie(name: string): string | undefined {
-  const text = (globalThis as { document?: { cookie?: string } }).document?.cookie ?? "";
-  const m = text.match(new RegExp(`(?:^|;\\s*)${name}=([^;]*)`));
-  return m ? decodeURIComponent(m[1]) : undefined;
-}
-
 /** A random (v4) UUID; `crypto.randomUUID` is missing outside secure contexts. */
 function newId(): string {
   const c = globalThis.crypto;
@@ -629,29 +573,4 @@ function newId(): string {
   b[8] = (b[8] & 0x3f) | 0x80;
   const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-/** The browser's page lifecycle: `pagehide`, `visibilitychange` to hidden, `online`; null outside browsers. */
-export function browserPage(): PageLifecycle | null {
-  const w = globalThis as unknown as {
-    addEventListener?: (t: string, f: () => void) => void;
-    removeEventListener: (t: string, f: () => void) => void;
-    document?: { visibilityState: string; addEventListener(t: string, f: () => void): void;
-                 removeEventListener(t: string, f: () => void): void };
-  };
-  const doc = w.document;
-  if (typeof w.addEventListener !== "function" || !doc) return null;
-  return {
-    subscribe(onExit, onOnline) {
-      const onHidden = () => { if (doc.visibilityState === "hidden") onExit(); };
-      w.addEventListener!("pagehide", onExit);
-      w.addEventListener!("online", onOnline);
-      doc.addEventListener("visibilitychange", onHidden);
-      return () => {
-        w.removeEventListener("pagehide", onExit);
-        w.removeEventListener("online", onOnline);
-        doc.removeEventListener("visibilitychange", onHidden);
-      };
-    },
-  };
 }

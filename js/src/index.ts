@@ -4,13 +4,13 @@
  * @packageDocumentation
  */
 export {
-  TelemetryClient, browserPage,
-  type TelemetryClientOptions, type JupyterServerSettings, type PageLifecycle, type Clock,
-  type RecordResult, type TelemetryStats, type Notice,
+  TelemetryClient,
+  type TelemetryClientOptions, type Clock, type RecordResult, type TelemetryStats, type Notice,
 } from "./client.js";
+export { browserPage, type PageLifecycle } from "./page.js";
+export type { FetchLike, JupyterServerSettings } from "./transport.js";
 export { TelemetryError, TelemetryValidationError, type TelemetryErrorKind } from "./errors.js";
 export { MemoryStorage, type QueueStorage } from "./queue.js";
-export type { FetchLike } from "./transport.js";
 export type { SchemaEntry, ConsentMode } from "./validation.js";
 export type {
   ConsentState, ConsentSchemaState, ConsentDecision, ConsentDecisionRecord,

@@ -14,6 +14,60 @@ export interface Endpoint {
   fetch: FetchLike;
 }
 
+/**
+ * The connection settings of a Jupyter server, shaped like `ServerConnection.ISettings`
+ * of `@jupyterlab/services` (pass `app.serviceManager.serverSettings` as it is).
+ */
+export interface JupyterServerSettings {
+  /** The server's base URL, e.g. `https://hub.example.org/user/ada/`. */
+  baseUrl: string;
+  /** The Jupyter token, sent as `Authorization: token ...` when not empty. */
+  token?: string;
+  /** Accepted for shape compatibility; HTTP requests always use the header, never the URL. */
+  appendToken?: boolean;
+  /** The `fetch` to use (JupyterLab's, or one of your own). */
+  fetch?: FetchLike;
+  /** Defaults for each request; `{cache: "no-store", credentials: "same-origin"}` by default. */
+  init?: RequestInit;
+  /** The XSRF token; read from the `_xsrf` cookie at each request when not given. */
+  xsrfToken?: string;
+}
+
+/** Where requests go and with which headers: standalone (`url`, `token`) or Jupyter's settings. */
+export function endpoint(o: { url?: string; token?: string; serverSettings?: JupyterServerSettings;
+                              headers?: Record<string, string>; fetch?: FetchLike }): Endpoint {
+  const s = o.serverSettings;
+  const fetch: FetchLike = o.fetch ?? s?.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  if (s) {
+    return {
+      url: `${s.baseUrl.replace(/\/*$/, "/")}api/telemetry`,
+      fetch,
+      init: { cache: "no-store", credentials: "same-origin", ...s.init },
+      headers: () => {
+        const xsrf = s.xsrfToken ?? cookie("_xsrf");
+        return {
+          ...(s.token ? { Authorization: `token ${s.token}` } : {}),
+          ...(xsrf ? { "X-XSRFToken": xsrf } : {}),
+          ...o.headers,
+        };
+      },
+    };
+  }
+  if (!o.url) throw new TypeError("TelemetryClient: give `url` (and `token`), or `serverSettings`");
+  return {
+    url: o.url,
+    fetch,
+    init: {},
+    headers: () => ({ ...(o.token ? { Authorization: `Bearer ${o.token}` } : {}), ...o.headers }),
+  };
+}
+
+function cookie(name: string): string | undefined {
+  const text = (globalThis as { document?: { cookie?: string } }).document?.cookie ?? "";
+  const m = text.match(new RegExp(`(?:^|;\\s*)${name}=([^;]*)`));
+  return m ? decodeURIComponent(m[1]) : undefined;
+}
+
 /** Sends one request; resolves to its parsed JSON, rejects with a {@link TelemetryError}. */
 export async function request(ep: Endpoint, method: string, path: string,
                               body?: string, keepalive = false,
