@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8"]
+nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "js"]
 nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = ["kafka", "s3", "elasticsearch"]
@@ -53,6 +53,25 @@ def elasticsearch_client8(session: nox.Session) -> None:
     path = "plugins/telemetry-sink-elasticsearch"
     session.install("-e", ".[test]", "-e", f"{path}[test,es8]")
     session.run("pytest", f"{path}/tests", *session.posargs)
+
+
+@nox.session(python=False)
+def js(session: nox.Session) -> None:
+    """The JavaScript client (js/): a clean install from package-lock.json, the build
+    (dist/ is not committed), the unit tests on the built bundle, the bundle sizes."""
+    session.chdir("js")
+    session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    session.run("npm", "test", external=True)
+    session.run("npm", "run", "size", external=True)
+
+
+@nox.session(python=False)
+def js_browser(session: nox.Session) -> None:
+    """The JavaScript client in Debian's chromium (apt-get install -y chromium first;
+    skipped, not passed, without /usr/bin/chromium)."""
+    session.chdir("js")
+    session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    session.run("npm", "run", "test:browser", external=True)
 
 
 @nox.session
