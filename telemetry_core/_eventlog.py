@@ -416,7 +416,7 @@ class EventLog(Configurable):
                                    **{k: kwargs[k] for k in impl.argnames})
         for name in [k for k in event if k[:2] == "__" and k not in envelope]:
             del event[name]  # the envelope is the EventLog's: no new fields in it
-        problem = json_problem(event, *self._bounds)
+        problem = json_problem(event, *self._bounds, enveloped=True)
         if problem is not None:
             log.error("schema %r version %s: modifiers made the event invalid at %s (%s); "
                       "recorded it as it was before them", schema_id, route.version, *problem)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ._plan import has_marks
 from ._privacy import decisions
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ _INTRO = (
     "redacted if any alternative marks it. Properties a schema does not list are "
     "dropped before anything is stored, unless the event says otherwise below."
 )
+_DECLARED = ("The schema declares that this event holds personal data; the properties "
+             "marked below say which values are.")
 _UNDECLARED = {
     "dropped": "Properties not listed here are dropped.",
     "kept": "Properties not listed here are KEPT as sent (this deployment's policy "
@@ -54,6 +57,7 @@ def notice_data(eventlog: EventLog) -> dict[str, Any]:
                 "allowed_categories": sorted(policy.allowed_categories),
                 "allowed_properties": sorted(policy.allowed_properties),
                 "undeclared_properties": "kept" if policy.keep_undeclared else "dropped",
+                "declares_personal_data": has_marks(schema.schema),
                 "properties": [
                     {"path": d.path, "title": d.title, "description": d.description.strip(),
                      "categories": d.categories, "personal": d.personal,
@@ -98,6 +102,8 @@ def _text(data: dict[str, Any]) -> str:
     for s in data["schemas"]:
         out += [f"{s['title']}  ({s['id']}, version {s['version']})"]
         out += [f"  {line}" for line in s["description"].splitlines()]
+        if s["declares_personal_data"]:
+            out.append(f"  {_DECLARED}")
         for p in s["properties"]:
             what = f" - {p['title']}" if p["title"] else ""
             out.append(f"  * {p['path']}{what} [{_label(p)}]: {p['decision'].upper()}")

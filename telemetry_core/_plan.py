@@ -11,7 +11,7 @@ registered schema), ``allOf``/``anyOf``/``oneOf``, ``if``/``then``/``else`` and
 Branches are merged conservatively: a value is redacted when *any* schema that may
 apply to it marks it, whichever branch the value would match. Marks where no value can
 be redacted (under ``not``, ``contains``, ``propertyNames``, ``unevaluatedItems``,
-``contentSchema``), on the schema's root, ``$dynamicRef``/``$recursiveRef`` and
+``contentSchema``), ``$dynamicRef``/``$recursiveRef`` and
 references that cannot be resolved are refused with :class:`InvalidSchemaError`, naming
 the construct and its JSON path. Recursive schemas give a graph with cycles; events are
 depth-bounded before they get here, so applying it always ends.
@@ -201,14 +201,12 @@ class Planner:
                     yield from self._every_subschema(sub, base, f"{where}.{key}[{i}]", seen)
 
     def root(self) -> Node:
-        """The node of the event itself."""
+        """The node of the event itself. Marks on the root (jupyter_events writes
+        ``personal-data: true`` there) declare that the event holds personal data; which
+        values are redacted is up to the marks on its properties (the notice says so)."""
         base = str(self.schema.get("$id", ""))
-        for frag, _, where in self._in_place([(self.schema, base, "$")]):
-            if has_marks(frag):
-                raise InvalidSchemaError(
-                    f"{where}: marks the whole event as personal data; mark its "
-                    "properties instead", path=where)
         node = self.node([(self.schema, base, "$")], None)
+        node.redact = False
         node.structured = True  # the event's own keys are always checked
         _mark_active(self.memo.values(), self.keep_undeclared)
         return node

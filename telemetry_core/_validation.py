@@ -109,14 +109,16 @@ def _explain(value: Any, depth: int, max_depth: int) -> None:
 
 
 def json_problem(event: dict[str, Any], max_depth: int = DEFAULT_MAX_DEPTH,
-                 max_size: int = DEFAULT_MAX_SIZE) -> tuple[str, str] | None:
+                 max_size: int = DEFAULT_MAX_SIZE, *,
+                 enveloped: bool = False) -> tuple[str, str] | None:
     """``(json_path, rule)`` for the first place ``event`` is not a bounded JSON value,
     or None when it is one. The event itself is depth 1; its size is its length in
-    bytes as compact JSON. Top-level names starting with ``__`` are the envelope's."""
+    bytes as compact JSON. Top-level names starting with ``__`` are the envelope's: an
+    error unless ``enveloped`` (the event already carries its envelope)."""
     try:
         if _fast_ok(event, 1, max_depth) and len(_dumps(event)) <= max_size:
             names = "\0".join(event)  # one C call: is any top-level name reserved?
-            if names[:2] != "__" and "\0__" not in names:
+            if enveloped or (names[:2] != "__" and "\0__" not in names):
                 return None
             key = next(k for k in event if k[:2] == "__")
             return json_path((key,)), "names starting with '__' are reserved for the envelope"
