@@ -40,8 +40,8 @@ from ._schema_registry import (
     builtin_schemas,
     version_key,
 )
-from ._validation import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, json_problem
 from ._traits import AllowedSchemas, Handlers
+from ._validation import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, json_problem
 from .sinks import SinkHandler
 
 log = logging.getLogger("telemetry_core")

@@ -25,7 +25,6 @@ from referencing.jsonschema import DRAFT202012
 
 from ._errors import EventValidationError, InvalidSchemaError
 
-
 DEFAULT_MAX_DEPTH = 32
 DEFAULT_MAX_SIZE = 1_000_000  # bytes of compact JSON
 _INT_RANGE = range(-(2**63), 2**64)  # what orjson, jsonschema-rs and most sinks can hold
