@@ -62,6 +62,7 @@ class Node:
 
     declared: frozenset[str] = frozenset()   # props' names (and the envelope's, at the root)
     todo: tuple[tuple[str, Node], ...] = ()  # the active props
+    flat: bool = False  # only checks its keys: no active props, no other-key schemas
 
     def other_key(self, key: str) -> list[Node]:
         """The nodes for a key not in ``props`` (none: the schema does not declare it)."""
@@ -353,6 +354,7 @@ def _mark_active(nodes: Any, keep_undeclared: bool) -> None:
                 node.active = changed = True
     for node in nodes:
         node.todo = tuple((k, n) for k, n in node.props.items() if n.active)
+        node.flat = not (node.todo or node.shapes or node.unevaluated or node.redact)
 
 
 UNRESTRICTED = "unrestricted"

@@ -177,7 +177,13 @@ class Redactor:
         for key, child in node.todo:
             if key in data:
                 value = data[key]
-                new = self._value(child, value, refs.get(key, _MISSING) if refs else _MISSING)
+                if child.redact and not self._hash:
+                    new = None  # the common cases, inline: a call saved per property
+                elif child.flat and type(value) is dict and value.keys() <= child.declared:
+                    continue
+                else:
+                    new = self._value(child, value,
+                                      refs.get(key, _MISSING) if refs else _MISSING)
                 if new is not value:
                     if out is None:
                         out = dict(data)  # copy on first change: the caller's stays as it was

@@ -213,7 +213,7 @@ def test_keep_undeclared_is_an_explicit_per_schema_policy_and_the_notice_says_so
 
 
 @settings(max_examples=60, deadline=None)
-@given(secret=st.text(min_size=6).filter(lambda s: s.strip() and s.isprintable()))
+@given(secret=st.text(min_size=1).map(lambda s: "\u2603" + s))  # a snowman: not in our text
 def test_validation_errors_never_quote_the_value(secret):
     log = make_log({"properties": {"code": {"type": "integer"}, "tag": {"enum": ["a"]}},
                     "required": ["code"]})
