@@ -2,9 +2,10 @@
 
 The pipeline of one ``record_event`` call, each step in its own module:
 
-1. allowed?  ``allowed_schemas`` (here)          4. private?  ``_privacy``
-3. valid?    ``_validation`` (compiled)          5. envelope  ``_envelope``
-6. modifiers (here; redaction re-applied)        -> handlers  ``_dispatch``
+1. allowed?  ``allowed_schemas`` (here)          4. private?  ``_privacy`` (``_plan``)
+3. valid?    ``_validation`` (JSON, bounds,      5. envelope  ``_envelope``
+             then compiled)                      6. modifiers (here; step 4 re-applied)
+-> handlers  ``_dispatch``
 
 Everything that depends only on ``(schema id, version)`` and the policy (validator,
 redaction plan, envelope version) is worked out once into a *route* and cached, so
@@ -22,16 +23,17 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from traitlets import Bool, Dict, Enum, List, Unicode, default, observe
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, observe
 from traitlets.config import Config, Configurable
 
 from . import _plugins
 from ._dispatch import Dispatcher
 from ._envelope import METADATA_VERSION, format_timestamp, new_clock
 from ._errors import EventValidationError, SchemaNotRegisteredError
-from ._privacy import Policy, Redactor, compile_plan
+from ._privacy import Policy, Redactor
 from ._schema_registry import (
     EventSchema,
+    RemoteReferences,
     SchemaRegistry,
     SchemaSource,
     build_schema,
@@ -39,6 +41,7 @@ from ._schema_registry import (
     version_key,
 )
 from ._traits import AllowedSchemas, Handlers
+from ._validation import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, json_problem
 from .sinks import SinkHandler
 
 log = logging.getLogger("telemetry_core")
@@ -66,13 +69,15 @@ class SchemaNotRegistered(UserWarning):
 class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
-    __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope")
+    __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
+                 "warned")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
                  schema_id: str) -> None:
         self.schema = schema
         self.is_valid = schema.validator.is_valid
         self.redactor = redactor
+        self.warned = False  # about dropping undeclared properties (once per route)
         self.version = schema.version
         # The schema's own spelling: 1 stays 1 (jupyter_telemetry), "1" stays "1"
         # (jupyter_events), so consumers of either see what they saw before.
@@ -99,8 +104,10 @@ class EventLog(Configurable):
     allowed_schemas = AllowedSchemas(
         [], config=True,
         help="""Schema ids to record. A list (PII is redacted), or a dict
-        {schema_id: {"allowed_categories": [...], "allowed_properties": [...]}}.
-        Nothing is recorded for a schema that is not listed.""")
+        {schema_id: {"allowed_categories": [...], "allowed_properties": [...],
+        "keep_undeclared": false}}. Nothing is recorded for a schema that is not listed;
+        properties a schema does not declare are dropped unless keep_undeclared is true.
+        Frozen: assign a new value to change it.""")
     sinks = List(
         Dict(), config=True,
         help="""Sinks to build, start and close with this EventLog, e.g.
@@ -117,6 +124,24 @@ class EventLog(Configurable):
         help="Schema files or URLs to register at start-up (in addition to the shipped ones).")
     register_builtin_schemas = Bool(
         True, config=True, help="Register the Jupyter event schemas this project ships.")
+    max_event_depth = Int(
+        DEFAULT_MAX_DEPTH, config=True,
+        help="Events nested deeper than this (the event itself is 1) are rejected.")
+    max_event_size = Int(
+        DEFAULT_MAX_SIZE, config=True,
+        help="Events larger than this many bytes as compact JSON are rejected.")
+    debug_values_in_errors = Bool(
+        False, config=True,
+        help="""Let EventValidationError quote the offending value (message and .instance).
+        Off by default: values may be personal data, and errors end up in logs.""")
+    remote_references = Bool(
+        False, config=True,
+        help="""Let a schema's $ref fetch http(s) documents, once, at registration. Off: a
+        $ref reaches only the schema itself and registered schemas.""")
+    remote_reference_timeout = Float(
+        5.0, config=True, help="Seconds to wait for one remote $ref document.")
+    remote_reference_max_bytes = Int(
+        1_000_000, config=True, help="The largest remote $ref document accepted, in bytes.")
 
     @default("redaction_secret")
     def _default_secret(self) -> str:
@@ -125,7 +150,11 @@ class EventLog(Configurable):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schemas = SchemaRegistry()
-        self._routes: dict[tuple[Any, Any], _Route | None] = {}
+        self._routes: dict[tuple[Any, Any, type], _Route | None] = {}
+        #: Properties dropped because their schema does not declare them, by
+        #: (schema id, version).
+        self.undeclared_dropped: dict[tuple[str, str], int] = {}
+        self._bounds = (self.max_event_depth, self.max_event_size)
         self._modifiers: list[tuple[str | None, Modifier]] = []
         self._own_sinks: list[SinkHandler] = []
         self._policies = self._build_policies()
@@ -186,7 +215,7 @@ class EventLog(Configurable):
         if isinstance(allowed, dict):
             return {sid: Policy(frozenset(p.get("allowed_categories", ())),
                                 frozenset(p.get("allowed_properties", ())),
-                                mode, secret)
+                                mode, secret, bool(p.get("keep_undeclared", False)))
                     for sid, p in allowed.items()}
         return {sid: Policy(redaction=mode, secret=secret) for sid in allowed}
 
@@ -201,6 +230,10 @@ class EventLog(Configurable):
         if hasattr(self, "_routes"):
             self._policies = self._build_policies()
             self._routes.clear()
+
+    @observe("max_event_depth", "max_event_size")
+    def _bounds_changed(self, change: Any) -> None:
+        self._bounds = (self.max_event_depth, self.max_event_size)
 
     @observe("handlers")
     def _handlers_changed(self, change: Any) -> None:
@@ -221,10 +254,14 @@ class EventLog(Configurable):
         """Register an event schema: a dict, a path, an open file, a URL or YAML/JSON text.
 
         Raises ``InvalidSchemaError`` (a ``jsonschema.SchemaError``) for a schema that is
-        not valid JSON Schema, ``SchemaRegistrationError`` (a ``ValueError``) for a
-        missing ``$id``/``version`` or a reserved property name.
+        not valid JSON Schema, for personal-data marks redaction cannot honour, or for a
+        ``$ref`` to a schema that is not registered; ``SchemaRegistrationError`` (a
+        ``ValueError``) for a missing ``$id``/``version`` or a reserved property name;
+        ``SchemaLoadError`` for a source that cannot be read.
         """
-        registered = self.schemas.add(build_schema(schema))
+        remote = RemoteReferences(self.remote_references, self.remote_reference_timeout,
+                                  self.remote_reference_max_bytes)
+        registered = self.schemas.add(build_schema(schema, self.schemas.documents(), remote))
         self._routes.clear()
         return registered
 
@@ -283,11 +320,24 @@ class EventLog(Configurable):
                     f"schema {schema_id!r}: version {version!r} is not a version (an "
                     "integer or a string)", schema_id=schema_id, version=str(version)) from None
             schema = self.schemas.get(schema_id, version)
-            plan = compile_plan(schema.schema, policy)
-            route = _Route(schema, Redactor(plan, policy) if plan else None, schema_id)
+            plan = schema.plan(policy)
+            key = (schema_id, schema.version)
+            redactor = Redactor(plan, policy, lambda n: self._count_dropped(key, n)) \
+                if plan.active else None
+            route = _Route(schema, redactor, schema_id)
         if len(self._routes) < _ROUTE_CACHE_MAX:
-            self._routes[(schema_id, version)] = route
+            # The version's type is part of the key: True == 1 == 1.0 as dict keys, but
+            # only 1 is a version.
+            self._routes[(schema_id, version, type(version))] = route
         return route
+
+    def _count_dropped(self, key: tuple[str, str], count: int) -> None:
+        self.undeclared_dropped[key] = self.undeclared_dropped.get(key, 0) + count
+        if self.undeclared_dropped[key] == count:  # the first time: say so, once
+            log.warning(
+                "schema %r version %s: dropped properties the schema does not declare "
+                "(counted in EventLog.undeclared_dropped); declare them in the schema, or "
+                "set keep_undeclared for it in allowed_schemas", key[0], key[1])
 
     def record_event(self, schema_id: str | None = None, version: Any = None,
                      event: Mapping[str, Any] | None = None,
@@ -306,7 +356,7 @@ class EventLog(Configurable):
         if schema_id is None:
             schema_id = schema_name
         try:
-            route = self._routes[(schema_id, version)]
+            route = self._routes[(schema_id, version, type(version))]
         except KeyError:
             route = self._route(schema_id, version)
         except TypeError:  # an unhashable version
@@ -315,16 +365,18 @@ class EventLog(Configurable):
             return None
         if type(event) is not dict:
             event = self._as_dict(route, event)
+        # Step 3: JSON values within bounds first (nothing else reaches the validators).
+        problem = json_problem(event, *self._bounds)
+        if problem is not None:
+            raise route.schema.validator.not_json(*problem)
         if not route.is_valid(event):
-            raise route.schema.validator.error_for(event)
+            raise route.schema.validator.error_for(event, self.debug_values_in_errors)
         if timestamp_override is None:
             timestamp, event_id = _now()
         else:
             timestamp, event_id = format_timestamp(timestamp_override), _clock.event_id()
         # Step 5 first, so that step 4 runs on our own copy, never on the caller's dict.
-        recorded = route.envelope | event
-        if len(recorded) != len(event) + 5:  # the event set an envelope field itself
-            raise self._reserved_error(route, event)
+        recorded = route.envelope | event  # no clash: json_problem refused "__" names
         recorded["__timestamp__"] = timestamp
         recorded["__event_id__"] = event_id
         if route.redactor is not None:
@@ -357,20 +409,10 @@ class EventLog(Configurable):
         raise EventValidationError(
             f"invalid event for schema {route.schema.id!r} version {route.version} at $: an "
             f"event is a dict of properties, got {type(event).__name__}",
-            schema_id=route.schema.id, schema_version=route.version, instance=event)
-
-    def _reserved_error(self, route: _Route, event: dict[str, Any]) -> EventValidationError:
-        clash = sorted(k for k in event if k in (
-            "__timestamp__", "__schema__", "__schema_version__", "__metadata_version__",
-            "__event_id__"))
-        return EventValidationError(
-            f"invalid event for schema {route.schema.id!r} version {route.version} at "
-            f"$.{clash[0] if clash else '?'}: envelope fields are set by the EventLog, not "
-            "the event; remove them", schema_id=route.schema.id,
-            schema_version=route.version, path=clash[:1], instance=event)
+            schema_id=route.schema.id, schema_version=route.version)
 
     def _modify(self, route: _Route, recorded: dict[str, Any]) -> dict[str, Any]:
-        envelope = {k: recorded[k] for k in list(recorded)[:5]}
+        envelope = {k: v for k, v in recorded.items() if k[:2] == "__"}
         schema_id = route.schema.id
         # A deep copy: modifiers may change nested values in place, and those may be the
         # caller's own objects.
@@ -384,8 +426,17 @@ class EventLog(Configurable):
             kwargs = {"schema_id": schema_id, "version": route.version, "event": event}
             event = _call_modifier(impl.function, event,
                                    **{k: kwargs[k] for k in impl.argnames})
+        for name in [k for k in event if k[:2] == "__" and k not in envelope]:
+            del event[name]  # the envelope is the EventLog's: no new fields in it
+        problem = json_problem(event, *self._bounds, enveloped=True)
+        if problem is not None:
+            log.error("schema %r version %s: modifiers made the event invalid at %s (%s); "
+                      "recorded it as it was before them", schema_id, route.version, *problem)
+            return recorded
         if route.redactor is not None:
-            route.redactor.redact_owned(event)  # ours: a deep copy, or a modifier's result
+            # Ours (a deep copy, or a modifier's result). Against ``recorded``: what a
+            # modifier put back at a marked place is redacted again, what it left is kept.
+            route.redactor.redact_owned(event, recorded)
         event.update(envelope)  # modifiers may not change or drop the envelope
         return event
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ._plan import has_marks
 from ._privacy import decisions
 
 if TYPE_CHECKING:
@@ -23,8 +24,18 @@ _INTRO = (
     "it may contain are listed with what happens to them: 'kept' values are stored; "
     "'redacted' values are replaced by null before anything is stored; 'hashed' values "
     "are replaced by a keyed pseudonym (the same value always gives the same pseudonym, "
-    "but the value cannot be read back)."
+    "but the value cannot be read back). A redacted or hashed property is replaced "
+    "whole, with everything inside it. Where a schema allows alternatives, a value is "
+    "redacted if any alternative marks it. Properties a schema does not list are "
+    "dropped before anything is stored, unless the event says otherwise below."
 )
+_DECLARED = ("The schema declares that this event holds personal data; the properties "
+             "marked below say which values are.")
+_UNDECLARED = {
+    "dropped": "Properties not listed here are dropped.",
+    "kept": "Properties not listed here are KEPT as sent (this deployment's policy "
+            "keeps undeclared properties for this event).",
+}
 
 
 def notice_data(eventlog: EventLog) -> dict[str, Any]:
@@ -45,11 +56,13 @@ def notice_data(eventlog: EventLog) -> dict[str, Any]:
                 "description": schema.description,
                 "allowed_categories": sorted(policy.allowed_categories),
                 "allowed_properties": sorted(policy.allowed_properties),
+                "undeclared_properties": "kept" if policy.keep_undeclared else "dropped",
+                "declares_personal_data": has_marks(schema.schema),
                 "properties": [
                     {"path": d.path, "title": d.title, "description": d.description.strip(),
                      "categories": d.categories, "personal": d.personal,
                      "decision": d.decision}
-                    for d in decisions(schema.schema, policy)],
+                    for d in decisions(schema.plan(policy), policy)],
             })
     not_recorded = sorted({s.id for s in eventlog.schemas} - set(allowed))
     return {"intro": _INTRO, "redaction": eventlog.redaction, "schemas": schemas,
@@ -89,11 +102,14 @@ def _text(data: dict[str, Any]) -> str:
     for s in data["schemas"]:
         out += [f"{s['title']}  ({s['id']}, version {s['version']})"]
         out += [f"  {line}" for line in s["description"].splitlines()]
+        if s["declares_personal_data"]:
+            out.append(f"  {_DECLARED}")
         for p in s["properties"]:
             what = f" - {p['title']}" if p["title"] else ""
             out.append(f"  * {p['path']}{what} [{_label(p)}]: {p['decision'].upper()}")
             if p["description"]:
                 out.append(f"      {p['description']}")
+        out.append(f"  {_UNDECLARED[s['undeclared_properties']]}")
         out.append("")
     out += [f"{text}: {', '.join(data[key])}" for key, text in _TAILS if data[key]]
     return "\n".join(out).rstrip() + "\n"
@@ -114,7 +130,7 @@ def _markdown(data: dict[str, Any]) -> str:
         for p in s["properties"]:
             out.append(f"| `{p['path']}` | {_md_cell(_what(p))} | {_md_cell(_label(p))} | "
                        f"**{p['decision']}** |")
-        out.append("")
+        out += ["", _UNDECLARED[s["undeclared_properties"]], ""]
     out += [f"{text}: " + ", ".join(f"`{i}`" for i in data[key])
             for key, text in _TAILS if data[key]]
     return "\n".join(out).rstrip() + "\n"
@@ -136,6 +152,7 @@ def _html(data: dict[str, Any]) -> str:
             out.append(f"<tr><td><code>{e(p['path'])}</code></td><td>{e(_what(p))}</td>"
                        f"<td>{e(_label(p))}</td><td><strong>{e(p['decision'])}</strong></td></tr>")
         out.append("</tbody></table>")
+        out.append(f"<p>{e(_UNDECLARED[s['undeclared_properties']])}</p>")
     for key, text in _TAILS:
         if data[key]:
             items = "".join(f"<li><code>{e(i)}</code></li>" for i in data[key])

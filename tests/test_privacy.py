@@ -14,6 +14,7 @@ from telemetry_core import EventLog
 from telemetry_core._privacy import (
     PII_CATEGORY,
     Policy,
+    compile_plan,
     decisions,
     property_categories,
 )
@@ -131,7 +132,8 @@ def test_changing_the_policy_takes_effect(schema):
 
 def test_decisions_list_every_property_with_its_fate(schema):
     policy = Policy(allowed_properties=frozenset({"location"}), redaction="hash", secret=b"k")
-    fates = {d.path: (d.decision, d.personal) for d in decisions(schema, policy)}
+    plan = compile_plan(schema, policy)
+    fates = {d.path: (d.decision, d.personal) for d in decisions(plan, policy)}
     assert fates == {
         "name": ("kept", False), "count": ("kept", False), "user": ("hashed", True),
         "location": ("kept", False), "details": ("kept", False),
