@@ -35,10 +35,10 @@ class SinkHandler(logging.Handler):
 
     def __init__(self, sink: type[Sink], /, level: int = logging.NOTSET,
                  **options: Any) -> None:
-        super().__init__(level)
         where = f"{sink.type or sink.__name__} sink"
         framework, own, extra = check_options(where, options, sink.options,
                                               accepts_extra=sink.accepts_extra)
+        super().__init__(level)  # after the checks: logging keeps every handler made
         counters: dict[str, int] = {}
         context = SinkContext(sink.type or sink.__name__, counters, framework["file_mode"])
         #: The sink this handler delivers to (its options are its attributes).
