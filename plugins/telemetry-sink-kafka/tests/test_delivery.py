@@ -81,7 +81,7 @@ def test_too_large_event_is_dead_lettered_and_the_rest_delivered(kafka, topic, t
     sink.close()
     stats = sink.stats()
     assert (stats["delivered"], stats["dead_lettered"]) == (20, 1)
-    (letter,) = read_dead_letters(sink.dead_letter_path)
+    (letter,) = read_dead_letters(sink.delivery._dead.path)
     assert letter["event_id"] == big.event_id and "MSG_SIZE_TOO_LARGE" in str(letter["reason"])
     got = consume(kafka.bootstrap_servers, [topic], expected=20)
     assert sorted(m.key().decode() for m in got) == sorted(e.event_id for e in small)
