@@ -2,7 +2,8 @@
 
 The public face is small: ``EventLog`` records events; the errors it raises are
 here too; sinks live in ``telemetry_core.sinks``; test helpers in
-``telemetry_core.testing``; plugins use ``hookimpl``.
+``telemetry_core.testing``; plugins use ``hookimpl`` and, from code,
+``register_plugin``/``unregister_plugin``.
 """
 
 from ._config import ConfigFileError
@@ -15,6 +16,7 @@ from ._errors import (
 )
 from ._eventlog import EventLog, SchemaNotRegistered
 from ._hookspecs import hookimpl
+from ._plugins import register_plugin, unregister_plugin
 from ._version import __version__
 
 __all__ = [
@@ -28,4 +30,6 @@ __all__ = [
     "SchemaRegistrationError",
     "__version__",
     "hookimpl",
+    "register_plugin",
+    "unregister_plugin",
 ]

@@ -164,11 +164,9 @@ class EventLog(Configurable):
         for source in self.schema_files:
             self.register_schema(source)
         self._check_secret()
-        self._hook = _plugins.get_plugin_manager().hook.telemetry_modify_event
-        # pluggy changes this list in place as plugins come and go; reading it (rather
-        # than get_hookimpls(), which copies) keeps the no-plugin check nearly free.
-        live = getattr(self._hook, "_hookimpls", None)
-        self._hookimpls: Any = live if isinstance(live, list) else _LiveImpls(self._hook)
+        # The modifier hooks, kept current by register_plugin/unregister_plugin (from
+        # pluggy's public get_hookimpls()): the no-plugin check is a list's truth value.
+        self._hookimpls = _plugins.modify_event_impls
         try:
             from ._plugins import create_sink
 
@@ -420,7 +418,7 @@ class EventLog(Configurable):
         for only, modifier in list(self._modifiers):
             if only is None or only == schema_id:
                 event = _call_modifier(modifier, event, schema_id=schema_id, data=event)
-        for impl in reversed(self._hook.get_hookimpls()):
+        for impl in reversed(list(self._hookimpls)):
             if impl.hookwrapper or getattr(impl, "wrapper", False):
                 continue  # wrappers wrap pluggy's own calls; modifiers are called one by one
             kwargs = {"schema_id": schema_id, "version": route.version, "event": event}
@@ -476,16 +474,6 @@ class EventLog(Configurable):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _LiveImpls:
-    """Truthy when the hook has implementations (for pluggy without ``_hookimpls``)."""
-
-    def __init__(self, hook: Any) -> None:
-        self._hook = hook
-
-    def __bool__(self) -> bool:
-        return bool(self._hook.get_hookimpls())
 
 
 def _call_modifier(fn: Modifier, current: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
