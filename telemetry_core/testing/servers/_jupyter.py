@@ -123,8 +123,8 @@ def jupyter_server(config: str = "", *, app: str = "server", token: str = "T",
     ``tmp/root``; the server is stopped with SIGTERM afterwards.
     """
     with _temporary("jupyter-test-", tmp) as base:
-        (base / "root").mkdir(exist_ok=True)
-        (base / "config").mkdir(exist_ok=True)
+        (base / "root").mkdir(parents=True, exist_ok=True)
+        (base / "config").mkdir(parents=True, exist_ok=True)
         (base / "config" / "jupyter_server_config.py").write_text(config)
         port = free_port()
         cmd = [sys.executable, "-m", "jupyter", app, "--no-browser", "--allow-root",
@@ -157,7 +157,7 @@ def jupyterhub(config: str = "", *, tmp: Path | None = None, timeout: float = 90
         raise RuntimeError("configurable-http-proxy not found: `npm install "
                            "configurable-http-proxy` and set $CONFIGURABLE_HTTP_PROXY")
     with _temporary("jupyterhub-test-", tmp) as base:
-        (base / "root").mkdir(exist_ok=True)
+        (base / "root").mkdir(parents=True, exist_ok=True)
         config_file = base / "jupyterhub_config.py"
         config_file.write_text(config)
         port, api_port, hub_port = free_port(), free_port(), free_port()
