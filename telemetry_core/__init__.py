@@ -5,6 +5,7 @@ here too; sinks live in ``telemetry_core.sinks``; test helpers in
 ``telemetry_core.testing``; plugins use ``hookimpl``.
 """
 
+from ._config import ConfigFileError
 from ._errors import (
     EventValidationError,
     InvalidSchemaError,
@@ -17,6 +18,7 @@ from ._hookspecs import hookimpl
 from ._version import __version__
 
 __all__ = [
+    "ConfigFileError",
     "EventLog",
     "EventValidationError",
     "InvalidSchemaError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from ._version import __version__
@@ -28,12 +29,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``telemetry`` command; its exit code.
+
+    A mistake (a bad file, option or config) is one line on stderr and exit code 1,
+    never a traceback; ``TELEMETRY_DEBUG=1`` shows the traceback too. Output cut short
+    by its reader (``telemetry ... | head``) ends quietly.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if os.environ.get("TELEMETRY_DEBUG", "") not in ("", "0"):
+            raise
+        print(f"telemetry {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    """What went wrong, on one line: the message, or the kind of error when it has none."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, (ValueError, OSError, LookupError)) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _quiet_stdout() -> None:
+    # The reader went away: point stdout at /dev/null so the interpreter's own flush at
+    # exit does not raise BrokenPipeError again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -110,15 +110,13 @@ def _validate(args: argparse.Namespace) -> int:
 def eventlog_from_args(args: argparse.Namespace) -> Any:
     """An EventLog configured from ``--config`` and ``--schema`` (no handlers, no sinks)."""
     from traitlets.config import Config
-    from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
+    from ._config import load_config_file
     from ._eventlog import EventLog
 
     config = Config()
     if args.config:
-        path = Path(args.config)
-        loader = JSONFileConfigLoader if path.suffix == ".json" else PyFileConfigLoader
-        config = loader(path.name, str(path.parent.resolve())).load_config()
+        config = load_config_file(args.config)
         # A notice or a lookup must not open the sinks or handlers of a deployment.
         config.EventLog.pop("sinks", None)
         config.EventLog.pop("handlers", None)

@@ -156,6 +156,18 @@ class EventLog(Configurable):
 
     # -- configuration ----------------------------------------------------------------
 
+    @classmethod
+    def from_config_file(cls, path: str | os.PathLike[str], **traits: Any) -> EventLog:
+        """An EventLog configured by a traitlets config file: ``.py`` (``c.EventLog.x =
+        ...``) or ``.json`` (``{"EventLog": {...}}``). Keyword arguments override it.
+
+        Raises ``ConfigFileError`` (a ``ValueError``) for a missing, unreadable or
+        unsupported file.
+        """
+        from ._config import load_config_file
+
+        return cls(config=load_config_file(path), **traits)
+
     def _load_config(self, cfg: Config, section_names: Any = None, traits: Any = None) -> None:
         # traitlets deep-copies config values; handlers (locks, open streams) cannot be
         # copied, so hand traitlets a function that returns them instead.

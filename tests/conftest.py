@@ -65,6 +65,14 @@ class SubmittedSink(SinkHandler):
         pass
 
 
+@pytest.fixture(autouse=True)
+def _private_state_dirs(tmp_path_factory: pytest.TempPathFactory,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep spools, stats and consent stores of every test (and of the subprocesses it
+    starts) in a temporary directory, never in the real ``~/.local/state``."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def schema() -> dict[str, Any]:
     """A fresh copy of the test schema (tests may change it)."""
