@@ -1,4 +1,5 @@
-"""Real servers for tests: S3 (moto), Kafka (Tansu) and Elasticsearch (noida-db emulator).
+"""Real servers for tests: S3 (moto), Kafka (Tansu), Elasticsearch (noida-db emulator),
+jupyter_server / JupyterLab and JupyterHub (subprocesses).
 
 Each launcher is a context manager yielding the server's address. It first honours an
 environment variable naming an existing server (a real cluster), then starts the
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["elasticsearch_server", "free_port", "kafka_server", "s3_server"]
+__all__ = ["elasticsearch_server", "free_port", "jupyter_server", "jupyterhub", "kafka_server",
+           "s3_server"]
 
 
 def free_port() -> int:
@@ -43,3 +45,17 @@ def elasticsearch_server(**kwargs: Any) -> Any:
     from ._elasticsearch import elasticsearch_server as impl
 
     return impl(**kwargs)
+
+
+def jupyter_server(config: str = "", **kwargs: Any) -> Any:
+    """Context manager yielding a ``JupyterProcess`` running ``jupyter server`` (or lab)."""
+    from ._jupyter import jupyter_server as impl
+
+    return impl(config, **kwargs)
+
+
+def jupyterhub(config: str = "", **kwargs: Any) -> Any:
+    """Context manager yielding a ``JupyterProcess`` running JupyterHub."""
+    from ._jupyter import jupyterhub as impl
+
+    return impl(config, **kwargs)
