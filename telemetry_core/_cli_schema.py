@@ -170,8 +170,10 @@ def _demo(args: argparse.Namespace) -> int:
             sinks=[{"type": "file", "path": str(Path(args.dir)) + "/"}],
             # The list form records a schema with personal data redacted; the dict form
             # lets the demo keep one named property (the dataset owner stays redacted).
+            # Keeping personal data makes a schema opt-in by default; the demo makes it
+            # opt-out, so it records without asking (docs/consent.md).
             allowed_schemas={_KERNEL: {}, _SESSION: {},
-                             _OPENED: {"allowed_properties": ["path"]}},
+                             _OPENED: {"allowed_properties": ["path"], "consent": "opt-out"}},
         )
     except (SinkConfigError, ImportError) as exc:
         print(f"error: cannot start the file sink: {exc}", file=sys.stderr)

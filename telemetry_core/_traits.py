@@ -8,7 +8,11 @@ from typing import Any
 
 from traitlets import TraitError, TraitType
 
-POLICY_KEYS = frozenset({"allowed_categories", "allowed_properties"})
+POLICY_KEYS = frozenset({"allowed_categories", "allowed_properties", "consent"})
+CONSENT_MODES = ("required", "opt-in", "opt-out")
+DEPLOYMENT_KEYS = ("controller", "contact", "retention", "regimes")
+REGIMES = ("GDPR", "FERPA", "HIPAA", "FedRAMP")
+REGIME_KEYS = ("legal_basis", "statement", "required_reason")
 
 
 class Handlers(TraitType[list[logging.Handler], Any]):
@@ -44,7 +48,8 @@ def _check_names(trait: str, schema_id: str, key: str, value: Any) -> list[str]:
 
 class AllowedSchemas(TraitType[Any, Any]):
     """Schema ids to record: a list, or a dict ``{id: {"allowed_categories": [...],
-    "allowed_properties": [...]}}``. Any other key is an error, not silently ignored."""
+    "allowed_properties": [...], "consent": "required"|"opt-in"|"opt-out"}}``. Any other
+    key is an error, not silently ignored."""
 
     info_text = ("a list of schema ids, or a dict {schema_id: {'allowed_categories': [...], "
                  "'allowed_properties': [...]}}")
@@ -71,10 +76,53 @@ class AllowedSchemas(TraitType[Any, Any]):
                     raise TraitError(
                         f"{self.name}[{schema_id!r}] has unknown key(s) {sorted(unknown)}; "
                         f"the allowed keys are {sorted(POLICY_KEYS)}")
+                mode = policy.get("consent")
+                if mode is not None and mode not in CONSENT_MODES:
+                    raise TraitError(
+                        f"{self.name}[{schema_id!r}]['consent'] must be one of "
+                        f"{', '.join(CONSENT_MODES)}, got {mode!r}")
                 out[schema_id] = {k: _check_names(self.name or "", schema_id, k, v)
-                                  for k, v in policy.items()}
+                                  for k, v in policy.items() if k != "consent"}
+                if mode is not None:
+                    out[schema_id]["consent"] = mode
             return out
         self.error(obj, value)
+
+
+def _check_text(where: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise TraitError(f"{where} must be a non-empty string")
+
+
+def check_deployment(value: Any) -> dict[str, Any]:
+    """Check ``EventLog.deployment``: the facts an auditor asks for, shown in the notice.
+
+    ``{"controller": str, "contact": str, "retention": str, "regimes": {"GDPR":
+    {"legal_basis": str, "statement": str, "required_reason": str}, ...}}``; every key is
+    optional, none other is accepted.
+    """
+    if not isinstance(value, dict):
+        raise TraitError(f"EventLog.deployment must be a dict with keys {DEPLOYMENT_KEYS}")
+    unknown = sorted(set(value) - set(DEPLOYMENT_KEYS))
+    if unknown:
+        raise TraitError(f"EventLog.deployment has unknown key(s) {unknown}; the allowed "
+                         f"keys are {list(DEPLOYMENT_KEYS)}")
+    for key in ("controller", "contact", "retention"):
+        if key in value:
+            _check_text(f"EventLog.deployment[{key!r}]", value[key])
+    regimes = value.get("regimes", {})
+    if not isinstance(regimes, dict):
+        raise TraitError("EventLog.deployment['regimes'] must be a dict {regime: {...}}")
+    for regime, facts in regimes.items():
+        if regime not in REGIMES:
+            raise TraitError(f"EventLog.deployment['regimes']: unknown regime {regime!r}; "
+                             f"known: {', '.join(REGIMES)}")
+        if not isinstance(facts, dict) or set(facts) - set(REGIME_KEYS):
+            raise TraitError(f"EventLog.deployment['regimes'][{regime!r}] must be a dict with "
+                             f"keys from {list(REGIME_KEYS)}")
+        for key, text in facts.items():
+            _check_text(f"EventLog.deployment['regimes'][{regime!r}][{key!r}]", text)
+    return value
 
 
 HandlerFactory = Callable[[], list[logging.Handler]]
