@@ -1,4 +1,5 @@
-"""Real servers for tests: S3 (moto), Kafka (Tansu) and Elasticsearch (noida-db emulator).
+"""Real servers for tests: S3 (moto), Kafka (Tansu), Elasticsearch (noida-db emulator)
+and PostgreSQL (the machine's own binaries).
 
 Each launcher is a context manager yielding the server's address. It first honours an
 environment variable naming an existing server (a real cluster), then starts the
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["elasticsearch_server", "free_port", "kafka_server", "s3_server"]
+__all__ = ["elasticsearch_server", "free_port", "kafka_server", "postgresql_server",
+           "s3_server"]
 
 
 def free_port() -> int:
@@ -41,5 +43,12 @@ def kafka_server(**kwargs: Any) -> Any:
 def elasticsearch_server(**kwargs: Any) -> Any:
     """Context manager yielding an ``ElasticsearchServer`` (url, stop/start for fault tests)."""
     from ._elasticsearch import elasticsearch_server as impl
+
+    return impl(**kwargs)
+
+
+def postgresql_server(**kwargs: Any) -> Any:
+    """Context manager yielding a ``PostgresServer`` (url; stop/start for fault tests)."""
+    from ._postgresql import postgresql_server as impl
 
     return impl(**kwargs)
