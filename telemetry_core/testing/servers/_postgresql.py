@@ -15,6 +15,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -57,7 +58,9 @@ class PostgresServer:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        proc.terminate()  # SIGTERM: PostgreSQL's "smart" shutdown
+        # SIGINT: "fast" shutdown, which disconnects clients (SIGTERM would wait for
+        # every pooled connection to go away).
+        proc.send_signal(signal.SIGINT)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
