@@ -336,7 +336,9 @@ class Consent:
 
     def _record_event(self, decision: Decision) -> None:
         # The decision reaches the same sinks as everything else, if the administrator
-        # allowed the consent-decision schema.
+        # allowed the consent-decision schema (not otherwise: no "not_allowed" count).
+        if CONSENT_SCHEMA_ID not in self._eventlog.allowed_schemas:
+            return
         try:
             self._eventlog.record_event(CONSENT_SCHEMA_ID, 1, {
                 "user": decision.user, "scope": decision.scope, "granted": decision.granted,
