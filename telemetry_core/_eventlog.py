@@ -24,7 +24,18 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from traitlets import Bool, Dict, Enum, Float, List, Unicode, default, observe, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    List,
+    TraitError,
+    Unicode,
+    default,
+    observe,
+    validate,
+)
 from traitlets.config import Config, Configurable
 
 from . import _plugins
@@ -160,13 +171,27 @@ class EventLog(Configurable):
     def _check_deployment(self, proposal: Any) -> dict[str, Any]:
         return check_deployment(proposal["value"])
 
+    @validate("consent_store")
+    def _check_store_url(self, proposal: Any) -> str:
+        url = proposal["value"]
+        if url and not url.startswith(("sqlite:///", "postgresql://", "postgres://",
+                                       "postgresql+psycopg://")):
+            raise TraitError("EventLog.consent_store is '' (a SQLite file under "
+                             "$XDG_STATE_HOME/telemetry/), sqlite:///PATH or postgresql://...")
+        return str(url)
+
+    @observe("consent_store", "consent_cache_ttl", "consent_lifetime_days")
+    def _consent_store_changed(self, change: Any) -> None:
+        if hasattr(self, "consent"):
+            self.consent.close()  # reopened, at the new place, on next use
+
     @validate("consent_groups")
     def _check_groups(self, proposal: Any) -> dict[str, list[str]]:
         groups = proposal["value"]
         for name, members in groups.items():
             if not isinstance(members, (list, tuple)) or not all(
                     isinstance(m, str) for m in members):
-                raise ValueError(f"EventLog.consent_groups[{name!r}] must be a list of "
+                raise TraitError(f"EventLog.consent_groups[{name!r}] must be a list of "
                                  "schema ids")
         return {name: list(members) for name, members in groups.items()}
 

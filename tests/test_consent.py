@@ -18,6 +18,7 @@ import pytest
 from conftest import SCHEMA_ID
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from traitlets import TraitError
 
 from telemetry_core import ConsentError, EventLog, acting_as, current_user
 from telemetry_core.consent import CONSENT_SCHEMA_ID, ConsentStoreUnavailable, Decision
@@ -309,6 +310,11 @@ def test_unknown_scopes_and_bad_decisions_are_refused(schema):
             log.consent.grant("alice", SCHEMA_ID, via="Not A Channel")
         with pytest.raises(ConsentError, match="notice version"):
             log.consent.revoke("alice", SCHEMA_ID, notice_version="no spaces allowed")
+        with pytest.raises(ConsentError, match="a user id is a string"):
+            log.record_event(SCHEMA_ID, 1, EVENT, user=["alice"])  # type: ignore[arg-type]
+        empty = EventLog(allowed_schemas=[SCHEMA_ID], consent_groups={"none": ["nope"]})
+        with pytest.raises(ConsentError, match="names no allowed schema"):
+            empty.consent.grant("alice", "none")
         with pytest.raises(ConsentError, match="true or false"):
             log.consent.decide("alice", SCHEMA_ID, "yes")  # type: ignore[arg-type]
         assert log.consent.history() == []  # nothing refused was recorded
@@ -356,7 +362,74 @@ def test_a_store_that_is_down_stops_opt_in_not_required(schema, tmp_path, caplog
 
 
 def test_a_bad_store_url_is_a_clear_error(schema):
-    with make_log(schema, consent_store="mysql://root:secret@db/x") as log:
-        with pytest.raises(ConsentError, match="unsupported database") as info:
-            log.consent.grant("alice", SCHEMA_ID)
-        assert "secret" not in str(info.value)
+    with pytest.raises(TraitError, match="consent_store is") as info:
+        make_log(schema, consent_store="mysql://root:secret@db/x")
+    assert "secret" not in str(info.value)
+    with pytest.raises(TraitError, match="consent_groups"):
+        EventLog(consent_groups={"g": "not a list"})
+
+
+def test_changing_the_store_reopens_it_elsewhere(schema, tmp_path):
+    with make_log(schema, consent_store=f"sqlite:///{tmp_path}/a.sqlite3") as log:
+        log.consent.grant("alice", SCHEMA_ID)
+        assert log.consent.permits("alice", SCHEMA_ID)
+        log.consent_store = f"sqlite:///{tmp_path}/b.sqlite3"
+        assert not log.consent.permits("alice", SCHEMA_ID)  # no cached answer survives
+        assert log.consent.history() == []
+
+
+def test_the_store_files_stay_private_while_open(schema, tmp_path):
+    with make_log(schema, consent_store=f"sqlite:///{tmp_path}/db/consent.sqlite3") as log:
+        log.consent.grant("alice", SCHEMA_ID)
+        files = list((tmp_path / "db").iterdir())
+        assert len(files) >= 2  # the database and its write-ahead log
+        for path in files:
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path.name
+
+
+# -- a model: any sequence of decisions and events ---------------------------------------
+
+USERS = st.sampled_from(["alice", "bob", "carol@example.org"])
+STEPS = st.lists(st.one_of(
+    st.tuples(st.just("decide"), USERS, st.booleans()),
+    st.tuples(st.just("record"), st.one_of(st.none(), USERS), st.text(max_size=20)),
+), max_size=12)
+
+
+@given(mode=st.sampled_from(["opt-in", "opt-out", "required"]), steps=STEPS)
+@settings(max_examples=40, deadline=None)
+def test_recording_follows_the_newest_decision(tmp_path_factory, mode, steps):
+    """Whatever the order of decisions and events, an event reaches a handler exactly
+    when the mode and the user's newest decision allow it, and a refused event's content
+    reaches nothing, not even the counters."""
+    store = tmp_path_factory.mktemp("model") / "consent.sqlite3"
+    log = EventLog(allowed_schemas={SCHEMA_ID: {"allowed_properties": ["user"],
+                                                "consent": mode}},
+                   consent_store=f"sqlite:///{store}")
+    from conftest import TEST_SCHEMA
+
+    log.register_schema(copy.deepcopy(TEST_SCHEMA))
+    newest: dict[str, bool] = {}
+    expected_refused = 0
+    with log, capture_events(log) as events:
+        for step in steps:
+            if step[0] == "decide":
+                _, user, granted = step
+                if mode == "required":
+                    with pytest.raises(ConsentError):
+                        log.consent.decide(user, SCHEMA_ID, granted)
+                    continue
+                log.consent.decide(user, SCHEMA_ID, granted)
+                newest[user] = granted
+                continue
+            _, user, secret = step
+            allowed = mode == "required" or (
+                newest.get(user, mode == "opt-out") if user is not None else mode == "opt-out")
+            before = len(events)
+            result = log.record_event(SCHEMA_ID, 1, {"name": secret}, user=user)
+            assert (result is not None) == allowed
+            assert len(events) == before + (1 if allowed else 0)
+            expected_refused += 0 if allowed else 1
+    assert log.stats()["no_consent"] == expected_refused
+    assert all(e["__schema__"] == SCHEMA_ID for e in events)
+    assert not any(repr(v) in repr(log.stats()) for v in ("alice", "bob"))

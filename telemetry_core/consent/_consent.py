@@ -40,7 +40,7 @@ CONSENT_SCHEMA_ID = "https://telemetry.jupyter.org/schemas/events/consent/decisi
 """The shipped schema of consent-decision events (``required`` unless configured)."""
 
 _CACHE_MAX = 100_000  # (user, schema) answers kept; cleared whole when full
-_STORE_RETRY = 1.0  # seconds between attempts to reach a store that is down
+_STORE_RETRY = (1.0, 30.0)  # first and longest wait before trying a down store again
 _WARN_EVERY = 60.0  # seconds between warnings about a store that is down
 _VIA_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 _VERSION_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -87,6 +87,7 @@ class Consent:
         self._counts_lock = threading.Lock()
         self._counts = {"no_consent": 0, "store_errors": 0}
         self._down_until = 0.0
+        self._retry_delay = _STORE_RETRY[0]
         self._warned_at = -_WARN_EVERY
 
     # -- configuration-derived facts (cached until the schemas or policy change) -----
@@ -185,47 +186,64 @@ class Consent:
                         self._store = ConsentStore(self._eventlog.consent_store)
                     except ConsentError:
                         raise
+                    except ImportError as exc:
+                        raise self._unavailable(exc, "pip install 'telemetry-core[postgresql]'"
+                                                ) from None
                     except Exception as exc:
                         raise self._unavailable(exc) from None
         return self._store
 
-    def _unavailable(self, exc: BaseException) -> ConsentStoreUnavailable:
+    def _unavailable(self, exc: BaseException, hint: str = "") -> ConsentStoreUnavailable:
         with self._counts_lock:
             self._counts["store_errors"] += 1
         now = _monotonic()
-        self._down_until = now + _STORE_RETRY
+        # Wait longer after each failure (1 s doubling to 30 s), so a store that hangs
+        # costs record_event at most one connect timeout per wait.
+        self._down_until = now + self._retry_delay
+        self._retry_delay = min(self._retry_delay * 2, _STORE_RETRY[1])
         where = self._store.describe() if self._store is not None else "(not opened)"
+        hint = f"; {hint}" if hint else ""
         if now - self._warned_at >= _WARN_EVERY:
             self._warned_at = now
             # The exception's class only: its text may quote the URL or a row.
-            log.warning("consent store %s unavailable (%s): opt-in and opt-out events are "
+            log.warning("consent store %s unavailable (%s%s): opt-in and opt-out events are "
                         "not recorded until it answers; required ones are", where,
-                        type(exc).__name__)
+                        type(exc).__name__, hint)
         return ConsentStoreUnavailable(
-            f"consent store unavailable ({type(exc).__name__}); see the log for where")
+            f"consent store unavailable ({type(exc).__name__}{hint}); see the log for where")
 
     def _read(self, fn: Any, *args: Any) -> Any:
         if _monotonic() < self._down_until:
             raise ConsentStoreUnavailable("consent store unavailable (retrying shortly)")
         try:
-            return fn(self.store, *args)
+            result = fn(self.store, *args)
         except ConsentError:
             raise
         except Exception as exc:
             raise self._unavailable(exc) from None
+        self._retry_delay = _STORE_RETRY[0]
+        return result
 
     def close(self) -> None:
-        """Close the store's connections (the EventLog does this in ``close()``)."""
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        """Close the store's connections (the EventLog does this in ``close()``, and when
+        ``consent_store`` changes; the next use opens it again)."""
+        with self._store_lock:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()
+        self._cache.clear()
+        self._down_until, self._retry_delay = 0.0, _STORE_RETRY[0]
 
     # -- answers -----------------------------------------------------------------------
 
     def check(self, user: str | None, schema_id: str) -> bool:
         """The hot path of ``record_event`` for an ``opt-in``/``opt-out`` schema: the
         cached answer, else :meth:`permits` (a store that is down answers False)."""
-        entry = self._cache.get((user, schema_id))
+        try:
+            entry = self._cache.get((user, schema_id))
+        except TypeError:  # an unhashable "user"
+            check_user(user)
+            raise
         if entry is not None and entry[0] > _monotonic():
             return entry[1]
         try:
@@ -298,8 +316,9 @@ class Consent:
             raise ConsentError("via names the channel in lower case, e.g. 'cli', 'rest', "
                                "'jupyterlab'")
         members = self._check_scope(scope)
-        modes = {self.mode(m) for m in members}
-        if not modes or modes == {"required"}:
+        if not members:
+            raise ConsentError(f"scope {scope[:200]!r} names no allowed schema")
+        if {self.mode(m) for m in members} == {"required"}:
             raise ConsentError(
                 f"scope {scope[:200]!r} covers only required schemas: they are recorded for "
                 "everyone, so there is nothing to grant or refuse")
