@@ -82,7 +82,10 @@ class Consent:
         self._store_lock = threading.Lock()
         self._cache: dict[tuple[str | None, str], tuple[float, bool]] = {}
         self._modes: dict[str, Mode] = {}
-        self._notice: tuple[str, dict[str, dict[str, int]]] | None = None
+        # What the current notice collects ({schema id: {path: level}}) and its version;
+        # worked out on first use after each change of schemas or policy.
+        self._collected_now: dict[str, dict[str, int]] | None = None
+        self._version_now: str | None = None
         self._old_notices: dict[str, dict[str, dict[str, int]] | None] = {}
         self._counts_lock = threading.Lock()
         self._counts = {"no_consent": 0, "store_errors": 0}
@@ -95,7 +98,7 @@ class Consent:
     def invalidate(self) -> None:
         """Forget modes, notice version and cached answers (schemas or policy changed)."""
         self._modes.clear()
-        self._notice = None
+        self._collected_now = self._version_now = None
         self._cache.clear()
 
     def mode(self, schema_id: str) -> Mode:
@@ -122,11 +125,13 @@ class Consent:
                                for p, lvl in levels.items()) else "required"
 
     def _collected(self) -> dict[str, dict[str, int]]:
-        if self._notice is None:
-            self._notice = self._compute_notice()
-        return self._notice[1]
+        if self._collected_now is None:
+            self._collected_now = self._compute_collected()
+        return self._collected_now
 
-    def _compute_notice(self) -> tuple[str, dict[str, dict[str, int]]]:
+    def _compute_collected(self) -> dict[str, dict[str, int]]:
+        """Per allowed schema, each property stored (kept: 2, hashed: 1), over all its
+        versions: what "collects more" is measured against."""
         from .._privacy import decisions
 
         eventlog = self._eventlog
@@ -143,18 +148,18 @@ class Consent:
                         key = ("personal:" if d.personal else "other:") + d.path
                         levels[key] = max(levels.get(key, 0), _LEVEL[d.decision])
             collected[schema_id] = levels
-        return "", collected
+        return collected
 
     @property
     def notice_version(self) -> str:
         """A stable hash of what the notice says (``n-`` and 12 hex digits)."""
-        if self._notice is None or not self._notice[0]:
+        if self._version_now is None:
             from .._notice import notice_body
 
             body = notice_body(self._eventlog)
             digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
-            self._notice = ("n-" + digest.hexdigest()[:12], self._collected())
-        return self._notice[0]
+            self._version_now = "n-" + digest.hexdigest()[:12]
+        return self._version_now
 
     def groups_of(self, schema_id: str) -> tuple[str, ...]:
         """The configured consent groups that contain ``schema_id``."""
