@@ -77,6 +77,7 @@ def notice_body(eventlog: EventLog) -> dict[str, Any]:
             })
     not_recorded = sorted({s.id for s in eventlog.schemas} - set(allowed))
     return {"intro": _INTRO, "deployment": dict(eventlog.deployment),
+            "consent_groups": dict(eventlog.consent_groups),
             "redaction": eventlog.redaction, "schemas": schemas,
             "allowed_but_not_registered": missing, "registered_not_recorded": not_recorded}
 

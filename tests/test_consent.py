@@ -177,6 +177,22 @@ def test_groups_decide_for_several_schemas(schema):
         assert not log.consent.permits("alice", OTHER_ID)
 
 
+def test_a_yes_to_a_group_does_not_cover_a_schema_added_to_it_later(schema):
+    other = dict(copy.deepcopy(schema), **{"$id": OTHER_ID})
+    log = EventLog(allowed_schemas={SCHEMA_ID: {"allowed_properties": ["user"]},
+                                    OTHER_ID: {"allowed_properties": ["user"]}},
+                   consent_groups={"research": [SCHEMA_ID]})
+    log.register_schema(schema)
+    log.register_schema(other)
+    with log:
+        log.consent.grant("alice", "research")
+        log.consent.grant("bob", OTHER_ID)
+        log.consent_groups = {"research": [SCHEMA_ID, OTHER_ID]}
+        assert log.consent.permits("alice", SCHEMA_ID)
+        assert not log.consent.permits("alice", OTHER_ID)  # never asked about it
+        assert log.consent.permits("bob", OTHER_ID)  # a yes to the schema itself stands
+
+
 # -- history, state, the decision event -------------------------------------------------
 
 

@@ -147,6 +147,7 @@ class Consent:
                     if d.decision in _LEVEL:
                         key = ("personal:" if d.personal else "other:") + d.path
                         levels[key] = max(levels.get(key, 0), _LEVEL[d.decision])
+            levels.update((f"group:{group}", 0) for group in self.groups_of(schema_id))
             collected[schema_id] = levels
         return collected
 
@@ -288,13 +289,17 @@ class Consent:
             return False, decision is None and mode == "opt-out"
         lifetime = self._eventlog.consent_lifetime_days * 86400.0
         counts = not (lifetime > 0 and _age_seconds(decision.at) > lifetime) \
-            and self._covers(decision.notice_version, schema_id)
+            and self._covers(decision, schema_id)
         return counts, counts or mode == "opt-out"
 
-    def _covers(self, notice_version: str, schema_id: str) -> bool:
-        current = self._collected().get(schema_id, {})
+    def _covers(self, decision: Decision, schema_id: str) -> bool:
+        notice_version = decision.notice_version
         if notice_version == self.notice_version:
             return True
+        # A yes to a group covers only the schemas that were in the group when it was
+        # given; a yes to the schema itself does not care which groups it is in.
+        current = {path: level for path, level in self._collected()[schema_id].items()
+                   if not path.startswith("group:") or path == f"group:{decision.scope}"}
         if notice_version not in self._old_notices:  # a version's content never changes
             self._old_notices[notice_version] = self._read(lambda s: s.notice(notice_version))
         old = self._old_notices[notice_version]
