@@ -106,3 +106,14 @@ def test_deployment_facts_are_in_every_format(fmt):
 def test_bad_deployment_facts_are_refused(bad: dict[str, Any], message: str):
     with pytest.raises(Exception, match=message):
         EventLog(deployment=bad)
+
+
+def test_store_option_picks_another_store(config, capsys, tmp_path):
+    other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    cfg = ("--config", str(config))
+    assert run(capsys, "consent", "grant", "--user", "ada", "--schema", OPENED, "--store", other,
+               *cfg)[0] == 0
+    _, out, _ = run(capsys, "consent", "history", "--format", "json", "--store", other, *cfg)
+    assert [d["user"] for d in json.loads(out)] == ["ada"]
+    _, out, _ = run(capsys, "consent", "history", "--format", "json", *cfg)
+    assert json.loads(out) == []
