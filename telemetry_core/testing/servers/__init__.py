@@ -1,5 +1,6 @@
 """Real servers for tests: S3 (moto), Kafka (Tansu), Elasticsearch (noida-db emulator),
-jupyter_server / JupyterLab and JupyterHub (subprocesses).
+PostgreSQL (the machine's own binaries), jupyter_server / JupyterLab and JupyterHub
+(subprocesses).
 
 Each launcher is a context manager yielding the server's address. It first honours an
 environment variable naming an existing server (a real cluster), then starts the
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["elasticsearch_server", "free_port", "jupyter_server", "jupyterhub", "kafka_server",
+           "postgresql_server",
            "s3_server"]
 
 
@@ -59,3 +61,10 @@ def jupyterhub(config: str = "", **kwargs: Any) -> Any:
     from ._jupyter import jupyterhub as impl
 
     return impl(config, **kwargs)
+
+
+def postgresql_server(**kwargs: Any) -> Any:
+    """Context manager yielding a ``PostgresServer`` (url; stop/start for fault tests)."""
+    from ._postgresql import postgresql_server as impl
+
+    return impl(**kwargs)
