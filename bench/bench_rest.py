@@ -163,20 +163,17 @@ def measure(url: str, headers: dict[str, str], path: str, bodies: list[bytes],
 
 @contextmanager
 def jupyter(tmp: Path) -> Iterator[Any]:
-    config_dir = tmp / "jupyter-config"
-    config_dir.mkdir()
-    # jupyter_server's own EventLogger, with a file handler (its documented way).
-    (config_dir / "jupyter_server_config.py").write_text(textwrap.dedent(f"""
+    # jupyter_server's own EventLogger, with a file handler (its documented way); this
+    # project's extensions off, so the peer is jupyter_server alone.
+    config = textwrap.dedent(f"""
         import logging
         c.EventLogger.handlers = [logging.FileHandler({str(tmp / 'jupyter-events.log')!r})]
-        c.ServerApp.jpserver_extensions = {{"telemetry_core.server": False}}
-        """))
-    os.environ["JUPYTER_CONFIG_PATH"] = str(config_dir)
-    try:
-        with start_jupyter({"ServerApp": {"log_level": "WARN"}}) as server:
-            yield server
-    finally:
-        del os.environ["JUPYTER_CONFIG_PATH"]
+        c.ServerApp.jpserver_extensions = {{"telemetry_core.server": False,
+                                            "telemetry_core.jupyter": False}}
+        c.ServerApp.log_level = "WARN"
+        """)
+    with start_jupyter(config, tmp=tmp / "jupyter") as server:
+        yield server
 
 
 def ours(tmp: Path, name: str, sinks_fsync: bool = False, **server: Any) -> Any:
@@ -206,7 +203,8 @@ def main() -> int:
                 as durable_server, floor_server() as floor_url:
             ours_path = "/api/telemetry/events"
             plan = [
-                (peer, peer_server.url, {"Authorization": f"token {peer_server.token}"},
+                (peer, peer_server.url.rstrip("/"),
+                 {"Authorization": f"token {peer_server.token}"},
                  "/api/events", bodies, 1, 204),
                 (single, queued.url, {"Authorization": f"Bearer {queued.token}"}, ours_path,
                  bodies, 1, 200),

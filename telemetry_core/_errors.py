@@ -42,19 +42,30 @@ class SchemaNotRegisteredError(ValueError):
 
 
 class EventValidationError(jsonschema.ValidationError):
-    """An event does not match its schema.
+    """An event does not match its schema, or is not a bounded JSON value.
 
     ``schema_id``, ``schema_version`` and ``json_path`` (e.g. ``$.files[0].path``) say
-    which schema and which value;
-    the jsonschema attributes (``path``, ``validator``, ``instance`` ...) are filled in
-    from jsonschema's best-matching error when there is one.
+    which schema and which place; ``validator``, ``validator_value`` and ``schema_path``
+    say which rule. Neither the message nor the attributes hold the event's values
+    (``instance`` is unset) unless ``EventLog.debug_values_in_errors`` is on: values
+    may be personal data, and applications log these errors.
     """
 
     def __init__(self, message: str, *, schema_id: str, schema_version: str,
-                 **kwargs: Any) -> None:
+                 json_path: str = "$", **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.schema_id = schema_id
         self.schema_version = schema_version
+        self._json_path = json_path
+
+    @property  # type: ignore[override]
+    def json_path(self) -> str:
+        """Where in the event, e.g. ``$.files[0].path``."""
+        return self._json_path
+
+    def __str__(self) -> str:
+        # jsonschema's __str__ appends the schema and "On instance: <the value>".
+        return self.message
 
 
 __all__ = [

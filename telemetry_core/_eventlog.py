@@ -2,9 +2,10 @@
 
 The pipeline of one ``record_event`` call, each step in its own module:
 
-1. allowed?  ``allowed_schemas`` (here)          4. private?  ``_privacy``
-3. valid?    ``_validation`` (compiled)          5. envelope  ``_envelope``
-6. modifiers (here; redaction re-applied)        -> handlers  ``_dispatch``
+1. allowed?  ``allowed_schemas`` (here)          4. private?  ``_privacy`` (``_plan``)
+2. consent?  ``consent`` (cached per user)       5. envelope  ``_envelope``
+3. valid?    ``_validation`` (JSON, bounds,      6. modifiers (here; step 4 re-applied)
+             then compiled)                      -> handlers  ``_dispatch``
 
 Everything that depends only on ``(schema id, version)`` and the policy (validator,
 redaction plan, envelope version) is worked out once into a *route* and cached, so
@@ -17,28 +18,45 @@ import copy
 import datetime as _dt
 import logging
 import os
+import threading
 import warnings
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from traitlets import Bool, Dict, Enum, List, Unicode, default, observe
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Int,
+    List,
+    TraitError,
+    Unicode,
+    default,
+    observe,
+    validate,
+)
 from traitlets.config import Config, Configurable
 
 from . import _plugins
 from ._dispatch import Dispatcher
 from ._envelope import METADATA_VERSION, format_timestamp, new_clock
 from ._errors import EventValidationError, SchemaNotRegisteredError
-from ._privacy import Policy, Redactor, compile_plan
+from ._privacy import Policy, Redactor
 from ._schema_registry import (
     EventSchema,
+    RemoteReferences,
     SchemaRegistry,
     SchemaSource,
     build_schema,
     builtin_schemas,
     version_key,
 )
-from ._traits import AllowedSchemas, Handlers
+from ._traits import AllowedSchemas, Handlers, check_deployment
+from ._validation import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, json_problem
+from .consent import Consent
+from .consent._identity import _current
 from .sinks import SinkHandler
 
 log = logging.getLogger("telemetry_core")
@@ -67,13 +85,15 @@ class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
     __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
-                 "sourced_envelope")
+                 "warned", "needs_consent", "sourced_envelope")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
-                 schema_id: str) -> None:
+                 schema_id: str, needs_consent: bool) -> None:
         self.schema = schema
+        self.needs_consent = needs_consent  # False for `required`: no per-user work
         self.is_valid = schema.validator.is_valid
         self.redactor = redactor
+        self.warned = False  # about dropping undeclared properties (once per route)
         self.version = schema.version
         # The schema's own spelling: 1 stays 1 (jupyter_telemetry), "1" stays "1"
         # (jupyter_events), so consumers of either see what they saw before.
@@ -102,8 +122,34 @@ class EventLog(Configurable):
     allowed_schemas = AllowedSchemas(
         [], config=True,
         help="""Schema ids to record. A list (PII is redacted), or a dict
-        {schema_id: {"allowed_categories": [...], "allowed_properties": [...]}}.
-        Nothing is recorded for a schema that is not listed.""")
+        {schema_id: {"allowed_categories": [...], "allowed_properties": [...],
+        "keep_undeclared": false, "consent": "required"|"opt-in"|"opt-out"}}. Nothing is
+        recorded for a schema that is not listed; properties a schema does not declare are
+        dropped unless keep_undeclared is true. The consent default: opt-in where the
+        policy keeps personal data, required otherwise (docs/consent.md). Frozen: assign
+        a new value to change it.""")
+    consent_store = Unicode(
+        config=True,
+        help="""Where consent decisions are kept: "" for a SQLite file under
+        $XDG_STATE_HOME/telemetry/, sqlite:///PATH, or postgresql://... (several
+        machines; pip install 'telemetry-core[postgresql]'). Default:
+        $TELEMETRY_CONSENT_STORE.""")
+    consent_cache_ttl = Float(
+        5.0, min=0.0, config=True,
+        help="""Seconds a consent answer is cached per (user, schema): the bound within
+        which a decision made in another process takes effect here. 0: no cache.""")
+    consent_lifetime_days = Float(
+        0.0, min=0.0, config=True,
+        help="""Days a yes counts before the user must be asked again (0: forever). An
+        expired yes to an opt-in schema counts as not given; a no never expires.""")
+    consent_groups = Dict(
+        config=True,
+        help="""Named groups of schema ids a user can decide on at once, e.g.
+        {"research": ["https://.../code-executed", ...]}.""")
+    deployment = Dict(
+        config=True,
+        help="""Facts the notice shows: {"controller": ..., "contact": ..., "retention":
+        ..., "regimes": {"GDPR": {"legal_basis": ..., "required_reason": ...}}}.""")
     sinks = List(
         Dict(), config=True,
         help="""Sinks to build, start and close with this EventLog, e.g.
@@ -120,15 +166,72 @@ class EventLog(Configurable):
         help="Schema files or URLs to register at start-up (in addition to the shipped ones).")
     register_builtin_schemas = Bool(
         True, config=True, help="Register the Jupyter event schemas this project ships.")
+    max_event_depth = Int(
+        DEFAULT_MAX_DEPTH, config=True,
+        help="Events nested deeper than this (the event itself is 1) are rejected.")
+    max_event_size = Int(
+        DEFAULT_MAX_SIZE, config=True,
+        help="Events larger than this many bytes as compact JSON are rejected.")
+    debug_values_in_errors = Bool(
+        False, config=True,
+        help="""Let EventValidationError quote the offending value (message and .instance).
+        Off by default: values may be personal data, and errors end up in logs.""")
+    remote_references = Bool(
+        False, config=True,
+        help="""Let a schema's $ref fetch http(s) documents, once, at registration. Off: a
+        $ref reaches only the schema itself and registered schemas.""")
+    remote_reference_timeout = Float(
+        5.0, config=True, help="Seconds to wait for one remote $ref document.")
+    remote_reference_max_bytes = Int(
+        1_000_000, config=True, help="The largest remote $ref document accepted, in bytes.")
 
     @default("redaction_secret")
     def _default_secret(self) -> str:
         return os.environ.get("TELEMETRY_REDACTION_SECRET", "")
 
+    @default("consent_store")
+    def _default_consent_store(self) -> str:
+        return os.environ.get("TELEMETRY_CONSENT_STORE", "")
+
+    @validate("deployment")
+    def _check_deployment(self, proposal: Any) -> dict[str, Any]:
+        return check_deployment(proposal["value"])
+
+    @validate("consent_store")
+    def _check_store_url(self, proposal: Any) -> str:
+        url = proposal["value"]
+        if url and not url.startswith(("sqlite:///", "postgresql://", "postgres://",
+                                       "postgresql+psycopg://")):
+            raise TraitError("EventLog.consent_store is '' (a SQLite file under "
+                             "$XDG_STATE_HOME/telemetry/), sqlite:///PATH or postgresql://...")
+        return str(url)
+
+    @observe("consent_store", "consent_cache_ttl", "consent_lifetime_days")
+    def _consent_store_changed(self, change: Any) -> None:
+        if hasattr(self, "consent"):
+            self.consent.close()  # reopened, at the new place, on next use
+
+    @validate("consent_groups")
+    def _check_groups(self, proposal: Any) -> dict[str, list[str]]:
+        groups = proposal["value"]
+        for name, members in groups.items():
+            if not isinstance(members, (list, tuple)) or not all(
+                    isinstance(m, str) for m in members):
+                raise TraitError(f"EventLog.consent_groups[{name!r}] must be a list of "
+                                 "schema ids")
+        return {name: list(members) for name, members in groups.items()}
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.consent = Consent(self)
+        self._not_allowed = 0
+        self._count_lock = threading.Lock()
         self.schemas = SchemaRegistry()
-        self._routes: dict[tuple[Any, Any], _Route | None] = {}
+        self._routes: dict[tuple[Any, Any, type], _Route | None] = {}
+        #: Properties dropped because their schema does not declare them, by
+        #: (schema id, version).
+        self.undeclared_dropped: dict[tuple[str, str], int] = {}
+        self._bounds = (self.max_event_depth, self.max_event_size)
         self._modifiers: list[tuple[str | None, Modifier]] = []
         self._own_sinks: list[SinkHandler] = []
         self._policies = self._build_policies()
@@ -138,11 +241,9 @@ class EventLog(Configurable):
         for source in self.schema_files:
             self.register_schema(source)
         self._check_secret()
-        self._hook = _plugins.get_plugin_manager().hook.telemetry_modify_event
-        # pluggy changes this list in place as plugins come and go; reading it (rather
-        # than get_hookimpls(), which copies) keeps the no-plugin check nearly free.
-        live = getattr(self._hook, "_hookimpls", None)
-        self._hookimpls: Any = live if isinstance(live, list) else _LiveImpls(self._hook)
+        # The modifier hooks, kept current by register_plugin/unregister_plugin (from
+        # pluggy's public get_hookimpls()): the no-plugin check is a list's truth value.
+        self._hookimpls = _plugins.modify_event_impls
         try:
             from ._plugins import create_sink
 
@@ -189,7 +290,7 @@ class EventLog(Configurable):
         if isinstance(allowed, dict):
             return {sid: Policy(frozenset(p.get("allowed_categories", ())),
                                 frozenset(p.get("allowed_properties", ())),
-                                mode, secret)
+                                mode, secret, bool(p.get("keep_undeclared", False)))
                     for sid, p in allowed.items()}
         return {sid: Policy(redaction=mode, secret=secret) for sid in allowed}
 
@@ -199,11 +300,17 @@ class EventLog(Configurable):
                 "EventLog.redaction = 'hash' needs a secret: set EventLog.redaction_secret "
                 "or the TELEMETRY_REDACTION_SECRET environment variable")
 
-    @observe("allowed_schemas", "redaction", "redaction_secret")
+    @observe("allowed_schemas", "redaction", "redaction_secret", "consent_groups",
+             "deployment")
     def _policy_changed(self, change: Any) -> None:
         if hasattr(self, "_routes"):
             self._policies = self._build_policies()
             self._routes.clear()
+            self.consent.invalidate()
+
+    @observe("max_event_depth", "max_event_size")
+    def _bounds_changed(self, change: Any) -> None:
+        self._bounds = (self.max_event_depth, self.max_event_size)
 
     @observe("handlers")
     def _handlers_changed(self, change: Any) -> None:
@@ -224,11 +331,16 @@ class EventLog(Configurable):
         """Register an event schema: a dict, a path, an open file, a URL or YAML/JSON text.
 
         Raises ``InvalidSchemaError`` (a ``jsonschema.SchemaError``) for a schema that is
-        not valid JSON Schema, ``SchemaRegistrationError`` (a ``ValueError``) for a
-        missing ``$id``/``version`` or a reserved property name.
+        not valid JSON Schema, for personal-data marks redaction cannot honour, or for a
+        ``$ref`` to a schema that is not registered; ``SchemaRegistrationError`` (a
+        ``ValueError``) for a missing ``$id``/``version`` or a reserved property name;
+        ``SchemaLoadError`` for a source that cannot be read.
         """
-        registered = self.schemas.add(build_schema(schema))
+        remote = RemoteReferences(self.remote_references, self.remote_reference_timeout,
+                                  self.remote_reference_max_bytes)
+        registered = self.schemas.add(build_schema(schema, self.schemas.documents(), remote))
         self._routes.clear()
+        self.consent.invalidate()  # the notice (and perhaps a default mode) changed
         return registered
 
     def register_schema_file(self, filename: SchemaSource) -> EventSchema:
@@ -286,25 +398,43 @@ class EventLog(Configurable):
                     f"schema {schema_id!r}: version {version!r} is not a version (an "
                     "integer or a string)", schema_id=schema_id, version=str(version)) from None
             schema = self.schemas.get(schema_id, version)
-            plan = compile_plan(schema.schema, policy)
-            route = _Route(schema, Redactor(plan, policy) if plan else None, schema_id)
+            plan = schema.plan(policy)
+            key = (schema_id, schema.version)
+            redactor = Redactor(plan, policy, lambda n: self._count_dropped(key, n)) \
+                if plan.active else None
+            route = _Route(schema, redactor, schema_id,
+                           self.consent.mode(schema_id) != "required")
         if len(self._routes) < _ROUTE_CACHE_MAX:
-            self._routes[(schema_id, version)] = route
+            # The version's type is part of the key: True == 1 == 1.0 as dict keys, but
+            # only 1 is a version.
+            self._routes[(schema_id, version, type(version))] = route
         return route
+
+    def _count_dropped(self, key: tuple[str, str], count: int) -> None:
+        self.undeclared_dropped[key] = self.undeclared_dropped.get(key, 0) + count
+        if self.undeclared_dropped[key] == count:  # the first time: say so, once
+            log.warning(
+                "schema %r version %s: dropped properties the schema does not declare "
+                "(counted in EventLog.undeclared_dropped); declare them in the schema, or "
+                "set keep_undeclared for it in allowed_schemas", key[0], key[1])
 
     def record_event(self, schema_id: str | None = None, version: Any = None,
                      event: Mapping[str, Any] | None = None,
                      timestamp_override: _dt.datetime | None = None, *,
                      schema_name: str | None = None,
+                     user: str | None = None,
                      source: Mapping[str, Any] | None = None,
                      event_id: str | None = None) -> dict[str, Any] | None:
         """Record one event; returns it as recorded (envelope included), or None when its
-        schema is not in ``allowed_schemas``.
+        schema is not in ``allowed_schemas`` or the user's consent is missing (both
+        counted in :meth:`stats`; :meth:`why_not_recorded` says which).
 
-        ``schema_name=`` is the older spelling of ``schema_id``. ``source`` (set by the
-        REST server, never by event data) becomes the ``__source__`` envelope field, after
-        the others; ``event_id`` overrides the generated ``__event_id__`` (the server
-        derives it from a client's own id, so a retried event keeps its id). Raises
+        ``user`` is who the event is about, for consent; without it, the user of the
+        innermost ``with acting_as(...)``. It is not added to the event.
+        ``source`` (set by the REST server, never by event data) becomes the ``__source__``
+        envelope field, after the others; ``event_id`` overrides the generated
+        ``__event_id__`` (the server derives it from a client's own id, so a retried event
+        keeps its id). ``schema_name=`` is the older spelling of ``schema_id``. Raises
         ``SchemaNotRegisteredError`` (a ``ValueError``) for an allowed schema that is not
         registered and ``EventValidationError`` (a ``jsonschema.ValidationError``) for an
         invalid event. The caller's dict is never changed.
@@ -314,17 +444,27 @@ class EventLog(Configurable):
         if schema_id is None:
             schema_id = schema_name
         try:
-            route = self._routes[(schema_id, version)]
+            route = self._routes[(schema_id, version, type(version))]
         except KeyError:
             route = self._route(schema_id, version)
         except TypeError:  # an unhashable version
             route = self._route(schema_id, repr(version))
         if route is None:
+            with self._count_lock:
+                self._not_allowed += 1
+            return None
+        if route.needs_consent and not self.consent.check(  # step 2, cached per user
+                user if user is not None else _current.get(), schema_id):  # type: ignore[arg-type]
+            self.consent.count_no_consent()
             return None
         if type(event) is not dict:
             event = self._as_dict(route, event)
+        # Step 3: JSON values within bounds first (nothing else reaches the validators).
+        problem = json_problem(event, *self._bounds)
+        if problem is not None:
+            raise route.schema.validator.not_json(*problem)
         if not route.is_valid(event):
-            raise route.schema.validator.error_for(event)
+            raise route.schema.validator.error_for(event, self.debug_values_in_errors)
         given_id = event_id
         if timestamp_override is None:
             timestamp, event_id = _now()
@@ -333,14 +473,11 @@ class EventLog(Configurable):
         if given_id is not None:
             event_id = given_id
         # Step 5 first, so that step 4 runs on our own copy, never on the caller's dict.
+        # No clash with the envelope: json_problem refused "__" names.
         if source is None:
             recorded = route.envelope | event
-            envelope_size = 5
         else:
             recorded = route.sourced_envelope | event
-            envelope_size = 6
-        if len(recorded) != len(event) + envelope_size:  # the event set an envelope field
-            raise self._reserved_error(route, event)
         recorded["__timestamp__"] = timestamp
         recorded["__event_id__"] = event_id
         if source is not None:
@@ -348,7 +485,7 @@ class EventLog(Configurable):
         if route.redactor is not None:
             route.redactor.redact_owned(recorded)  # step 4, on our own copy
         if self._modifiers or self._hookimpls:
-            recorded = self._modify(route, recorded, envelope_size)
+            recorded = self._modify(route, recorded)
         dispatch = self._dispatch
         if dispatch.active:
             dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id)  # type: ignore[arg-type]
@@ -375,21 +512,10 @@ class EventLog(Configurable):
         raise EventValidationError(
             f"invalid event for schema {route.schema.id!r} version {route.version} at $: an "
             f"event is a dict of properties, got {type(event).__name__}",
-            schema_id=route.schema.id, schema_version=route.version, instance=event)
+            schema_id=route.schema.id, schema_version=route.version)
 
-    def _reserved_error(self, route: _Route, event: dict[str, Any]) -> EventValidationError:
-        clash = sorted(k for k in event if k in (
-            "__timestamp__", "__schema__", "__schema_version__", "__metadata_version__",
-            "__event_id__", "__source__"))
-        return EventValidationError(
-            f"invalid event for schema {route.schema.id!r} version {route.version} at "
-            f"$.{clash[0] if clash else '?'}: envelope fields are set by the EventLog, not "
-            "the event; remove them", schema_id=route.schema.id,
-            schema_version=route.version, path=clash[:1], instance=event)
-
-    def _modify(self, route: _Route, recorded: dict[str, Any],
-                envelope_size: int = 5) -> dict[str, Any]:
-        envelope = {k: recorded[k] for k in list(recorded)[:envelope_size]}
+    def _modify(self, route: _Route, recorded: dict[str, Any]) -> dict[str, Any]:
+        envelope = {k: v for k, v in recorded.items() if k[:2] == "__"}
         schema_id = route.schema.id
         # A deep copy: modifiers may change nested values in place, and those may be the
         # caller's own objects.
@@ -397,16 +523,44 @@ class EventLog(Configurable):
         for only, modifier in list(self._modifiers):
             if only is None or only == schema_id:
                 event = _call_modifier(modifier, event, schema_id=schema_id, data=event)
-        for impl in reversed(self._hook.get_hookimpls()):
+        for impl in reversed(list(self._hookimpls)):
             if impl.hookwrapper or getattr(impl, "wrapper", False):
                 continue  # wrappers wrap pluggy's own calls; modifiers are called one by one
             kwargs = {"schema_id": schema_id, "version": route.version, "event": event}
             event = _call_modifier(impl.function, event,
                                    **{k: kwargs[k] for k in impl.argnames})
+        for name in [k for k in event if k[:2] == "__" and k not in envelope]:
+            del event[name]  # the envelope is the EventLog's: no new fields in it
+        problem = json_problem(event, *self._bounds, enveloped=True)
+        if problem is not None:
+            log.error("schema %r version %s: modifiers made the event invalid at %s (%s); "
+                      "recorded it as it was before them", schema_id, route.version, *problem)
+            return recorded
         if route.redactor is not None:
-            route.redactor.redact_owned(event)  # ours: a deep copy, or a modifier's result
+            # Ours (a deep copy, or a modifier's result). Against ``recorded``: what a
+            # modifier put back at a marked place is redacted again, what it left is kept.
+            route.redactor.redact_owned(event, recorded)
         event.update(envelope)  # modifiers may not change or drop the envelope
         return event
+
+    def why_not_recorded(self, schema_id: str, user: str | None = None) -> str | None:
+        """Why an event of ``schema_id`` about ``user`` (default: the ``acting_as`` user)
+        would not be recorded now: ``"not_allowed"``, ``"no_consent"``, or None when it
+        would be. Uses the same cached answers as ``record_event``."""
+        if schema_id not in self._policies:
+            return "not_allowed"
+        if self.consent.mode(schema_id) == "required":
+            return None
+        if user is None:
+            user = _current.get()
+        return None if self.consent.check(user, schema_id) else "no_consent"
+
+    def stats(self) -> dict[str, int]:
+        """Counts of events not recorded, by reason (counts only, never content):
+        ``not_allowed``, ``no_consent``; and ``consent_store_errors``."""
+        consent = self.consent.counters
+        return {"not_allowed": self._not_allowed, "no_consent": consent["no_consent"],
+                "consent_store_errors": consent["store_errors"]}
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -436,6 +590,8 @@ class EventLog(Configurable):
         for sink in self._own_sinks:
             sink.close()
         self._own_sinks = []
+        if hasattr(self, "consent"):
+            self.consent.close()
         if hasattr(self, "_dispatch"):
             self._rebuild_dispatch()
 
@@ -444,16 +600,6 @@ class EventLog(Configurable):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _LiveImpls:
-    """Truthy when the hook has implementations (for pluggy without ``_hookimpls``)."""
-
-    def __init__(self, hook: Any) -> None:
-        self._hook = hook
-
-    def __bool__(self) -> bool:
-        return bool(self._hook.get_hookimpls())
 
 
 def _call_modifier(fn: Modifier, current: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The plugin contract: every hook a telemetry plugin may implement.
 
-Plugins mark implementations with ``telemetry_core.hookimpl``. Each hook's docstring
+Plugins mark implementations with ``telemetry_core.hookimpl`` and are found through
+entry points, or registered from code with ``telemetry_core.register_plugin``. Each hook's docstring
 states who calls it, when, what it may return, and what it must never do; the plugin
 guide (docs/plugin-guide.md) documents every one (a test checks this).
 """
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .sinks import SinkHandler
+    from .sinks import Sink
 
 PROJECT = "telemetry_core"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -20,16 +21,16 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def telemetry_sink_types() -> dict[str, type[SinkHandler]]:  # type: ignore[empty-body]
+def telemetry_sink_types() -> dict[str, type[Sink]]:  # type: ignore[empty-body]
     """Provide sink types by name.
 
     Called by: the plugin manager, when configuration names a sink type, and by
     ``telemetry sinks`` to list what is installed.
     When: after the plugin's entry point (group ``telemetry_core.sinks``) is loaded.
     Returns: a dict mapping sink type names (the name used in ``{"type": ...}``) to
-    ``SinkHandler`` subclasses.
-    Must never: connect to a server or start threads; that happens in
-    ``SinkHandler.open``, and only for sinks that configuration enables.
+    ``telemetry_core.sinks.Sink`` subclasses.
+    Must never: connect to a server or start threads; that happens in ``Sink.open``,
+    and only for sinks that configuration enables.
     """
 
 

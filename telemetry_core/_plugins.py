@@ -1,6 +1,8 @@
-"""Finds sink types by entry-point name and builds sinks from configuration.
+"""Plugins: registering them (entry points, or ``register_plugin`` from code) and
+building sinks from configuration.
 
-Only entry points that configuration names are loaded: installed is not enabled.
+Everything goes through pluggy's public API. Only the entry points that
+configuration names are loaded: installed is not enabled.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from typing import Any
 import pluggy
 
 from . import _hookspecs
-from .sinks import SinkConfigError, SinkHandler
+from .sinks import Sink, SinkConfigError, SinkHandler
 
 SINK_GROUP = "telemetry_core.sinks"
 
 _manager: pluggy.PluginManager | None = None
+#: The ``telemetry_modify_event`` implementations, refreshed on every (un)registration;
+#: EventLog keeps a reference to this very list, so its no-plugin check costs nothing.
+modify_event_impls: list[Any] = []
 
 
-def get_plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager, with the hookspecs added."""
+def _plugin_manager() -> pluggy.PluginManager:
     global _manager
     if _manager is None:
         _manager = pluggy.PluginManager(_hookspecs.PROJECT)
@@ -27,21 +31,52 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return _manager
 
 
+def hooks() -> Any:
+    """The hook relay (``hooks().telemetry_sink_types()``), for the core's own calls."""
+    return _plugin_manager().hook
+
+
+def _refresh() -> None:
+    modify_event_impls[:] = _plugin_manager().hook.telemetry_modify_event.get_hookimpls()
+
+
+def register_plugin(plugin: object, name: str | None = None) -> str:
+    """Register ``plugin`` (a module or object with ``@telemetry_core.hookimpl`` functions).
+
+    Its hooks take effect at once, for every EventLog in the process. Returns the name
+    it is registered under; raises ``ValueError`` if it is already registered, and
+    pluggy's ``PluginValidationError`` if a hook does not match its hookspec.
+    """
+    registered = _plugin_manager().register(plugin, name=name)
+    if registered is None:
+        raise ValueError(f"plugin {name or plugin!r} is blocked from registering")
+    _refresh()
+    return registered
+
+
+def unregister_plugin(plugin: object | None = None, name: str | None = None) -> None:
+    """Remove a plugin registered before (by object or by name); its hooks stop at once."""
+    pm = _plugin_manager()
+    if pm.unregister(plugin, name) is None:  # type: ignore[arg-type]
+        raise ValueError(f"plugin {name or plugin!r} is not registered")
+    _refresh()
+
+
 def installed_sink_names() -> list[str]:
     """Names of the sink types installed (entry points), without importing them."""
     return sorted({ep.name for ep in entry_points(group=SINK_GROUP)})
 
 
-def _registered(sink_type: str) -> type[SinkHandler] | None:
-    for provided in get_plugin_manager().hook.telemetry_sink_types():
+def _registered(sink_type: str) -> type[Sink] | None:
+    for provided in hooks().telemetry_sink_types():
         if provided and sink_type in provided:
-            return provided[sink_type]
+            return provided[sink_type]  # type: ignore[no-any-return]
     return None
 
 
 def _load_entry_point(sink_type: str) -> None:
     """Import and register the one entry point named ``sink_type``, with a clear error."""
-    pm = get_plugin_manager()
+    pm = _plugin_manager()
     for ep in entry_points(group=SINK_GROUP, name=sink_type):
         if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
             continue
@@ -53,14 +88,14 @@ def _load_entry_point(sink_type: str) -> None:
                 f"sink type {sink_type!r} is installed (entry point {ep.value!r} of {dist}) "
                 f"but failed to import: {type(exc).__name__}: {exc}; reinstall {dist} or "
                 f"install what it needs") from exc
-        pm.register(plugin, name=ep.name)
+        register_plugin(plugin, name=ep.name)
 
 
-def sink_class(sink_type: str) -> type[SinkHandler]:
-    """The SinkHandler subclass registered under ``sink_type``; loads only that entry point.
+def sink_class(sink_type: str) -> type[Sink]:
+    """The Sink class registered under ``sink_type``; loads only that entry point.
 
-    Plugins registered by hand (``get_plugin_manager().register(module)``) are found
-    too, without an entry point.
+    Plugins registered from code (``telemetry_core.register_plugin``) are found too,
+    without an entry point.
     """
     found = _registered(sink_type)
     if found is None:
@@ -71,16 +106,17 @@ def sink_class(sink_type: str) -> type[SinkHandler]:
             f"unknown sink type {sink_type!r}; installed sink types: "
             f"{', '.join(installed_sink_names()) or '(none)'}. Install the plugin that "
             f"provides it (e.g. pip install telemetry-sink-{sink_type}) or fix the 'type'")
-    if not (isinstance(found, type) and issubclass(found, SinkHandler)):
+    if not (isinstance(found, type) and issubclass(found, Sink)):
         raise SinkConfigError(
-            f"sink type {sink_type!r} is provided as {found!r}, which is not a SinkHandler "
-            "subclass; the plugin's telemetry_sink_types hook must return classes")
+            f"sink type {sink_type!r} is provided as {found!r}, which is not a "
+            "telemetry_core.sinks.Sink subclass; the plugin's telemetry_sink_types hook "
+            "must return Sink classes")
     return found
 
 
-def installed_sink_types() -> dict[str, type[SinkHandler] | SinkConfigError]:
+def installed_sink_types() -> dict[str, type[Sink] | SinkConfigError]:
     """Every installed sink type, imported (for ``telemetry sinks``); errors as values."""
-    types: dict[str, type[SinkHandler] | SinkConfigError] = {}
+    types: dict[str, type[Sink] | SinkConfigError] = {}
     for name in installed_sink_names():
         try:
             types[name] = sink_class(name)
@@ -90,19 +126,13 @@ def installed_sink_types() -> dict[str, type[SinkHandler] | SinkConfigError]:
 
 
 def create_sink(config: dict[str, Any]) -> SinkHandler:
-    """Build (not start) a sink from ``{"type": NAME, **options}``."""
+    """Build (not start) a sink handler from ``{"type": NAME, **options}``.
+
+    Raises ``SinkConfigError`` for an unknown type or a wrong option.
+    """
     if not isinstance(config, dict) or "type" not in config:
         raise SinkConfigError(
             f"a sink configuration needs a 'type' key, got {config!r}; for example "
             '{"type": "file", "path": "events/"}')
     options = dict(config)
-    cls = sink_class(options.pop("type"))
-    try:
-        return cls(**options)
-    except TypeError as exc:
-        from .sinks._base import BASE_OPTIONS
-
-        raise SinkConfigError(
-            f"sink {cls.sink_type!r}: {exc}; its options: "
-            f"{', '.join(cls.options) or '(none)'}; options of every sink: "
-            f"{', '.join(BASE_OPTIONS)}") from exc
+    return SinkHandler(sink_class(options.pop("type")), **options)

@@ -2,8 +2,13 @@
 
 A schema source may be a dict, a path (``str`` or ``pathlib.Path``, JSON or YAML), an
 open file, a URL (``http(s)://``, ``file://``) or YAML/JSON text. Every schema is
-checked (:func:`schema_problems`) before it is registered; several versions of one
-``$id`` live side by side, looked up by ``(id, version)`` with ``1`` and ``"1"`` the same.
+checked (:func:`schema_problems`, then the redaction plan) before it is registered;
+several versions of one ``$id`` live side by side, looked up by ``(id, version)`` with
+``1`` and ``"1"`` the same.
+
+``$ref`` reaches only the schema itself and other registered schemas (by ``$id``):
+nothing is read from the network or from files on its account, unless the caller opts
+in with :class:`RemoteReferences`, and then only once, at registration.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from ._errors import (
     SchemaNotRegisteredError,
     SchemaRegistrationError,
 )
+from ._plan import Node
+from ._privacy import Policy, compile_plan
 from ._validation import EventValidator
 
 SchemaSource = dict[str, Any] | str | Path | IO[str] | IO[bytes]
@@ -71,12 +78,16 @@ def _parse_text(text: str, origin: str) -> Any:
         return yaml.safe_load(text)  # YAML is a superset of JSON: one parser for both
     except yaml.YAMLError as exc:
         raise SchemaLoadError(f"{origin}: not valid YAML or JSON: {exc}") from exc
+    except RecursionError:
+        raise SchemaLoadError(f"{origin}: nested too deeply to read") from None
 
 
 def _read_url(url: str) -> LoadedSource:
     try:
         with urllib.request.urlopen(url, timeout=URL_TIMEOUT) as resp:  # noqa: S310
-            text = resp.read().decode("utf-8")
+            text = _decode(resp.read(), url)
+    except SchemaLoadError:
+        raise
     except (OSError, ValueError) as exc:
         raise SchemaLoadError(
             f"{url}: could not fetch the schema: {exc}; check the URL, or register a "
@@ -86,10 +97,19 @@ def _read_url(url: str) -> LoadedSource:
 
 def _read_path(path: Path) -> LoadedSource:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise SchemaLoadError(f"{path}: cannot read the schema file: {exc}") from exc
+    text = _decode(raw, str(path))
     return LoadedSource(_parse_text(text, str(path)), str(path), text)
+
+
+def _decode(raw: bytes, origin: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SchemaLoadError(
+            f"{origin}: not UTF-8 text (byte {exc.start}); save the schema as UTF-8") from None
 
 
 def load_source(source: SchemaSource) -> LoadedSource:
@@ -100,8 +120,8 @@ def load_source(source: SchemaSource) -> LoadedSource:
         return _read_path(source)
     if hasattr(source, "read"):
         raw = source.read()
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
         origin = str(getattr(source, "name", "<file>"))
+        text = _decode(raw, origin) if isinstance(raw, bytes) else str(raw)
         return LoadedSource(_parse_text(text, origin), origin, text)
     if isinstance(source, str):
         scheme = urllib.parse.urlsplit(source).scheme.lower()
@@ -171,6 +191,9 @@ def schema_problems(schema: Any) -> list[Problem]:
     """Everything wrong with ``schema``, in document order; empty when it can be registered."""
     if not isinstance(schema, dict):
         return [Problem("invalid", (), f"a schema is a mapping, got {type(schema).__name__}")]
+    shape = _shape_problem(schema)
+    if shape is not None:
+        return [shape]  # the validators below would recurse without end
     problems: list[Problem] = []
     cls = jsonschema.validators.validator_for(schema)
     for err in cls(cls.META_SCHEMA).iter_errors(schema):
@@ -201,6 +224,38 @@ def schema_problems(schema: Any) -> list[Problem]:
     return problems
 
 
+MAX_SCHEMA_DEPTH = 200
+
+
+def _shape_problem(schema: dict[str, Any]) -> Problem | None:
+    """A schema that contains itself (possible in a dict, or with YAML anchors) or is
+    nested deeper than any real schema; None when neither."""
+    path: list[str | int] = []
+    on_path: set[int] = set()
+
+    def visit(value: Any) -> Problem | None:
+        if not isinstance(value, (dict, list)):
+            return None
+        if id(value) in on_path:
+            return Problem("invalid", tuple(path), "the schema contains itself (a cycle of "
+                           "objects); refer back with $ref instead")
+        if len(path) > MAX_SCHEMA_DEPTH:
+            return Problem("invalid", tuple(path),
+                           f"nested deeper than {MAX_SCHEMA_DEPTH} levels")
+        on_path.add(id(value))
+        pairs = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in pairs:
+            path.append(key if isinstance(key, (str, int)) else repr(key))
+            found = visit(item)
+            path.pop()
+            if found is not None:
+                return found
+        on_path.discard(id(value))
+        return None
+
+    return visit(schema)
+
+
 def raise_for_problems(problems: list[Problem], origin: str, schema: Any) -> None:
     """Raise the error the first problem calls for (all of them are in the message)."""
     if not problems:
@@ -215,6 +270,100 @@ def raise_for_problems(problems: list[Problem], origin: str, schema: Any) -> Non
     raise InvalidSchemaError(message, schema_id=str(sid), version=str(ver), path=first.json_path)
 
 
+# -- references ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteReferences:
+    """Whether ``$ref`` may fetch schemas over HTTP(S) at registration, and the bounds.
+
+    Off by default: a reference reaches only the schema itself and registered schemas.
+    When on, each remote document is fetched once, at registration, with ``timeout``
+    seconds and at most ``max_bytes``; never again while recording."""
+
+    allowed: bool = False
+    timeout: float = 5.0
+    max_bytes: int = 1_000_000
+
+
+def _refs(doc: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, str]]:
+    """``(the $ref, its JSON path)`` for every reference in ``doc``."""
+    if isinstance(doc, dict):
+        if isinstance(doc.get("$ref"), str):
+            yield doc["$ref"], Problem("invalid", path, "").json_path
+        items: Any = doc.items()
+    elif isinstance(doc, list):
+        items = enumerate(doc)
+    else:
+        return
+    for key, value in items:
+        if key not in ("enum", "const", "default", "examples"):
+            yield from _refs(value, (*path, key))
+
+
+def _embedded_ids(doc: Any, base: str) -> set[str]:
+    found: set[str] = set()
+    if isinstance(doc, dict):
+        if isinstance(doc.get("$id"), str):
+            base = urllib.parse.urljoin(base, doc["$id"]).partition("#")[0]
+            found.add(base)
+        values: Any = doc.values()
+    elif isinstance(doc, list):
+        values = doc
+    else:
+        return found
+    for value in values:
+        found |= _embedded_ids(value, base)
+    return found
+
+
+def _fetch(uri: str, remote: RemoteReferences) -> Any:
+    try:
+        with urllib.request.urlopen(uri, timeout=remote.timeout) as resp:  # noqa: S310
+            raw = resp.read(remote.max_bytes + 1)
+    except (OSError, ValueError) as exc:
+        raise SchemaLoadError(f"{uri}: could not fetch the referenced schema: {exc}") from exc
+    if len(raw) > remote.max_bytes:
+        raise SchemaLoadError(f"{uri}: the referenced schema is larger than "
+                              f"{remote.max_bytes} bytes (remote_reference_max_bytes)")
+    return _parse_text(_decode(raw, uri), uri)
+
+
+def gather_references(schema: dict[str, Any], known: dict[str, Any],
+                      remote: RemoteReferences | None = None) -> dict[str, Any]:
+    """Every document ``schema``'s references reach, by URI, fetched now if allowed.
+
+    Raises InvalidSchemaError (naming the reference's JSON path) for a reference to a
+    schema that is not registered, when fetching is not allowed for it."""
+    remote = remote or RemoteReferences()
+    documents: dict[str, Any] = {}
+    todo = [(schema, str(schema.get("$id", "")))]
+    while todo:
+        doc, base = todo.pop()
+        local = _embedded_ids(doc, base) | {base}
+        for ref, where in _refs(doc):
+            uri = urllib.parse.urljoin(base, ref).partition("#")[0]
+            if not uri or uri in local or uri in documents:
+                continue
+            if uri in known:
+                documents[uri] = known[uri]
+            elif remote.allowed and urllib.parse.urlsplit(uri).scheme in ("http", "https"):
+                if len(documents) >= 100:
+                    raise InvalidSchemaError(f"{where}.$ref: more than 100 remote documents",
+                                             path=where)
+                documents[uri] = _fetch(uri, remote)
+                todo.append((documents[uri], uri))
+            else:
+                sid = schema.get("$id", "?")
+                raise InvalidSchemaError(
+                    f"schema {sid!r} version {schema.get('version', '?')}: {where}.$ref: "
+                    f"{ref!r} is not a registered schema; register it first (references "
+                    "are not fetched from the network or files unless "
+                    "EventLog.remote_references is on, and then only http(s))",
+                    schema_id=str(sid), version=str(schema.get("version", "?")), path=where)
+    return documents
+
+
 # -- registered schemas -------------------------------------------------------------
 
 
@@ -226,10 +375,24 @@ class EventSchema:
     version: str
     schema: dict[str, Any]
     origin: str = ""
+    #: The documents its ``$ref`` s reach, by URI (registered schemas, or fetched once).
+    references: dict[str, Any] = field(default_factory=dict, repr=False)
     validator: EventValidator = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.validator = EventValidator(self.schema, self.id, self.version)
+        self.validator = EventValidator(self.schema, self.id, self.version, self.references)
+        try:
+            # Refuse now what redaction could not honour (marks under `not`, unresolved
+            # references ...), whatever policy records it later.
+            compile_plan(self.schema, Policy(), self.references)
+        except InvalidSchemaError as exc:
+            raise InvalidSchemaError(
+                f"schema {self.id!r} version {self.version}: {exc.message}",
+                schema_id=self.id, version=self.version, path=exc.json_path_in_schema) from None
+
+    def plan(self, policy: Policy) -> Node:
+        """The redaction plan of this schema under ``policy``."""
+        return compile_plan(self.schema, policy, self.references)
 
     @property
     def title(self) -> str:
@@ -242,13 +405,18 @@ class EventSchema:
         return str(self.schema.get("description") or "").strip()
 
 
-def build_schema(source: SchemaSource) -> EventSchema:
-    """Read and check one schema; raise the error its first problem calls for."""
+def build_schema(source: SchemaSource, known: dict[str, Any] | None = None,
+                 remote: RemoteReferences | None = None) -> EventSchema:
+    """Read and check one schema; raise the error its first problem calls for.
+
+    ``known``: the registered schemas its ``$ref`` s may name, by ``$id``."""
     loaded = load_source(source)
     raise_for_problems(schema_problems(loaded.schema), loaded.origin, loaded.schema)
     # A private copy: changing the caller's dict later must not change what we validate.
     schema = copy.deepcopy(loaded.schema)
-    return EventSchema(schema["$id"], version_key(schema["version"]), schema, loaded.origin)
+    references = gather_references(schema, known or {}, remote)
+    return EventSchema(schema["$id"], version_key(schema["version"]), schema, loaded.origin,
+                       references)
 
 
 class SchemaRegistry:
@@ -274,6 +442,11 @@ class SchemaRegistry:
             raise SchemaNotRegisteredError(
                 f"schema {schema_id!r} version {version!r} is not registered; {hint}",
                 schema_id=schema_id, version=str(version)) from None
+
+    def documents(self) -> dict[str, Any]:
+        """The newest version of each registered schema, by ``$id`` (what ``$ref`` reaches)."""
+        return {sid: self._schemas[(sid, self.versions(sid)[-1])].schema
+                for sid in {sid for sid, _ in self._schemas}}
 
     def versions(self, schema_id: str) -> list[str]:
         """The registered versions of ``schema_id``, oldest first."""

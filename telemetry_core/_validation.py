@@ -1,8 +1,15 @@
-"""Step 3: is the event valid? A compiled validator per ``(schema id, version)``.
+"""Step 3: is the event valid? A JSON value within bounds, then a compiled validator.
 
-The hot path asks ``jsonschema_rs`` (compiled once, about a microsecond per event).
-Only when it says no do we ask ``jsonschema`` as well, for its richer error (the
-best-matching failure, its JSON path and reason) to build the message.
+First :func:`json_problem` checks, in one pass, that the event is made only of JSON
+values (``dict`` with ``str`` keys, ``list``, ``str`` without lone surrogates, ``int``,
+finite ``float``, ``bool``, ``None``: exactly these types) and stays within the depth
+and size bounds, so nothing the validators or serialisers cannot handle goes further.
+Then ``jsonschema_rs`` (compiled once, about a microsecond per event) decides. Only
+when it says no do we ask ``jsonschema`` as well, for the best-matching failure.
+
+Messages name the schema, version, JSON path and rule, never a value: values may be
+personal data, and applications log these errors. ``debug_values=True`` adds
+jsonschema's own message (which quotes the value) for debugging.
 """
 
 from __future__ import annotations
@@ -12,35 +19,172 @@ from typing import Any
 
 import jsonschema
 import jsonschema_rs
+import orjson
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from ._errors import EventValidationError, InvalidSchemaError
+
+DEFAULT_MAX_DEPTH = 32
+DEFAULT_MAX_SIZE = 1_000_000  # bytes of compact JSON
+_INT_RANGE = range(-(2**63), 2**64)  # what orjson, jsonschema-rs and most sinks can hold
+_OK_SCALARS = (str, bool, type(None))
+_LEAVES = frozenset({str, int, bool, type(None)})
+_JSON_TYPES = _LEAVES | {float, dict, list}
+_NOT_JSON = ("a {}, not a JSON value (dict, list, str, int, float, bool or None; exactly "
+             "these types)")
+
+
+def _fast_ok(value: Any, depth: int, max_depth: int) -> bool:
+    # The common case, kept cheap: exact JSON types, finite floats, depth. Keys, text
+    # (lone surrogates) and integers past 64 bits are left to orjson, which refuses them.
+    if depth > max_depth:
+        return False
+    items = value.values() if type(value) is dict else value
+    kinds = set(map(type, items))
+    if kinds <= _LEAVES:
+        return True
+    if not kinds <= _JSON_TYPES:
+        return False
+    for item in items:
+        kind = type(item)
+        if kind is float:
+            if item - item != 0.0:  # NaN and the infinities
+                return False
+        elif (kind is dict or kind is list) and not _fast_ok(item, depth + 1, max_depth):
+            return False
+    return True
+
+
+_dumps = orjson.dumps
+
+
+class _NotJSON(Exception):
+    """Raised inside the detailed walk; carries the path (innermost first) and the rule."""
+
+    def __init__(self, rule: str, *where: str | int) -> None:
+        super().__init__(rule)
+        self.rule = rule
+        self.where = list(where)
+
+
+def _text_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")  # a lone surrogate cannot be encoded, so it is not JSON text
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _explain(value: Any, depth: int, max_depth: int) -> None:
+    """The slow twin of ``_fast_ok``, run only on rejection: raises ``_NotJSON`` at the
+    first problem, with its path."""
+    if depth > max_depth:
+        raise _NotJSON(f"nested deeper than {max_depth} levels (max_event_depth)")
+    pairs = value.items() if type(value) is dict else enumerate(value)
+    for key, item in pairs:
+        if type(value) is dict and type(key) is not str:
+            raise _NotJSON(f"a key of type {type(key).__name__} (keys are strings)", "<key>")
+        if type(key) is str and not _text_ok(key):
+            raise _NotJSON("a key with a lone surrogate (not UTF-8 encodable)", "<key>")
+        kind = type(item)
+        try:
+            if kind is str:
+                if not _text_ok(item):
+                    raise _NotJSON("a string with a lone surrogate (not UTF-8 encodable)")
+            elif kind is int:
+                if item not in _INT_RANGE:
+                    raise _NotJSON("an integer outside the 64-bit range")
+            elif kind is float:
+                if item - item != 0.0:
+                    raise _NotJSON("NaN or Infinity (not a JSON number)")
+            elif kind is dict or kind is list:
+                _explain(item, depth + 1, max_depth)
+            elif kind not in _OK_SCALARS:
+                raise _NotJSON(_NOT_JSON.format(kind.__name__))
+        except _NotJSON as exc:
+            exc.where.append(key)
+            raise
+
+
+def json_problem(event: dict[str, Any], max_depth: int = DEFAULT_MAX_DEPTH,
+                 max_size: int = DEFAULT_MAX_SIZE, *,
+                 enveloped: bool = False) -> tuple[str, str] | None:
+    """``(json_path, rule)`` for the first place ``event`` is not a bounded JSON value,
+    or None when it is one. The event itself is depth 1; its size is its length in
+    bytes as compact JSON. Top-level names starting with ``__`` are the envelope's: an
+    error unless ``enveloped`` (the event already carries its envelope)."""
+    try:
+        if _fast_ok(event, 1, max_depth) and len(_dumps(event)) <= max_size:
+            names = "\0".join(event)  # one C call: is any top-level name reserved?
+            if enveloped or (names[:2] != "__" and "\0__" not in names):
+                return None
+            key = next(k for k in event if k[:2] == "__")
+            return json_path((key,)), "names starting with '__' are reserved for the envelope"
+    except TypeError:  # orjson: a non-string key or a lone surrogate
+        pass
+    try:
+        _explain(event, 1, max_depth)
+    except _NotJSON as exc:
+        return json_path(reversed(exc.where)), exc.rule
+    return "$", f"larger than {max_size} bytes as JSON (max_event_size)"
+
+
+def json_path(parts: Any) -> str:
+    """``$.a[0].b`` for the parts ``("a", 0, "b")``."""
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
+def _describe_rule(rule: str, rule_value: Any) -> str:
+    """A rule and its schema value, briefly (the schema's text, never the event's)."""
+    shown = repr(rule_value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"fails the rule {rule}: {shown}"
 
 
 class EventValidator:
     """Validates events against one schema; raises :class:`EventValidationError`."""
 
-    __slots__ = ("schema_id", "version", "_schema", "_rich", "is_valid")
+    __slots__ = ("schema_id", "version", "_schema", "_rich", "is_valid", "_references")
 
-    def __init__(self, schema: dict[str, Any], schema_id: str, version: str) -> None:
+    def __init__(self, schema: dict[str, Any], schema_id: str, version: str,
+                 references: dict[str, Any] | None = None) -> None:
         self.schema_id = schema_id
         self.version = version
         self._schema = schema
         self._rich: jsonschema.protocols.Validator | None = None
+        self._references = references or {}
         try:
             # Formats are annotations only, as in jsonschema's default: both validators
             # must accept exactly the same events.
-            compiled = jsonschema_rs.validator_for(schema, validate_formats=False)
+            compiled = self._compile()
         except Exception as exc:  # e.g. a regex the compiled engine does not support
             raise InvalidSchemaError(
                 f"schema {schema_id!r} version {version}: cannot be compiled: {exc}",
                 schema_id=schema_id, version=version) from exc
         self.is_valid: Callable[[Any], bool] = compiled.is_valid
 
+    def _retrieve(self, uri: str) -> Any:
+        # References reach only what was gathered at registration: no network, no files.
+        try:
+            return self._references[uri]
+        except KeyError:
+            raise ValueError(f"{uri} is not a registered schema") from None
+
+    def _compile(self) -> Any:
+        return jsonschema_rs.validator_for(self._schema, validate_formats=False,
+                                           retriever=self._retrieve)
+
     def rich_validator(self) -> jsonschema.protocols.Validator:
         """The ``jsonschema`` validator for this schema (built on first use)."""
         if self._rich is None:
             cls = jsonschema.validators.validator_for(self._schema)
-            self._rich = cls(self._schema)
+            resources = [(uri, Resource.from_contents(doc, default_specification=DRAFT202012))
+                         for uri, doc in self._references.items()]
+            # An explicit registry: jsonschema's default would fetch unknown URIs.
+            registry: Registry[Any] = Registry().with_resources(resources)
+            self._rich = cls(self._schema, registry=registry)
         return self._rich
 
     def validate(self, event: Any) -> None:
@@ -48,28 +192,37 @@ class EventValidator:
         if not self.is_valid(event):
             raise self.error_for(event)
 
-    def error_for(self, event: Any) -> EventValidationError:
-        """The error to raise for an event the hot path rejected."""
+    def not_json(self, path: str, rule: str) -> EventValidationError:
+        """The error for an event that is not a bounded JSON value (``json_problem``)."""
+        return EventValidationError(
+            f"invalid event for schema {self.schema_id!r} version {self.version} at {path}: "
+            f"{rule}; events hold JSON values only", schema_id=self.schema_id,
+            schema_version=self.version, json_path=path)
+
+    def error_for(self, event: Any, debug_values: bool = False) -> EventValidationError:
+        """The error to raise for an event the hot path rejected. Its message names the
+        path and the rule, never the value (unless ``debug_values``)."""
         where = f"schema {self.schema_id!r} version {self.version}"
         best = jsonschema.exceptions.best_match(self.rich_validator().iter_errors(event))
         if best is None:
             # The two validators disagree (should not happen; a test guards it): still
-            # reject, with the compiled validator's reason.
+            # reject, with the compiled validator's path.
+            path = "$"
             try:
-                jsonschema_rs.validator_for(self._schema, validate_formats=False).validate(event)
-                reason, path = "rejected by the compiled validator", "$"
+                self._compile().validate(event)
             except jsonschema_rs.ValidationError as exc:
-                reason = exc.message
-                path = "$" + "".join(
-                    f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.instance_path)
+                path = json_path(exc.instance_path)
             return EventValidationError(
-                f"invalid event for {where} at {path}: {reason}",
-                schema_id=self.schema_id, schema_version=self.version, instance=event)
+                f"invalid event for {where} at {path}: rejected by the compiled validator",
+                schema_id=self.schema_id, schema_version=self.version, json_path=path)
+        rule_path = "/".join(map(str, best.schema_path)) or "(root)"
+        detail = f" ({best.message})" if debug_values else ""
         return EventValidationError(
-            f"invalid event for {where} at {best.json_path}: {best.message} "
-            f"(schema rule {'/'.join(map(str, best.schema_path)) or '(root)'}); "
-            "fix the event, or record it against a schema version that allows it",
-            schema_id=self.schema_id, schema_version=self.version,
+            f"invalid event for {where} at {best.json_path}: "
+            f"{_describe_rule(str(best.validator), best.validator_value)} "
+            f"(schema rule {rule_path}){detail}; fix the event, or record it against a "
+            "schema version that allows it",
+            schema_id=self.schema_id, schema_version=self.version, json_path=best.json_path,
             validator=best.validator, path=best.path, validator_value=best.validator_value,
-            instance=best.instance, schema=best.schema, schema_path=best.schema_path,
-            cause=best.cause, context=best.context)
+            schema_path=best.schema_path,
+            **({"instance": best.instance} if debug_values else {}))

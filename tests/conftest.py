@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from telemetry_core import EventLog
-from telemetry_core.sinks import SinkEvent, SinkHandler
+from telemetry_core.sinks import SinkHandler
+from telemetry_core.testing import MemorySink
 
 SCHEMA_ID = "https://example.org/telemetry/test-event"
 
@@ -48,21 +49,14 @@ TEST_SCHEMA: dict[str, Any] = {
 }
 
 
-class SubmittedSink(SinkHandler):
-    """Keeps what it is submitted and never delivers: a double for the core's mechanics
-    (what record_event hands a sink, untouched by the queue and its thread)."""
-
-    sink_type = "submitted"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.kept: list[SinkEvent] = []
-
-    def submit(self, event: SinkEvent) -> None:
-        self.kept.append(event)
-
-    def write_batch(self, events: Any) -> None:
-        pass
+def SubmittedSink() -> SinkHandler:  # noqa: N802 - reads like the class it stands for
+    """A sink handler that keeps what it is submitted, in ``kept``, and never delivers: a
+    double for the core's mechanics (what record_event hands a sink, untouched by the
+    queue and its thread)."""
+    handler = SinkHandler(MemorySink, spool=False)
+    handler.kept = []  # type: ignore[attr-defined]
+    handler.submit = handler.kept.append  # type: ignore[attr-defined]
+    return handler
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +65,14 @@ def _private_state_dirs(tmp_path_factory: pytest.TempPathFactory,
     """Keep spools, stats and consent stores of every test (and of the subprocesses it
     starts) in a temporary directory, never in the real ``~/.local/state``."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spools and the default consent store go to a temp dir, never the user's home."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.delenv("TELEMETRY_CONSENT_STORE", raising=False)
 
 
 @pytest.fixture

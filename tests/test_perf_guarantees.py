@@ -5,25 +5,17 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import queue
-from typing import Any
 
 from conftest import SCHEMA_ID
 
 from telemetry_core import EventLog
-from telemetry_core.sinks import SinkEvent, SinkHandler
+from telemetry_core.sinks import SinkHandler
+from telemetry_core.testing import MemorySink
 
 
-class KeepSink(SinkHandler):
-    """Keeps what it is given (a test double for core mechanics)."""
-
-    sink_type = "keep"
-
-    def __init__(self, **base: Any) -> None:
-        super().__init__(spool=False, **base)
-        self.written: list[SinkEvent] = []
-
-    def write_batch(self, events: Any) -> None:
-        self.written.extend(events)
+def KeepSink() -> SinkHandler:  # noqa: N802 - reads like the class it stands for
+    """Keeps what it is given, in ``.sink.events`` (a test double for core mechanics)."""
+    return SinkHandler(MemorySink, spool=False)
 
 
 def test_changing_the_returned_event_changes_nothing_recorded(schema):
@@ -44,7 +36,7 @@ def test_changing_the_returned_event_changes_nothing_recorded(schema):
     recorded["extra"] = 1
     assert log.flush(timeout=10)
     record = held.get_nowait()
-    for event in (sink.written[0], filtered.written[0], record.sink_event):
+    for event in (sink.sink.events[0], filtered.sink.events[0], record.sink_event):
         assert event.data == before
         assert event.event_id == before["__event_id__"]
     sink.close()
@@ -61,5 +53,5 @@ def test_sinks_only_dispatch_still_honours_levels_set_later(schema):
     sink.setLevel(logging.ERROR)
     log.record_event(SCHEMA_ID, 1, {"name": "after"})
     assert log.flush(timeout=10)
-    assert [e.data["name"] for e in sink.written] == ["before"]
+    assert [e.data["name"] for e in sink.sink.events] == ["before"]
     sink.close()

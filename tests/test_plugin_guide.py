@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 
 import telemetry_core._hookspecs as hookspecs
-from telemetry_core.sinks._base import BASE_OPTIONS
-from telemetry_core.sinks._file import TEMPLATE_VARIABLES, FileSink
+from telemetry_core.sinks import FRAMEWORK_OPTIONS, VARIABLES, FileSink
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugin-guide.md"
 
@@ -43,7 +42,7 @@ def test_every_hookspec_docstring_states_its_contract() -> None:
 
 def test_every_option_and_template_variable_is_documented() -> None:
     text = GUIDE.read_text()
-    for option in [*BASE_OPTIONS, *FileSink.options]:
-        assert f"`{option}`" in text, f"option {option} missing from the plugin guide"
-    for variable in TEMPLATE_VARIABLES:
+    for option in [*FRAMEWORK_OPTIONS, *FileSink.options]:
+        assert f"`{option.name}`" in text, f"option {option.name} missing from the plugin guide"
+    for variable in VARIABLES:
         assert "{" + variable + "}" in text, f"template variable {variable} missing"

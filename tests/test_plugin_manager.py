@@ -10,26 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from telemetry_core import hookimpl
-from telemetry_core._plugins import (
-    create_sink,
-    get_plugin_manager,
-    installed_sink_names,
-    sink_class,
-)
-from telemetry_core.sinks import SinkConfigError, SinkEvent, SinkHandler
-from telemetry_core.sinks._file import FileSink
+from telemetry_core import hookimpl, register_plugin, unregister_plugin
+from telemetry_core._plugins import create_sink, installed_sink_names, sink_class
+from telemetry_core.sinks import FileSink, Option, Sink, SinkConfigError, SinkContext, SinkEvent
 
 
-class HandMade(SinkHandler):
-    """A sink registered by hand, without an entry point."""
+class HandMade(Sink):
+    """A sink registered from code, without an entry point."""
 
-    sink_type = "handmade"
-    options = {"colour": "a colour"}
+    type = "handmade"
+    options = (Option("colour", "str", "blue", "a colour"),)
 
-    def __init__(self, colour: str = "blue", **base_options: object) -> None:
+    def __init__(self, context: SinkContext, *, colour: str) -> None:
+        super().__init__(context)
         self.colour = colour
-        super().__init__(**base_options)  # type: ignore[arg-type]
 
     def write_batch(self, events: Sequence[SinkEvent]) -> None:
         return None
@@ -39,10 +33,9 @@ class HandMade(SinkHandler):
 def handmade_plugin() -> Iterator[None]:
     plugin = types.SimpleNamespace(
         telemetry_sink_types=hookimpl(lambda: {"handmade": HandMade, "notasink": dict}))
-    pm = get_plugin_manager()
-    pm.register(plugin, name="handmade-test")
+    assert register_plugin(plugin, name="handmade-test") == "handmade-test"
     yield
-    pm.unregister(name="handmade-test")
+    unregister_plugin(name="handmade-test")
 
 
 def test_the_file_sink_is_installed_under_its_entry_point_name() -> None:
@@ -65,12 +58,22 @@ def test_a_configuration_without_a_type_is_explained(config: object) -> None:
 
 
 def test_a_plugin_registered_by_hand_is_found(handmade_plugin: None, tmp_path: Path) -> None:
-    sink = create_sink({"type": "handmade", "colour": "red", "spool_dir": str(tmp_path)})
-    assert isinstance(sink, HandMade) and sink.colour == "red"
-    with pytest.raises(SinkConfigError, match="not a SinkHandler subclass"):
+    handler = create_sink({"type": "handmade", "colour": "red", "spool_dir": str(tmp_path)})
+    assert isinstance(handler.sink, HandMade) and handler.sink.colour == "red"
+    with pytest.raises(SinkConfigError, match="not a telemetry_core.sinks.Sink subclass"):
         sink_class("notasink")
-    with pytest.raises(SinkConfigError, match="its options: colour; options of every sink: name"):
+    with pytest.raises(SinkConfigError, match="handmade sink: unknown option 'color'; did you "
+                                              "mean 'colour'"):
         create_sink({"type": "handmade", "color": "red"})
+    with pytest.raises(SinkConfigError, match="'colour' must be a string, got 3"):
+        create_sink({"type": "handmade", "colour": 3})
+
+
+def test_unregistering_a_plugin_twice_is_an_error(handmade_plugin: None) -> None:
+    unregister_plugin(name="handmade-test")
+    with pytest.raises(ValueError, match="not registered"):
+        unregister_plugin(name="handmade-test")
+    register_plugin(types.SimpleNamespace(), name="handmade-test")  # for the fixture
 
 
 def test_only_the_named_entry_point_is_imported(tmp_path: Path) -> None:

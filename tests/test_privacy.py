@@ -14,6 +14,7 @@ from telemetry_core import EventLog
 from telemetry_core._privacy import (
     PII_CATEGORY,
     Policy,
+    compile_plan,
     decisions,
     property_categories,
 )
@@ -26,6 +27,8 @@ EVENT: dict[str, Any] = {
 
 
 def record(schema: dict[str, Any], allowed: Any, **traits: Any) -> dict[str, Any]:
+    if isinstance(allowed, dict):  # these tests are about redaction, not consent (its own tests)
+        allowed = {sid: {"consent": "required", **(p or {})} for sid, p in allowed.items()}
     log = EventLog(allowed_schemas=allowed, **traits)
     log.register_schema(schema)
     recorded = log.record_event(SCHEMA_ID, 1, EVENT)
@@ -125,13 +128,14 @@ def test_changing_the_policy_takes_effect(schema):
     log = EventLog(allowed_schemas=[SCHEMA_ID])
     log.register_schema(schema)
     assert log.record_event(SCHEMA_ID, 1, EVENT)["user"] is None
-    log.allowed_schemas = {SCHEMA_ID: {"allowed_properties": ["user"]}}
+    log.allowed_schemas = {SCHEMA_ID: {"allowed_properties": ["user"], "consent": "required"}}
     assert log.record_event(SCHEMA_ID, 1, EVENT)["user"] == "ada"
 
 
 def test_decisions_list_every_property_with_its_fate(schema):
     policy = Policy(allowed_properties=frozenset({"location"}), redaction="hash", secret=b"k")
-    fates = {d.path: (d.decision, d.personal) for d in decisions(schema, policy)}
+    plan = compile_plan(schema, policy)
+    fates = {d.path: (d.decision, d.personal) for d in decisions(plan, policy)}
     assert fates == {
         "name": ("kept", False), "count": ("kept", False), "user": ("hashed", True),
         "location": ("kept", False), "details": ("kept", False),

@@ -335,9 +335,76 @@ def test_notice_in_each_format(api: str, fmt: str, content_type: str, marker: st
                               timeout=10), 400, "bad_format")
 
 
-def test_consent_answers_501_until_consent_is_available(api: str) -> None:
-    assert_error(requests.get(api + "consent", headers=AUTH, timeout=10), 501,
-                 "not_implemented")
+@pytest.fixture
+def opt_in_api(schema: dict[str, Any], capture: CaptureHandler) -> Iterator[str]:
+    with EventLog(handlers=[capture], allowed_schemas={SCHEMA_ID: {"consent": "opt-in"}}) as log:
+        log.register_schema(schema)
+        with serve_in_process(log) as (url, _):
+            yield url + "/api/telemetry/"
+
+
+def consent(api: str, user: str, body: Any = None) -> requests.Response:
+    headers = {**AUTH, "X-Telemetry-User": user}
+    if body is None:
+        return requests.get(api + "consent", headers=headers, timeout=30)
+    return requests.put(api + "consent", data=json.dumps(body), timeout=30,
+                        headers={**headers, "Content-Type": "application/json"})
+
+
+def test_consent_decides_what_is_recorded_per_user(opt_in_api: str,
+                                                   capture: CaptureHandler) -> None:
+    api = opt_in_api
+    state = consent(api, "ada").json()
+    assert state["user"] == "ada" and state["decisions"] == []
+    assert state["schemas"] == [{"schema_id": SCHEMA_ID, "consent": "opt-in", "granted": False,
+                                 "recorded": False}]
+    refused = post(api, event(), headers={"X-Telemetry-User": "ada"}).json()
+    assert refused["results"] == [{"status": "not_recorded", "reason": "no_consent"}]
+    after = consent(api, "ada", {"notice_version": state["notice_version"],
+                                 "decisions": [{"scope": SCHEMA_ID, "granted": True}]}).json()
+    assert after["schemas"][0]["granted"] is True and after["schemas"][0]["recorded"] is True
+    [decision] = after["decisions"]
+    assert decision["via"] == "rest" and decision["granted"] is True
+    assert post(api, event({"name": "ada's"}), headers={"X-Telemetry-User": "ada"}).json()[
+        "recorded"] == 1
+    # Another user has not agreed; an event's own user wins over the header.
+    mixed = post(api, [event({"name": "bob's"}), event({"name": "ada again"}, user="ada")],
+                 headers={"X-Telemetry-User": "bob"}).json()
+    assert [r["status"] for r in mixed["results"]] == ["not_recorded", "recorded"]
+    assert [e["name"] for e in capture.events] == ["ada's", "ada again"]
+    assert "ada" not in json.dumps(capture.events[0]["__source__"])  # the user is not stamped
+
+
+def test_consent_refusals_are_400_and_keep_earlier_decisions(opt_in_api: str) -> None:
+    api = opt_in_api
+    version = consent(api, "ada").json()["notice_version"]
+    stale = consent(api, "ada", {"notice_version": "n-000000000000",
+                                 "decisions": [{"scope": SCHEMA_ID, "granted": True}]})
+    assert_error(stale, 400, "consent_refused")
+    unknown = consent(api, "ada", {"notice_version": version, "decisions": [
+        {"scope": SCHEMA_ID, "granted": True}, {"scope": "https://nope", "granted": True}]})
+    body = assert_error(unknown, 400, "consent_refused")
+    assert body["error"]["message"].startswith("$.decisions[1]:")
+    assert consent(api, "ada").json()["schemas"][0]["granted"] is True  # the first stands
+    for bad in ({"decisions": []}, {"notice_version": version, "decisions": [{"scope": 1,
+                "granted": True}]}, {"notice_version": version, "decisions": "all"}):
+        assert_error(consent(api, "ada", bad), 400, "bad_shape")
+    assert_error(requests.put(api + "consent", data=b"{}", headers=AUTH, timeout=30), 415,
+                 "unsupported_media_type")
+    assert_error(consent(api, "two words"), 400, "bad_header")
+
+
+def test_a_decision_on_a_required_schema_is_400(api: str) -> None:
+    version = requests.get(api + "consent", headers=AUTH, timeout=30).json()["notice_version"]
+    answer = requests.put(api + "consent", timeout=30, data=json.dumps(
+        {"notice_version": version, "decisions": [{"scope": SCHEMA_ID, "granted": False}]}),
+        headers={**AUTH, "Content-Type": "application/json"})
+    assert_error(answer, 400, "consent_refused")
+
+
+def test_an_event_user_must_be_a_user_id(api: str) -> None:
+    assert_error(post(api, event(user="has space")), 400, "bad_shape")
+    assert_error(post(api, event(), headers={"X-Telemetry-User": "x" * 300}), 400, "bad_header")
 
 
 def test_unknown_paths_and_methods_are_json_errors(api: str) -> None:

@@ -21,14 +21,15 @@ pytest.importorskip("jupyter_server")
 def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
     tmp = tmp_path_factory.mktemp("jupyter-rest")
     (tmp / "schema.json").write_text(json.dumps(TEST_SCHEMA))
-    config = {
-        "ServerApp": {"jpserver_extensions": {"telemetry_core.server": True}},
-        "EventLog": {"allowed_schemas": [SCHEMA_ID], "schema_files": [str(tmp / "schema.json")],
-                     "sinks": [{"type": "file", "path": f"{tmp}/events/", "template": "e.jsonl",
-                                "batch_age": 0.05}]},
-        "TelemetryServer": {"acknowledgement": "durable"},
-    }
-    with jupyter_server(config, base_url="/hub/user/ada/") as server:
+    sink = {"type": "file", "path": f"{tmp}/events/", "template": "e.jsonl"}
+    config = f"""
+c.ServerApp.jpserver_extensions = {{"telemetry_core.server": True}}
+c.EventLog.allowed_schemas = [{SCHEMA_ID!r}]
+c.EventLog.schema_files = [{str(tmp / "schema.json")!r}]
+c.EventLog.sinks = [{sink!r}]
+c.TelemetryServer.acknowledgement = "durable"
+"""
+    with jupyter_server(config, base_url="/hub/user/ada/", tmp=tmp / "jupyter") as server:
         yield server, tmp
 
 
@@ -39,7 +40,7 @@ def auth(server: Any) -> dict[str, str]:
 def test_events_are_recorded_as_the_jupyter_user(jupyter: tuple[Any, Path]) -> None:
     server, tmp = jupyter
     answer = requests.post(
-        f"{server.url}/api/telemetry/events", timeout=30,
+        f"{server.url}api/telemetry/events", timeout=30,
         headers={**auth(server), "Content-Type": "application/json",
                  "X-Telemetry-User": "someone-else"},
         data=json.dumps([{"schema_id": SCHEMA_ID, "version": 1, "data": {"name": "in-jupyter"},
@@ -57,7 +58,7 @@ def test_events_are_recorded_as_the_jupyter_user(jupyter: tuple[Any, Path]) -> N
 def test_without_jupyter_credentials_it_is_403(jupyter: tuple[Any, Path]) -> None:
     server, _ = jupyter
     for method, path in (("post", "events"), ("get", "schemas"), ("get", "health")):
-        answer = requests.request(method, f"{server.url}/api/telemetry/{path}", timeout=30,
+        answer = requests.request(method, f"{server.url}api/telemetry/{path}", timeout=30,
                                   headers={"Content-Type": "application/json"}, data=b"[]")
         assert answer.status_code == 403
         assert answer.json()["error"]["code"] == "forbidden"
@@ -65,7 +66,7 @@ def test_without_jupyter_credentials_it_is_403(jupyter: tuple[Any, Path]) -> Non
 
 def test_every_endpoint_answers_under_base_url(jupyter: tuple[Any, Path]) -> None:
     server, _ = jupyter
-    api = f"{server.url}/api/telemetry/"
+    api = f"{server.url}api/telemetry/"
     schemas = requests.get(api + "schemas", headers=auth(server), timeout=30).json()
     assert [s["schema_id"] for s in schemas["schemas"]] == [SCHEMA_ID]
     notice = requests.get(api + "notice?format=html", headers=auth(server), timeout=30)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from test_sink_handler import Recorder, make_event
+from test_sink_handler import make, make_event
 
 from telemetry_core._cli import main
 
@@ -38,7 +38,7 @@ def test_sinks_unknown_type_lists_installed(capsys: pytest.CaptureFixture[str]) 
 def test_sinks_stats_reads_what_running_sinks_wrote(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "spool"
-    sink = Recorder(spool_dir=root / "recorder-main", name="main", stats_interval=60)
+    sink = make(spool_dir=root / "recorder-main", name="main", stats_interval=60)
     for i in range(7):
         sink.submit(make_event(i))
     sink.close()  # writes its stats file one last time

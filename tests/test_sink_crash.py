@@ -12,17 +12,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
-from test_sink_handler import Recorder, ids, make_event
+from test_sink_handler import Recorder, ids, make, make_event
 
 from telemetry_core.sinks import SinkEvent, TransientSinkError, WriteResult
 from telemetry_core.testing import wait_for
 
 CHILD = textwrap.dedent("""
     import sys, time, orjson
-    from telemetry_core.sinks import SinkEvent, SinkHandler, TransientSinkError
+    from telemetry_core.sinks import Sink, SinkEvent, SinkHandler, TransientSinkError
 
-    class Down(SinkHandler):
-        sink_type = "down"
+    class Down(Sink):
+        type = "down"
         def write_batch(self, events):
             raise TransientSinkError("server down")
 
@@ -31,8 +31,8 @@ CHILD = textwrap.dedent("""
             "__event_id__": f"e{i:05d}", "__schema__": "https://example.org/schemas/thing",
             "__schema_version__": "1", "__timestamp__": "2026-01-02T03:04:05Z", "n": i}))
 
-    h = Down(spool_dir=sys.argv[1], batch_size=10, max_attempts=1, retry_initial=0.01,
-             retry_max=0.05, batch_age=0.01, stats_interval=0, spool_fsync="never")
+    h = SinkHandler(Down, spool_dir=sys.argv[1], batch_size=10, max_attempts=1, retry_initial=0.01,
+                    retry_max=0.05, batch_age=0.01, stats_interval=0, spool_fsync="never")
     for i in range(300):
         h.submit(event(i))
     h.flush(60)
@@ -66,11 +66,11 @@ def test_sigkill_loses_nothing_that_was_spooled(tmp_path: Path) -> None:
     # (a half-written last line is the one event the kill may cut).
     on_disk = sum(p.read_bytes().count(b"\n") for p in spool.glob("slot-*/*.seg"))
 
-    after = Recorder(spool_dir=spool, batch_size=200)
+    after = make(spool_dir=spool, batch_size=200)
     after.start()
     wait_for(lambda: after.stats()["spooling"] == 0, "the next run replays the spool")
     after.close()
-    got = after.got
+    got = after.sink.got
     assert got[:300] == ids(300)  # everything spooled before the kill, first and in order
     assert len(got) > 300  # and what was spooled while it ran
     assert got == sorted(got) and len(set(got)) == len(got)  # in order, each once
@@ -81,7 +81,7 @@ def test_sigkill_loses_nothing_that_was_spooled(tmp_path: Path) -> None:
 
 def test_forked_child_gets_its_own_queue_and_slot(tmp_path: Path) -> None:
     spool = tmp_path / "spool"
-    parent = Recorder(down=True, spool_dir=spool, max_attempts=1, batch_size=10)
+    parent = make(down=True, spool_dir=spool, max_attempts=1, batch_size=10)
     for i in range(50):
         parent.submit(make_event(i))
     assert parent.flush(timeout=30)
@@ -92,14 +92,14 @@ def test_forked_child_gets_its_own_queue_and_slot(tmp_path: Path) -> None:
     if pid == 0:  # the child: same handler object, fresh state
         code = 1
         try:
-            parent.up.set()
+            parent.sink.up.set()
             fresh = parent.stats()
             for i in range(1000, 1005):
                 parent.submit(make_event(i))
             parent.flush(timeout=30)
-            slot = parent._slot.path.name if parent._slot else None
+            slot = parent.delivery._slot.path.name if parent.delivery._slot else None
             parent.close()
-            result.write_bytes(orjson.dumps({"fresh": fresh, "got": parent.got, "slot": slot}))
+            result.write_bytes(orjson.dumps({"fresh": fresh, "got": parent.sink.got, "slot": slot}))
             code = 0
         finally:
             os._exit(code)
@@ -110,10 +110,10 @@ def test_forked_child_gets_its_own_queue_and_slot(tmp_path: Path) -> None:
     assert child["got"] == ids(5, start=1000)  # the parent's spool was not replayed there
     assert child["slot"] not in (None, "slot-0")
     assert parent.stats()["spool_bytes"] == spooled and parent.stats()["accepted"] == 50
-    parent.up.set()
-    wait_for(lambda: len(parent.got) == 50, "the parent replays its own spool")
+    parent.sink.up.set()
+    wait_for(lambda: len(parent.sink.got) == 50, "the parent replays its own spool")
     parent.close()
-    assert parent.got == ids(50)
+    assert parent.sink.got == ids(50)
 
 
 def test_normal_exit_drains_without_close(tmp_path: Path) -> None:
@@ -146,17 +146,17 @@ def test_prepend_keeps_order_when_the_spool_took_over_during_retries(tmp_path: P
                 raise TransientSinkError("timeout")
             return super().write_batch(events)
 
-    h = FailsFirstBatch(spool_dir=tmp_path / "spool", batch_size=5, max_attempts=1,
+    h = make(FailsFirstBatch, spool_dir=tmp_path / "spool", batch_size=5, max_attempts=1,
                         queue_max_events=20, emit_timeout=30)
     h.submit(make_event(0))
-    wait_for(h.entered.is_set, "the first batch is being written")
+    wait_for(h.sink.entered.is_set, "the first batch is being written")
     for i in range(1, 100):
         h.submit(make_event(i))
     wait_for(lambda: h.stats()["spooling"] == 1, "the spooler took over")
     gate.set()
-    wait_for(lambda: len(h.got) == 100, "everything delivered")
+    wait_for(lambda: len(h.sink.got) == 100, "everything delivered")
     h.close()
-    assert h.got == ids(100)
+    assert h.sink.got == ids(100)
 
 
 def test_multiprocessing_child_drains_when_it_returns(tmp_path: Path) -> None:

@@ -12,9 +12,8 @@ import pytest
 from test_sink_handler import Recorder
 from traitlets.config import Config
 
-from telemetry_core import EventLog, hookimpl
-from telemetry_core._plugins import get_plugin_manager
-from telemetry_core.sinks import SinkConfigError
+from telemetry_core import EventLog, hookimpl, register_plugin, unregister_plugin
+from telemetry_core.sinks import SinkConfigError, SinkContext
 from telemetry_core.testing import wait_for
 
 SCHEMA: dict[str, Any] = {
@@ -33,10 +32,8 @@ _made: list[Recorder] = []
 class ConfiguredRecorder(Recorder):
     """The test-double sink, made by ``create_sink`` from a configuration entry."""
 
-    sink_type = "recorder"
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, context: SinkContext, **options: Any) -> None:
+        super().__init__(context, **options)
         _made.append(self)
 
 
@@ -44,10 +41,10 @@ class ConfiguredRecorder(Recorder):
 def recorder_type() -> Iterator[None]:
     plugin = types.SimpleNamespace(
         telemetry_sink_types=hookimpl(lambda: {"recorder": ConfiguredRecorder}))
-    get_plugin_manager().register(plugin, name="recorder-e2e")
+    register_plugin(plugin, name="recorder-e2e")
     _made.clear()
     yield
-    get_plugin_manager().unregister(name="recorder-e2e")
+    unregister_plugin(name="recorder-e2e")
 
 
 def eventlog(**kwargs: Any) -> EventLog:
@@ -83,14 +80,16 @@ def test_traitlets_config_names_the_sinks(tmp_path: Path, recorder_type: None) -
 def test_sink_down_while_recording_loses_nothing(tmp_path: Path, recorder_type: None) -> None:
     log = eventlog(sinks=[{"type": "recorder", "down": True, "max_attempts": 2,
                            "batch_size": 25, "spool_dir": str(tmp_path / "spool")}])
+    [handler] = log.sink_handlers
     [sink] = _made
+    assert handler.sink is sink
     ids = []
     for i in range(300):  # never raises although every write fails
         event = log.record_event(SCHEMA_ID, 1, {"n": i})
         assert event is not None
         ids.append(event["__event_id__"])
     assert log.flush(timeout=30)  # delivered or spooled
-    assert sink.stats()["spooled"] == 300
+    assert handler.stats()["spooled"] == 300
     sink.up.set()
     wait_for(lambda: len(sink.got) == 300, "the spool replayed after recovery")
     log.close()

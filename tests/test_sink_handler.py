@@ -16,8 +16,11 @@ import orjson
 import pytest
 
 from telemetry_core.sinks import (
+    Option,
     PermanentSinkError,
+    Sink,
     SinkConfigError,
+    SinkContext,
     SinkEvent,
     SinkHandler,
     TransientSinkError,
@@ -37,18 +40,16 @@ def ids(n: int, start: int = 0) -> list[str]:
     return [f"e{i:05d}" for i in range(start, start + n)]
 
 
-class Recorder(SinkHandler):
+class Recorder(Sink):
     """A sink that records event ids; ``up`` cleared makes it fail, ``gate`` blocks it."""
 
-    sink_type = "recorder"
+    type = "recorder"
+    options = (Option("down", "bool", False, "start failing"),
+               Option("gate", "any", None, "write_batch waits for it", nullable=True))
 
-    def __init__(self, *, down: bool = False, gate: threading.Event | None = None,
-                 **options: Any) -> None:
-        options.setdefault("retry_initial", 0.002)
-        options.setdefault("retry_max", 0.02)
-        options.setdefault("batch_age", 0.005)
-        options.setdefault("stats_interval", 0)
-        super().__init__(**options)
+    def __init__(self, context: SinkContext, *, down: bool = False,
+                 gate: threading.Event | None = None) -> None:
+        super().__init__(context)
         self.up = threading.Event()
         if not down:
             self.up.set()
@@ -68,6 +69,15 @@ class Recorder(SinkHandler):
         return None
 
 
+def make(sink: type[Sink] = Recorder, **options: Any) -> SinkHandler:
+    """A handler around ``sink`` with quick retries and batches, for tests."""
+    options.setdefault("retry_initial", 0.002)
+    options.setdefault("retry_max", 0.02)
+    options.setdefault("batch_age", 0.005)
+    options.setdefault("stats_interval", 0)
+    return SinkHandler(sink, **options)
+
+
 @pytest.fixture
 def spool(tmp_path: Path) -> Path:
     return tmp_path / "spool"
@@ -79,9 +89,9 @@ def closing() -> Any:
     made: list[SinkHandler] = []
     yield made.append
     for h in made:
-        if hasattr(h, "gate") and h.gate is not None:
-            h.gate.set()
-        h.close_timeout = 2.0
+        if getattr(h.sink, "gate", None) is not None:
+            h.sink.gate.set()
+        h.delivery.close_timeout = 2.0
         h.close()
 
 
@@ -89,19 +99,19 @@ def closing() -> Any:
 
 
 def test_sink_down_then_up_delivers_every_event_once_in_order(spool: Path, closing: Any) -> None:
-    h = Recorder(down=True, spool_dir=spool, batch_size=50, max_attempts=2)
+    h = make(down=True, spool_dir=spool, batch_size=50, max_attempts=2)
     closing(h)
     for i in range(300):
         h.submit(make_event(i))
     assert h.flush(timeout=30), "flush must return once everything is delivered or spooled"
     stats = h.stats()
     assert stats["spooled"] == 300 and stats["delivered"] == 0 and stats["spool_bytes"] > 0
-    h.up.set()  # the server comes back; more events arrive while the spool replays
+    h.sink.up.set()  # the server comes back; more events arrive while the spool replays
     for i in range(300, 400):
         h.submit(make_event(i))
-    wait_for(lambda: len(h.got) >= 400, "all 400 events delivered")
+    wait_for(lambda: len(h.sink.got) >= 400, "all 400 events delivered")
     h.flush(timeout=30)
-    assert h.got == ids(400)
+    assert h.sink.got == ids(400)
     stats = h.stats()
     assert stats["accepted"] == 400 and stats["delivered"] == 400
     assert stats["replayed"] >= 300 and stats["retried"] > 0 and stats["dropped"] == 0
@@ -117,12 +127,12 @@ def test_sink_failing_a_few_times_recovers_without_duplicates(spool: Path, closi
                 raise ConnectionError("connection reset")  # not a SinkError: still transient
             return super().write_batch(events)
 
-    h = FailsThrice(spool_dir=spool, batch_size=10, max_attempts=5)
+    h = make(FailsThrice, spool_dir=spool, batch_size=10, max_attempts=5)
     closing(h)
     for i in range(100):
         h.submit(make_event(i))
     assert h.flush(timeout=30)
-    assert h.got == ids(100)
+    assert h.sink.got == ids(100)
     assert h.stats()["retried"] > 0 and h.stats()["spooled"] == 0
 
 
@@ -136,12 +146,12 @@ def test_partial_write_result_retries_only_the_failed_events(spool: Path, closin
             self.got.extend(e.event_id for e in events if e not in later)
             return WriteResult(retry=later)
 
-    h = OddOnesLater(spool_dir=spool, batch_size=20)
+    h = make(OddOnesLater, spool_dir=spool, batch_size=20)
     closing(h)
     for i in range(60):
         h.submit(make_event(i))
     assert h.flush(timeout=30)
-    assert sorted(h.got) == ids(60) and len(set(h.got)) == 60
+    assert sorted(h.sink.got) == ids(60) and len(set(h.sink.got)) == 60
     assert h.stats()["delivered"] == 60 and h.stats()["retried"] == 30
 
 
@@ -157,7 +167,7 @@ def test_permanent_rejections_go_to_the_dead_letter_file(spool: Path, closing: A
             self.got.extend(e.event_id for e in events if int(e.event_id[1:]) % 7)
             return WriteResult(rejected=rejected)
 
-    h = Picky(spool_dir=spool, batch_size=10)
+    h = make(Picky, spool_dir=spool, batch_size=10)
     closing(h)
     for i in range(1, 29):
         h.submit(make_event(i))
@@ -185,14 +195,14 @@ def test_rejections_while_replaying_the_spool_are_dead_lettered(spool: Path,
             self.got.extend(e.event_id for e in events if not int(e.event_id[1:]) % 2)
             return WriteResult(rejected=odd)
 
-    h = RejectsOddOnesWhenUp(down=True, spool_dir=spool, max_attempts=1, batch_size=8)
+    h = make(RejectsOddOnesWhenUp, down=True, spool_dir=spool, max_attempts=1, batch_size=8)
     closing(h)
     for i in range(40):
         h.submit(make_event(i))
     assert h.flush(timeout=30) and h.stats()["spooled"] == 40
-    h.up.set()
+    h.sink.up.set()
     wait_for(lambda: h.stats()["spooling"] == 0, "the spool replayed")
-    assert h.got == ids(40)[::2]
+    assert h.sink.got == ids(40)[::2]
     assert [d["event_id"] for d in read_dead_letters(spool / "dead-letter.jsonl")] == ids(40)[1::2]
     stats = h.stats()
     assert stats["replayed"] == stats["delivered"] == 20 and stats["dead_lettered"] == 20
@@ -204,7 +214,7 @@ def test_dead_letter_file_is_bounded(tmp_path: Path, closing: Any) -> None:
             raise PermanentSinkError("no")
 
     dead = tmp_path / "dl" / "rejected.jsonl"
-    h = RejectAll(spool_dir=tmp_path / "spool", dead_letter_path=dead,
+    h = make(RejectAll, spool_dir=tmp_path / "spool", dead_letter_path=dead,
                   dead_letter_max_bytes=2000, batch_size=5)
     closing(h)
     for i in range(60):
@@ -221,10 +231,10 @@ def test_dead_letter_file_is_bounded(tmp_path: Path, closing: Any) -> None:
 def test_full_queue_without_spool_drops_by_policy_and_counts(
         policy: str, closing: Any, caplog: pytest.LogCaptureFixture) -> None:
     gate = threading.Event()
-    h = Recorder(spool=False, gate=gate, queue_max_events=10, drop_policy=policy, batch_size=1)
+    h = make(spool=False, gate=gate, queue_max_events=10, drop_policy=policy, batch_size=1)
     closing(h)
     h.submit(make_event(0))
-    wait_for(h.entered.is_set, "the sink holds the first event")
+    wait_for(h.sink.entered.is_set, "the sink holds the first event")
     for i in range(1, 31):
         h.submit(make_event(i))  # returns although the sink is blocked
     assert not gate.is_set()
@@ -233,7 +243,7 @@ def test_full_queue_without_spool_drops_by_policy_and_counts(
     gate.set()
     assert h.flush(timeout=30)
     expected = ids(10, start=1) if policy == "drop_newest" else ids(10, start=21)
-    assert h.got == ["e00000", *expected]
+    assert h.sink.got == ["e00000", *expected]
     assert h.stats()["delivered"] == 11 and h.stats()["dropped"] == 20
     warnings = [r.getMessage() for r in caplog.records if "queue full" in r.getMessage()]
     assert len(warnings) == 1  # logged, and not once per dropped event
@@ -243,10 +253,10 @@ def test_full_queue_without_spool_drops_by_policy_and_counts(
 def test_queue_bytes_bound_counts_too(closing: Any) -> None:
     gate = threading.Event()
     size = len(make_event(1).line)
-    h = Recorder(spool=False, gate=gate, queue_max_bytes=size * 4, batch_size=1)
+    h = make(spool=False, gate=gate, queue_max_bytes=size * 4, batch_size=1)
     closing(h)
     h.submit(make_event(0))
-    wait_for(h.entered.is_set, "the sink holds the first event")
+    wait_for(h.sink.entered.is_set, "the sink holds the first event")
     for i in range(1, 11):
         h.submit(make_event(i))
     stats = h.stats()
@@ -260,33 +270,33 @@ def test_batches_taken_from_a_longer_queue_keep_order_and_byte_counts(
         extra: int, closing: Any) -> None:
     gate = threading.Event()
     sizes = [len(make_event(i).line) for i in range(30)]
-    h = Recorder(spool=False, gate=gate, batch_size=3)
+    h = make(spool=False, gate=gate, batch_size=3)
     closing(h)
     h.submit(make_event(0))
-    wait_for(h.entered.is_set, "the sink holds the first event")
+    wait_for(h.sink.entered.is_set, "the sink holds the first event")
     queued = list(range(1, 4 + extra))
     for i in queued:
         h.submit(make_event(i))
-    with h._cv:
-        assert h._queue_bytes == sum(sizes[i] for i in queued)
-        batch = h._pop(3)  # what the delivery thread takes next, by hand here
+    with h.delivery._cv:
+        assert h.delivery._queue.bytes == sum(sizes[i] for i in queued)
+        batch = h.delivery._pop(3)  # what the delivery thread takes next, by hand here
         assert [e.event_id for e in batch] == ids(3, start=1)
-        assert h._queue_bytes == sum(sizes[i] for i in queued[3:])
-        assert [e.event_id for e in h._queue] == ids(extra, start=4)
-    h._settle(3, delivered=3)  # as if delivered: they never reach the sink
+        assert h.delivery._queue.bytes == sum(sizes[i] for i in queued[3:])
+        assert [e.event_id for e in h.delivery._queue.items] == ids(extra, start=4)
+    h.delivery._settle(3, delivered=3)  # as if delivered: they never reach the sink
     for i in range(4 + extra, 10):  # submit still appends to the queue that stayed
         h.submit(make_event(i))
     gate.set()
     assert h.flush(5)
     last = max(9, 3 + extra)
-    assert h.got == ["e00000", *ids(last - 3, start=4)]
+    assert h.sink.got == ["e00000", *ids(last - 3, start=4)]
     assert h.stats()["queue_bytes"] == 0
 
 
 @pytest.mark.parametrize("policy", ["drop_newest", "drop_oldest"])
 def test_full_spool_drops_by_policy_and_counts(policy: str, spool: Path, closing: Any) -> None:
     line = 120  # roughly one spooled event
-    h = Recorder(down=True, spool_dir=spool, spool_max_bytes=40 * line,
+    h = make(down=True, spool_dir=spool, spool_max_bytes=40 * line,
                  spool_segment_bytes=8 * line, drop_policy=policy, batch_size=5, max_attempts=1)
     closing(h)
     for i in range(200):
@@ -295,9 +305,9 @@ def test_full_spool_drops_by_policy_and_counts(policy: str, spool: Path, closing
     stats = h.stats()
     assert stats["dropped"] > 0, stats
     assert stats["spool_bytes"] <= 40 * line
-    h.up.set()
+    h.sink.up.set()
     wait_for(lambda: h.stats()["spooling"] == 0, "spool replayed")
-    got = h.got
+    got = h.sink.got
     assert got == sorted(got) and len(set(got)) == len(got)  # in order, once each
     assert len(got) + h.stats()["dropped"] == 200
     if policy == "drop_newest":
@@ -313,27 +323,27 @@ def test_submit_returns_while_the_sink_is_blocked(spool: Path, closing: Any) -> 
     gate = threading.Event()
     # A tiny queue; emit_timeout lets a caller that finds it full wait for the spooler
     # (which moves events to disk), never for the blocked sink.
-    h = Recorder(spool_dir=spool, gate=gate, batch_size=10, queue_max_events=50,
+    h = make(spool_dir=spool, gate=gate, batch_size=10, queue_max_events=50,
                  emit_timeout=30)
     closing(h)
     h.submit(make_event(0))
-    wait_for(h.entered.is_set, "the sink holds the first event")  # blocked from here on
+    wait_for(h.sink.entered.is_set, "the sink holds the first event")  # blocked from here on
     for i in range(1, 500):  # far more than the queue holds: the rest goes to disk
         h.submit(make_event(i))
     assert not gate.is_set()
     gate.set()
     assert h.flush(timeout=30)
-    wait_for(lambda: len(h.got) == 500, "every event delivered after the sink unblocks")
-    assert h.got == ids(500)
+    wait_for(lambda: len(h.sink.got) == 500, "every event delivered after the sink unblocks")
+    assert h.sink.got == ids(500)
     assert h.stats()["dropped"] == 0
 
 
 def test_emit_timeout_bounds_the_wait_when_full(closing: Any) -> None:
     gate = threading.Event()
-    h = Recorder(spool=False, gate=gate, queue_max_events=1, emit_timeout=0.05, batch_size=1)
+    h = make(spool=False, gate=gate, queue_max_events=1, emit_timeout=0.05, batch_size=1)
     closing(h)
     h.submit(make_event(0))
-    wait_for(h.entered.is_set, "the sink holds the first event")
+    wait_for(h.sink.entered.is_set, "the sink holds the first event")
     h.submit(make_event(1))
     h.submit(make_event(2))  # waits up to emit_timeout for room, then drops
     assert not gate.is_set()
@@ -345,7 +355,7 @@ def test_a_sink_that_raises_never_reaches_the_caller(spool: Path, closing: Any) 
         def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
             raise ZeroDivisionError("a bug in the plugin")
 
-    h = Broken(spool_dir=spool, max_attempts=1)
+    h = make(Broken, spool_dir=spool, max_attempts=1)
     closing(h)
     logger = logging.getLogger("test.sink.broken")
     logger.propagate = False
@@ -368,20 +378,20 @@ def test_open_failing_at_first_is_retried_and_loses_nothing(spool: Path, closing
             if not self.up.is_set():
                 raise SinkConfigError("cannot reach server")
 
-    h = LateServer(down=True, spool_dir=spool, max_attempts=2)
+    h = make(LateServer, down=True, spool_dir=spool, max_attempts=2)
     closing(h)
     with pytest.raises(SinkConfigError, match="cannot reach server"):
         h.start()  # an explicit start shows configuration errors
     for i in range(30):
         h.submit(make_event(i))  # a lazy start logs them and keeps going
     assert h.flush(timeout=30)
-    h.up.set()
-    wait_for(lambda: len(h.got) == 30, "delivered once the server answers")
-    assert h.got == ids(30)
+    h.sink.up.set()
+    wait_for(lambda: len(h.sink.got) == 30, "delivered once the server answers")
+    assert h.sink.got == ids(30)
 
 
 def test_logging_emit_takes_the_core_event_or_a_dict(spool: Path, closing: Any) -> None:
-    h = Recorder(spool_dir=spool)
+    h = make(spool_dir=spool)
     closing(h)
     logger = logging.getLogger("test.sink.emit")
     logger.propagate = False
@@ -396,140 +406,100 @@ def test_logging_emit_takes_the_core_event_or_a_dict(spool: Path, closing: Any) 
         assert h.flush(timeout=30)
     finally:
         logger.removeHandler(h)
-    assert h.got == ["e00001", "e00002"]
+    assert h.sink.got == ["e00001", "e00002"]
 
 
 # -- flush, close, restart -------------------------------------------------------------
 
 
 def test_close_drains_and_later_submits_are_counted(spool: Path) -> None:
-    h = Recorder(spool_dir=spool, batch_age=5.0, batch_size=1000)
+    h = make(spool_dir=spool, batch_age=5.0, batch_size=1000)
     for i in range(50):
         h.submit(make_event(i))
     h.close()
-    assert h.got == ids(50)
+    assert h.sink.got == ids(50)
     h.submit(make_event(50))  # after close: counted, never raised
     assert h.stats()["dropped"] == 1
 
 
 def test_flush_without_events_is_true_and_close_without_start_is_fine(spool: Path) -> None:
-    h = Recorder(spool_dir=spool)
+    h = make(spool_dir=spool)
     assert h.flush(timeout=1)
     h.close()
     assert not spool.exists()  # never started: nothing written
 
 
 def test_a_new_handler_replays_what_the_last_one_spooled(spool: Path) -> None:
-    first = Recorder(down=True, spool_dir=spool, batch_size=7, max_attempts=1,
+    first = make(down=True, spool_dir=spool, batch_size=7, max_attempts=1,
                      close_timeout=5)
     for i in range(100):
         first.submit(make_event(i))
     first.close()  # sink still down: everything stays on disk
-    assert first.stats()["spooled"] == 100 and first.got == []
-    second = Recorder(spool_dir=spool, batch_size=7)
+    assert first.stats()["spooled"] == 100 and first.sink.got == []
+    second = make(spool_dir=spool, batch_size=7)
     second.start()
     wait_for(lambda: second.stats()["spooling"] == 0, "the spool replayed by the next run")
-    assert second.got == ids(100)
+    assert second.sink.got == ids(100)
     second.submit(make_event(100))  # delivered directly now
     second.close()
-    assert second.got == ids(101)
+    assert second.sink.got == ids(101)
     assert second.stats()["replayed"] == 100
 
 
 def test_two_sinks_sharing_a_spool_dir_get_their_own_slots_and_a_warning(
         spool: Path, closing: Any, caplog: pytest.LogCaptureFixture) -> None:
-    a = Recorder(spool_dir=spool)
+    a = make(spool_dir=spool)
     closing(a)
     a.start()
-    b = Recorder(spool_dir=spool)  # e.g. the same configuration built twice
+    b = make(spool_dir=spool)  # e.g. the same configuration built twice
     closing(b)
     b.start()
-    assert a._slot is not None and b._slot is not None
-    assert (a._slot.path.name, b._slot.path.name) == ("slot-0", "slot-1")
+    assert a.delivery._slot is not None and b.delivery._slot is not None
+    assert (a.delivery._slot.path.name, b.delivery._slot.path.name) == ("slot-0", "slot-1")
     assert "give each sink of type 'recorder' its own 'name'" in caplog.text
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [
-    ("drop_policy", "newest", "drop_policy must be one of drop_newest, drop_oldest"),
-    ("spool_fsync", "sometimes", "spool_fsync must be one of never, batch, always"),
-    ("queue_max_events", 0, "queue_max_events must be a whole number >= 1"),
-    ("spool_at", 2, "spool_at must be in"),
+    ("drop_policy", "newest", "'drop_policy' must be one of 'drop_newest', 'drop_oldest', "
+                              "got 'newest'"),
+    ("spool_fsync", "sometimes", "'spool_fsync' must be one of 'never', 'batch', 'always'"),
+    ("queue_max_events", 0, "'queue_max_events' must be >= 1, got 0"),
+    ("batch_size", 0, "'batch_size' must be >= 1, got 0"),
+    ("queue_max_bytes", "64MB", "'queue_max_bytes' must be a whole number, got '64MB'"),
+    ("spool", "no", "'spool' must be true or false, got 'no'"),
+    ("spool_at", 2, "'spool_at' must be <= 1, got 2"),
+    ("file_mode", "rw-------", "'file_mode' must be permission bits"),
+    ("batch_sise", 10, "unknown option 'batch_sise'; did you mean 'batch_size'"),
+    ("colour", 10, "unknown option 'colour'; its options: down, gate; options of every "
+                   "sink: name, batch_size"),
 ])
 def test_bad_options_are_clear(option: str, value: object, message: str) -> None:
-    with pytest.raises(SinkConfigError, match=message):
-        Recorder(**{option: value})
+    with pytest.raises(SinkConfigError) as info:
+        make(**{option: value})
+    assert str(info.value).startswith("recorder sink: ")
+    assert message in str(info.value)
 
 
 def test_default_spool_dir_uses_xdg_state_home(monkeypatch: pytest.MonkeyPatch,
                                                tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    h = Recorder(name="primary")
+    h = make(name="primary")
     assert h.spool_dir == tmp_path / "telemetry" / "spool" / "recorder-primary"
 
 
 def test_close_does_not_sit_out_a_long_backoff(spool: Path) -> None:
-    h = Recorder(down=True, spool_dir=spool, retry_initial=3600, retry_max=3600,
+    h = make(down=True, spool_dir=spool, retry_initial=3600, retry_max=3600,
                  max_attempts=5, close_timeout=30)
     for i in range(10):
         h.submit(make_event(i))
     wait_for(lambda: h.stats()["retried"] > 0, "the first attempt failed")
-    h.up.set()  # back, while the worker sleeps an hour-long backoff
+    h.sink.up.set()  # back, while the worker sleeps an hour-long backoff
     closer = threading.Thread(target=h.close)
     closer.start()
     closer.join(timeout=60)  # a bound against a hang, far below the hour
     assert not closer.is_alive()
-    assert h.got == ids(10)
+    assert h.sink.got == ids(10)
 
-
-def test_a_backlog_yields_the_interpreter_less_often_while_the_sink_is_busy(
-        monkeypatch: pytest.MonkeyPatch, closing: Any) -> None:
-    # Past a full batch, submit releases the interpreter lock so a woken delivery thread
-    # can take its turn; when a yield finds it busy in write_batch (here: held by the
-    # gate), the yields space out, so a slow sink costs the caller next to nothing.
-    import telemetry_core.sinks._base as base
-
-    depths: list[int] = []
-    gate = threading.Event()
-    h = Recorder(spool=False, gate=gate, batch_size=100, queue_max_events=100_000)
-    closing(h)
-    monkeypatch.setattr(base, "_yield_interpreter", lambda _s: depths.append(len(h._queue)))
-    h.submit(make_event(0))
-    wait_for(h.entered.is_set, "the sink holds the first batch")
-    for i in range(1, 20_001):
-        h.submit(make_event(i))
-    assert depths[:3] == [128, 256, 512]  # past a batch, at multiples of 64 (half a batch,
-    # rounded up to a power of two), each finding the sink busy: then ever less often
-    gaps = [b - a for a, b in zip(depths, depths[1:], strict=False)]
-    assert gaps == sorted(gaps) and gaps[-1] >= 4096
-    assert len(depths) < 12
-    gate.set()
-    assert h.flush(10) and h.stats()["delivered"] == 20_001
-
-
-
-def test_submit_yields_the_interpreter_while_a_sink_wants_it_back_and_keeps_the_event(
-        monkeypatch: pytest.MonkeyPatch, closing: Any) -> None:
-    # A sink's C code sets lock_wanted[0] (without the lock) when it is about to take
-    # the interpreter lock back; submit then yields it at once, each time it is called.
-    import telemetry_core.sinks._base as base
-
-    yields: list[int] = []
-    gate = threading.Event()
-    h = Recorder(spool=False, gate=gate, batch_size=1000)
-    closing(h)
-    monkeypatch.setattr(base, "_yield_interpreter", lambda _s: yields.append(len(h._queue)))
-    h.submit(make_event(0))
-    wait_for(h.entered.is_set, "the sink holds the first batch")
-    h.submit(make_event(1))
-    assert yields == []  # nobody wants it: no yield below a full batch
-    h.lock_wanted[0] = 1
-    for i in range(2, 5):
-        h.submit(make_event(i))
-    h.lock_wanted[0] = 0
-    h.submit(make_event(5))
-    assert yields == [2, 3, 4]  # one per submit while wanted, each after enqueueing
-    gate.set()
-    assert h.flush(5) and h.got == ids(6)
 
 def test_a_sink_event_holds_its_json_as_one_line_and_compares_by_value() -> None:
     raw = orjson.dumps({"__event_id__": "e1", "n": 1})
@@ -542,3 +512,5 @@ def test_a_sink_event_holds_its_json_as_one_line_and_compares_by_value() -> None
     assert len({event, twin, other}) == 2
     assert SinkEvent.from_json(raw).event_id == "e1"
     assert "json=b'{" in repr(event)
+    with pytest.raises(ValueError, match="a JSON object"):
+        SinkEvent.from_json(b"[1]")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
+import orjson
 import pytest
-from test_sink_handler import ids, make_event
+from conftest import SCHEMA_ID, TEST_SCHEMA
+from test_sink_handler import Recorder, ids, make, make_event
 
+from telemetry_core import EventLog
+from telemetry_core.sinks import SinkEvent, TransientSinkError, WriteResult
 from telemetry_core.sinks._spool import Spool, acquire_slot
+from telemetry_core.testing import wait_for
 
 
 def spool_at(path: Path, **options: object) -> Spool:
@@ -116,3 +123,83 @@ def test_slots_are_exclusive_and_leftovers_are_preferred(tmp_path: Path) -> None
     assert acquire_slot(tmp_path, 3) is None  # all busy
     for slot in (first, third, fourth):
         slot.release()
+
+
+# -- damaged spools: quarantined, never delivered, recording goes on --------------------
+
+DAMAGED_BODIES = {
+    b"{not json": "not UTF-8 JSON",
+    b'{"n": "\xff\xfe"}': "not UTF-8 JSON",
+    b"[1, 2]": "not a JSON object but list",
+    b'"just a string"': "not a JSON object but str",
+}
+
+
+def test_lines_with_a_good_header_and_a_damaged_body_are_quarantined_once(
+        tmp_path: Path) -> None:
+    spool_dir = tmp_path / "spool"
+    first = make(down=True, spool_dir=spool_dir, batch_size=3, max_attempts=1)
+    for i in range(6):
+        first.submit(make_event(i))
+    assert first.flush(30) and first.stats()["spooled"] == 6
+    first.close()  # the sink stayed down: all six wait on disk
+    [segment] = spool_dir.glob("slot-0/*.seg")
+    lines = segment.read_bytes().splitlines(keepends=True)
+    damaged = [b'["e9%04d","https://example.org/schemas/thing","1","t"]\t%b\n' % (n, body)
+               for n, body in enumerate(DAMAGED_BODIES)]
+    # Damage between good lines, and a first batch that fails once (peeked twice).
+    segment.write_bytes(lines[0] + damaged[0] + lines[1] + damaged[1] + damaged[2]
+                        + b"".join(lines[2:5]) + damaged[3] + lines[5])
+
+    class FailsOnce(Recorder):
+        def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
+            if self.calls == 0:
+                self.calls += 1
+                raise TransientSinkError("one hiccup")
+            return super().write_batch(events)
+
+    second = make(FailsOnce, spool_dir=spool_dir, batch_size=3)
+    second.start()
+    wait_for(lambda: second.stats()["spooling"] == 0, "the spool replayed")
+    second.close()
+    assert second.sink.got == ids(6)  # every good line once, in order; no damaged one
+    assert second.stats()["spool_quarantined"] == 4
+    kept = [orjson.loads(x) for x in (segment.parent / "quarantine.jsonl").read_bytes()
+            .splitlines()]
+    assert [base64.b64decode(k["line_base64"]) for k in kept] == damaged
+    for entry, reason in zip(kept, DAMAGED_BODIES.values(), strict=True):
+        assert reason in entry["reason"] and entry["segment"] == segment.name
+
+
+@pytest.mark.parametrize("damage", ["segment", "cursor", "slot", "spool_dir"])
+def test_a_damaged_spool_dir_does_not_stop_recording(
+        tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture) -> None:
+    spool_dir = tmp_path / "spool"
+    slot = spool_dir / "slot-0"
+    if damage == "segment":
+        (slot / "00000001000000000000.seg").mkdir(parents=True)
+    elif damage == "cursor":
+        (slot / "cursor").mkdir(parents=True)
+    elif damage == "slot":
+        spool_dir.mkdir()
+        for n in range(2):
+            (spool_dir / f"slot-{n}").write_text("a file where a slot directory should be")
+    else:
+        spool_dir.write_text("a file where the spool directory should be")
+    out = tmp_path / "out"
+    log = EventLog(allowed_schemas=[SCHEMA_ID], sinks=[{
+        "type": "file", "path": str(out) + "/", "spool_dir": str(spool_dir),
+        "max_slots": 2}])
+    log.register_schema(TEST_SCHEMA)
+    log.record_event(SCHEMA_ID, 1, {"name": "still recorded"})
+    [handler] = log.sink_handlers
+    log.close()
+    [written] = out.rglob("*.jsonl")
+    assert orjson.loads(written.read_bytes())["name"] == "still recorded"
+    stats = handler.stats()
+    if damage in ("segment", "cursor"):  # set aside; the spool itself still works
+        assert stats["spool_damaged_files"] == 1 and stats["spool_unusable"] == 0
+        assert list(slot.glob("*.damaged"))
+    else:  # no spool: events wait in memory only
+        assert stats["spool_unusable"] == 1
+    assert "spool" in caplog.text and "WARNING" in caplog.text

@@ -12,6 +12,9 @@ import hmac
 import re
 from collections.abc import Mapping
 
+from ..consent import ConsentError, check_user
+from ..consent._identity import USER_FORMAT
+
 _HEX_DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -23,14 +26,26 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def is_user_id(value: object) -> bool:
+    """Whether ``value`` is a well-formed user id (as consent requires; and, as
+    openapi.json's pattern says, without a byte-order mark either)."""
+    try:
+        check_user(value)
+    except ConsentError:
+        return False
+    return "\ufeff" not in value  # type: ignore[operator]
+
+
 class Tokens:
     """The configured clients, by the digest of their token."""
 
     def __init__(self, tokens: Mapping[str, str]) -> None:
         self._clients: list[tuple[bytes, str]] = []
         for client, value in tokens.items():
-            if not client:
-                raise TokenError("TelemetryServer.tokens: a client name is empty")
+            if not is_user_id(client):
+                raise TokenError(
+                    f"TelemetryServer.tokens: client names are user ids ({USER_FORMAT}): the "
+                    "client is the user its events are about unless it names one")
             if value.startswith("sha256:"):
                 hexdigest = value[len("sha256:"):]
                 if not _HEX_DIGEST.match(hexdigest):

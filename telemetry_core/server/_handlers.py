@@ -19,7 +19,9 @@ from typing import Any
 import orjson
 from tornado import web
 
-from ._service import MAX_USER, RequestError, Service
+from ..consent._identity import USER_FORMAT
+from ._auth import is_user_id
+from ._service import RequestError, Service
 
 log = logging.getLogger("telemetry_core.server")
 
@@ -28,6 +30,18 @@ _JSON = "application/json"
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
                  429: "rate_limited", 501: "not_implemented", 503: "unavailable"}
+
+
+def check_json_body(request: Any, limit: int) -> None:
+    """415 unless the body is declared JSON; 413 when it says it is larger than ``limit``."""
+    content_type = request.headers.get("Content-Type", "")
+    if content_type.split(";", 1)[0].strip().lower() != _JSON:
+        raise RequestError(415, "unsupported_media_type", "send Content-Type: application/json")
+    length = request.headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise RequestError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    if request.body and len(request.body) > limit:  # read already (not streamed)
+        raise RequestError(413, "body_too_large", f"the body is larger than {limit} bytes")
 
 
 class Endpoint(web.RequestHandler):
@@ -125,10 +139,9 @@ class StandaloneGate(Endpoint):
 
     def caller(self) -> tuple[str, str | None]:
         # Token holders are trusted to name the user an event is about (documented).
-        user = self.request.headers.get("X-Telemetry-User") or None
-        if user is not None and len(user) > MAX_USER:
-            raise RequestError(400, "bad_header",
-                               f"X-Telemetry-User: at most {MAX_USER} characters")
+        user = self.request.headers.get("X-Telemetry-User")
+        if user is not None and not is_user_id(user):
+            raise RequestError(400, "bad_header", f"X-Telemetry-User: a user id is {USER_FORMAT}")
         return self.client, user
 
     def set_gate_headers(self) -> None:
@@ -164,15 +177,7 @@ class EventsEndpoint(Endpoint):
     def check_request(self) -> None:
         if self.request.method != "POST":
             return  # tornado answers 405
-        content_type = self.request.headers.get("Content-Type", "")
-        if content_type.split(";", 1)[0].strip().lower() != _JSON:
-            raise RequestError(415, "unsupported_media_type",
-                               "send the events as Content-Type: application/json")
-        limit = self.service.settings.max_body_bytes
-        length = self.request.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise RequestError(413, "body_too_large",
-                               f"the body is larger than {limit} bytes")
+        check_json_body(self.request, self.service.settings.max_body_bytes)
         self._chunks: list[bytes] = []
         self._size = 0
 
@@ -239,15 +244,16 @@ class ConsentEndpoint(Endpoint):
 
     endpoint = "consent"
 
-    def _not_yet(self) -> None:
-        raise RequestError(501, "not_implemented",
-                           "consent is not available in this version of the server")
+    def user(self) -> str:
+        client, user = self.caller()
+        return user or client
 
     def get(self) -> None:
-        self._not_yet()
+        self.send_json(self.service.consent_state(self.user()))
 
     def put(self) -> None:
-        self._not_yet()
+        check_json_body(self.request, self.service.settings.max_body_bytes)
+        self.send_json(self.service.decide(self.user(), self.request.body))
 
 
 class HealthEndpoint(Endpoint):

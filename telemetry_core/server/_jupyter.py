@@ -2,8 +2,8 @@
 
 The user is the Jupyter user (never from the request); the authorizer is asked about
 the resource ``telemetry`` (read for GET, write for POST/PUT). Events go to the
-EventLog configured in the server's own config (``c.EventLog.*``), shared with
-other telemetry hooks through ``web_app.settings["telemetry_eventlog"]``.
+EventLog configured in the server's own config (``c.EventLog.*``): the one
+``telemetry_core.jupyter.get_eventlog`` keeps for every telemetry extension.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from jupyter_core.utils import ensure_async
 from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import APIHandler
 
-from .._eventlog import EventLog
+from ..jupyter import get_eventlog
 from ._handlers import Endpoint, routes
 from ._service import RequestError, Service
 from ._settings import TelemetryServer
 
-EVENTLOG_SETTING = "telemetry_eventlog"
-_OWNED_SETTING = "telemetry_eventlog_owned"
+_HOOKS_SETTING = "telemetry_core.jupyter"  # telemetry_core.jupyter's state, when it runs
 
 
 class JupyterGate(Endpoint, APIHandler):
@@ -50,19 +49,17 @@ class JupyterGate(Endpoint, APIHandler):
 
 def load(serverapp: Any) -> None:
     """Mount the API under ``{base_url}api/telemetry/``."""
-    settings = serverapp.web_app.settings
-    eventlog = settings.get(EVENTLOG_SETTING)
-    if eventlog is None:
-        eventlog = EventLog(parent=serverapp)
-        settings[EVENTLOG_SETTING] = eventlog
-        settings[_OWNED_SETTING] = True
-    service = Service(eventlog, TelemetryServer(parent=serverapp), users_from_client=False)
+    service = Service(get_eventlog(serverapp), TelemetryServer(config=serverapp.config),
+                      users_from_client=False)
     serverapp.web_app.add_handlers(".*$", routes(JupyterGate, service, serverapp.base_url))
     serverapp.log.info("telemetry: REST API at %sapi/telemetry/", serverapp.base_url)
 
 
 async def unload(serverapp: Any) -> None:
-    """Drain and close the EventLog this extension made (not one it was given)."""
-    settings = serverapp.web_app.settings
-    if settings.pop(_OWNED_SETTING, False):
-        settings.pop(EVENTLOG_SETTING).close()
+    """Drain the EventLog: close it, unless telemetry_core.jupyter's hooks still record
+    to it (they close it when they stop, after the server's last event)."""
+    eventlog = get_eventlog(serverapp)
+    if _HOOKS_SETTING in serverapp.web_app.settings:
+        eventlog.flush()
+    else:
+        eventlog.close()

@@ -6,7 +6,6 @@ bytes and identities in and out of this class, for both ways of running them.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.resources
 import re
 import time
@@ -17,7 +16,9 @@ import orjson
 
 from .._errors import EventValidationError, SchemaNotRegisteredError
 from .._notice import notice_data, render_notice
-from ._auth import Tokens
+from ..consent import ConsentError, ConsentStoreUnavailable
+from ..consent._identity import USER_FORMAT
+from ._auth import Tokens, is_user_id
 from ._limits import RateLimiter, RecentIds
 from ._metrics import Metrics
 
@@ -36,7 +37,40 @@ _RFC3339 = re.compile(
 MAX_SCHEMA_ID = 1024
 MAX_VERSION_TEXT = 64
 MAX_CLIENT_ID = 128
-MAX_USER = 256
+MAX_DECISIONS = 1000  # in one PUT consent
+
+
+def _store_down() -> RequestError:
+    return RequestError(503, "consent_store_unavailable",
+                        "the consent store cannot be reached; retry later",
+                        headers={"Retry-After": "5"})
+
+
+def _check_decisions(parsed: Any) -> list[tuple[str, bool]]:
+    """The (scope, granted) pairs of a PUT consent body, or a 400 naming path and rule."""
+    if type(parsed) is not dict:
+        raise _shape_error("$", "type", "a JSON object")
+    for key in ("notice_version", "decisions"):
+        if key not in parsed:
+            raise _shape_error(f"$.{key}", "required", "this field is required")
+    if parsed.keys() - {"notice_version", "decisions"}:
+        raise _shape_error("$", "additionalProperties", "only notice_version and decisions")
+    if type(parsed["notice_version"]) is not str or not parsed["notice_version"]:
+        raise _shape_error("$.notice_version", "type", "the notice version shown, a string")
+    decisions = parsed["decisions"]
+    if type(decisions) is not list or len(decisions) > MAX_DECISIONS:
+        raise _shape_error("$.decisions", "type", f"an array of at most {MAX_DECISIONS}")
+    found = []
+    for i, decision in enumerate(decisions):
+        at = f"$.decisions[{i}]"
+        if type(decision) is not dict or decision.keys() != {"scope", "granted"}:
+            raise _shape_error(at, "required", "an object with scope and granted, only")
+        if type(decision["scope"]) is not str or not decision["scope"]:
+            raise _shape_error(f"{at}.scope", "type", "a schema id or group, a string")
+        if type(decision["granted"]) is not bool:
+            raise _shape_error(f"{at}.granted", "type", "true or false")
+        found.append((decision["scope"], decision["granted"]))
+    return found
 
 
 class RequestError(Exception):
@@ -126,10 +160,11 @@ def _check_event(item: Any, at: str) -> None:
     timestamp = item.get("timestamp", "")
     if "timestamp" in item and (type(timestamp) is not str or not _RFC3339.match(timestamp)):
         raise _shape_error(f"{at}.timestamp", "format", "an RFC 3339 date-time")
-    for key, bound in (("id", MAX_CLIENT_ID), ("user", MAX_USER)):
-        value = item.get(key, "")
-        if key in item and (type(value) is not str or not 0 < len(value) <= bound):
-            raise _shape_error(f"{at}.{key}", "type", f"a string of 1 to {bound} characters")
+    client_id = item.get("id", "")
+    if "id" in item and (type(client_id) is not str or not 0 < len(client_id) <= MAX_CLIENT_ID):
+        raise _shape_error(f"{at}.id", "type", f"a string of 1 to {MAX_CLIENT_ID} characters")
+    if "user" in item and not is_user_id(item["user"]):
+        raise _shape_error(f"{at}.user", "pattern", f"a user id: {USER_FORMAT}")
 
 
 class Service:
@@ -211,11 +246,12 @@ class Service:
             if "timestamp" in item:
                 source = {**shared_source, "client_timestamp": item["timestamp"]}
             schema_id, version, data = item["schema_id"], item["version"], item["data"]
+            about = (item.get("user") if self.users_from_client else None) or user or client
             reserved = [key for key in data if key[:2] == "__"] if check_reserved else None
             try:
                 if reserved:  # envelope fields are the server's, whatever the schema says
                     raise _Reserved(min(reserved))
-                recorded = record_event(schema_id, version, data, source=source,
+                recorded = record_event(schema_id, version, data, user=about, source=source,
                                         event_id=event_id)
             except _Reserved as exc:
                 result = self._invalid(schema_id, version, f"$.{exc}", "reserved")
@@ -224,6 +260,10 @@ class Service:
                                        str(exc.validator or "schema"))
             except SchemaNotRegisteredError:
                 result = self._invalid(schema_id, version, "$", "registered")
+            except ConsentError:  # a user id consent cannot use: recorded for nobody
+                recorded = None
+                result = {"status": "not_recorded", "reason": "no_consent"}
+                not_recorded["no_consent"] = not_recorded.get("no_consent", 0) + 1
             else:
                 if recorded is not None:
                     if event_id is not None:
@@ -231,7 +271,6 @@ class Service:
                     results.append({"status": "recorded", "event_id": recorded["__event_id__"]})
                     counts["recorded"] += 1
                     continue
-                about = (item.get("user") if self.users_from_client else None) or user or client
                 reason = self.why_not_recorded(schema_id, about)
                 result = {"status": "not_recorded", "reason": reason}
                 not_recorded[reason] = not_recorded.get(reason, 0) + 1
@@ -246,10 +285,8 @@ class Service:
 
     def why_not_recorded(self, schema_id: str, user: str | None) -> str:
         """Why an event of ``schema_id`` about ``user`` was not recorded."""
-        explain = getattr(self.eventlog, "why_not_recorded", None)
-        if explain is not None:  # the consent-aware EventLog knows both reasons
-            return str(explain(schema_id, user=user) or "not_allowed")
-        return "not_allowed"
+        # None would mean "it would be recorded now": consent was granted meanwhile.
+        return self.eventlog.why_not_recorded(schema_id, user=user) or "no_consent"
 
     def _invalid(self, schema_id: str, version: Any, path: str, rule: str) -> dict[str, Any]:
         # Names the schema, version, path and rule: never a value (the event may carry
@@ -282,24 +319,52 @@ class Service:
         return {"schemas": found}
 
     def consent_mode(self, schema_id: str) -> str:
-        """The consent mode of ``schema_id`` ("required" until consent is configured)."""
-        consent = getattr(self.eventlog, "consent", None)
-        return str(consent.mode(schema_id)) if consent is not None else "required"
+        """The consent mode of ``schema_id``: required, opt-in or opt-out."""
+        return self.eventlog.consent.mode(schema_id)
 
     def notice_version(self) -> str:
-        """The current notice's version: the consent store's, or a digest of the notice."""
-        consent = getattr(self.eventlog, "consent", None)
-        if consent is not None:
-            return str(consent.notice_version)
-        digest = hashlib.sha256(orjson.dumps(notice_data(self.eventlog),
-                                             option=orjson.OPT_SORT_KEYS)).hexdigest()
-        return f"n-{digest[:16]}"
+        """The current notice's version (what a consent decision refers to)."""
+        return self.eventlog.consent.notice_version
+
+    # -- consent --------------------------------------------------------------------------
+
+    def consent_state(self, user: str) -> dict[str, Any]:
+        """GET consent: ``user``'s consent state."""
+        try:
+            return self.eventlog.consent.state(user)
+        except ConsentStoreUnavailable:
+            raise _store_down() from None
+        except ConsentError as exc:
+            raise RequestError(400, "bad_user", str(exc)) from None
+
+    def decide(self, user: str, body: bytes) -> dict[str, Any]:
+        """PUT consent: apply the body's decisions in order; ``user``'s state after them.
+
+        A refused decision (a required schema, an unknown scope, a stale notice) is a 400
+        naming its index; the decisions before it stand.
+        """
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise RequestError(400, "malformed_json", "the body is not valid JSON") from None
+        decisions = _check_decisions(parsed)
+        consent = self.eventlog.consent
+        for i, (scope, granted) in enumerate(decisions):
+            try:
+                consent.decide(user, scope, granted, via="rest",
+                               notice_version=parsed["notice_version"])
+            except ConsentStoreUnavailable:
+                raise _store_down() from None
+            except ConsentError as exc:
+                raise RequestError(400, "consent_refused",
+                                   f"$.decisions[{i}]: {exc}"
+                                   + (f" ({i} earlier decision(s) stand)" if i else "")) from None
+        return self.consent_state(user)
 
     def notice(self, fmt: str) -> tuple[str, bytes]:
         """GET notice: (content type, body) in ``fmt`` (json, html or text)."""
         if fmt == "json":
-            data = {"notice_version": self.notice_version(), **notice_data(self.eventlog)}
-            return "application/json", orjson.dumps(data)
+            return "application/json", orjson.dumps(notice_data(self.eventlog))
         if fmt == "html":
             return "text/html; charset=utf-8", render_notice(self.eventlog, "html").encode()
         if fmt == "text":

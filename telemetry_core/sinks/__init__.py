@@ -1,9 +1,14 @@
-"""Sinks: the SinkHandler base class, the errors sinks raise, and the built-in file sink.
+"""Sinks: the contract a sink implements, the adapter that runs it, and the file sink.
 
+A sink is a small class (:class:`Sink`: ``open``, ``write_batch``, ``close``) with
+declared :class:`Option` values; :class:`SinkHandler` wraps one in a
+``logging.Handler`` and the framework behind it queues, batches, retries, spools and
+dead-letters. Names (paths, topics, keys, indices) come from :class:`NameTemplate`.
 Writing a sink plugin: docs/plugin-guide.md.
 """
 
-from ._base import SinkHandler
+from ._adapter import SinkHandler
+from ._contract import Sink, SinkContext
 from ._errors import (
     PermanentSinkError,
     SinkConfigError,
@@ -13,12 +18,20 @@ from ._errors import (
 )
 from ._event import SinkEvent
 from ._file import FileSink
-from ._naming import schema_name, schema_path
+from ._naming import VARIABLES, Charset, NameTemplate, schema_name, schema_path
+from ._options import FRAMEWORK_OPTIONS, Option
 
 __all__ = [
+    "FRAMEWORK_OPTIONS",
+    "VARIABLES",
+    "Charset",
     "FileSink",
+    "NameTemplate",
+    "Option",
     "PermanentSinkError",
+    "Sink",
     "SinkConfigError",
+    "SinkContext",
     "SinkError",
     "SinkEvent",
     "SinkHandler",

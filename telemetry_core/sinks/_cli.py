@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-from ._base import BASE_OPTIONS
+from ._naming import VARIABLES
+from ._options import FRAMEWORK_OPTIONS, describe
 from ._stats import default_spool_root, read_all_stats
 
 _STAT_COLUMNS = ("accepted", "delivered", "retried", "spooled", "replayed", "dead_lettered",
@@ -66,8 +67,9 @@ def _show_types(args: argparse.Namespace) -> int:
             out[name] = ({"error": str(cls)} if isinstance(cls, Exception) else {
                 "entry_point": ep.value if ep else None,
                 "distribution": ep.dist.name if ep and ep.dist else None,
-                "options": dict(cls.options)})
-        print(orjson.dumps({"sink_types": out, "common_options": BASE_OPTIONS},
+                "options": describe(cls.options)})
+        print(orjson.dumps({"sink_types": out, "common_options": describe(FRAMEWORK_OPTIONS),
+                            "template_variables": VARIABLES},
                            option=orjson.OPT_INDENT_2).decode())
         return 0
     if not types:
@@ -83,10 +85,12 @@ def _show_types(args: argparse.Namespace) -> int:
             doc = (cls.__doc__ or "").strip().splitlines()
             if doc:
                 print(f"    {doc[0]}")
-            _print_options(cls.options)
+            _print_options(describe(cls.options))
         print()
     print("Options every sink accepts:")
-    _print_options(BASE_OPTIONS)
+    _print_options(describe(FRAMEWORK_OPTIONS))
+    print("\nVariables of name templates (paths, topics, keys, indices):")
+    _print_options(VARIABLES)
     return 0
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 
 from ._event import SinkEvent
+from ._files import DEFAULT_FILE_MODE, make_dirs, open_private, write_all
 
 log = logging.getLogger("telemetry_core.sinks")
 
@@ -25,8 +26,10 @@ log = logging.getLogger("telemetry_core.sinks")
 class DeadLetterFile:
     """Appends rejected events to a JSON-lines file; one write per call."""
 
-    def __init__(self, path: Path, *, sink: str, max_bytes: int, fsync: bool = False) -> None:
+    def __init__(self, path: Path, *, sink: str, max_bytes: int, fsync: bool = False,
+                 file_mode: int = DEFAULT_FILE_MODE) -> None:
         self.path = path
+        self.file_mode = file_mode
         self.sink = sink
         self.max_bytes = max_bytes
         self.fsync = fsync
@@ -54,7 +57,7 @@ class DeadLetterFile:
             }) + b"\n"
             for event, reason in rejected)
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.path.parent, self.file_mode)
             try:
                 size = self.path.stat().st_size
             except FileNotFoundError:
@@ -64,11 +67,9 @@ class DeadLetterFile:
                 self.rotations += 1
                 log.warning("dead-letter file %s reached %d bytes; rotated to %s.1",
                             self.path, self.max_bytes, self.path.name)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            fd = open_private(self.path, os.O_WRONLY | os.O_APPEND, self.file_mode)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
+                write_all(fd, data)
                 if self.fsync:
                     os.fsync(fd)
             finally:

@@ -4,81 +4,47 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import orjson
 
 
-class _SinkEventFields:
-    """A SinkEvent's fields; ``_speedups.SinkEventBase`` is its C twin (which the cycle
-    collector does not track, see there)."""
+class SinkEvent(msgspec.Struct, frozen=True, gc=False):
+    """One recorded event as a sink sees it: immutable, hashable, picklable.
 
-    __slots__ = ("event_id", "schema_id", "version", "timestamp", "line", "_data")
+    ``SinkEvent(event_id, schema_id, version, timestamp, json)``, all strings but
+    ``json``: the event serialised once by the core, one JSON object without a newline.
+    ``line`` is the same plus a newline, what line-oriented sinks write; ``data``
+    parses ``json`` on each access, for sinks that need a field.
 
-    def __init__(self, event_id: str, schema_id: str, version: str, timestamp: str,
-                 json: bytes, _data: dict[str, Any] | None = None) -> None:
-        self.event_id = event_id
-        self.schema_id = schema_id
-        self.version = version
-        self.timestamp = timestamp
-        # A fresh copy of exactly the right size, not the caller's object: orjson returns
-        # its bytes in an over-sized allocation (about 1 KiB, shrunk in place). A queue
-        # holding thousands of those grows the heap by that much per event, and growing
-        # the heap (brk and first-touch page faults) cost the recording thread ~2 us an
-        # event here whenever a sink fell behind. The copy costs ~0.05 us.
-        self.line = json + b"\n"
-        self._data = _data
-
-
-_Fields = _SinkEventFields
-
-
-class SinkEvent(_Fields):
-    """One recorded event as a sink sees it. Treat it as immutable.
-
-    ``SinkEvent(event_id, schema_id, version, timestamp, json, _data=None)``. ``line``
-    is the event serialised once by the core, plus a newline: the bytes that
-    line-oriented sinks (files, S3 objects, bulk bodies) write as they are. ``json`` is
-    the same without the newline. ``data`` parses them lazily, for sinks that need
-    fields (index names, partitions). ``event_id``, ``schema_id``, ``version`` and
-    ``timestamp`` are strings.
+    A msgspec Struct: built and freed in C, and ``gc=False`` because it only ever holds
+    strings and bytes, so the cycle collector never has to walk a queue of them.
     """
 
-    __slots__ = ()  # the fields are the base's
+    event_id: str
+    schema_id: str
+    version: str
+    timestamp: str
+    json: bytes
 
     @property
-    def json(self) -> bytes:
-        """The event as one JSON object, without the newline (a copy of ``line``'s)."""
-        return self.line[:-1]
+    def line(self) -> bytes:
+        """``json`` plus a newline."""
+        return self.json + b"\n"
 
     @property
     def data(self) -> dict[str, Any]:
-        """The event as a dict (envelope included). Do not modify it."""
-        if self._data is None:
-            self._data = orjson.loads(self.line)
-        return self._data
+        """The event as a new dict (envelope included), parsed from ``json``."""
+        return orjson.loads(self.json)  # type: ignore[no-any-return]
 
     @classmethod
     def from_json(cls, raw: bytes) -> SinkEvent:
-        """Rebuild an event from its serialised form (spool replay, dead-letter reads)."""
+        """Rebuild an event from its JSON (plain logging records, dead-letter reads).
+
+        Raises ``ValueError`` unless ``raw`` is one JSON object.
+        """
         data = orjson.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError(f"an event is a JSON object, got {type(data).__name__}")
         return cls(str(data.get("__event_id__", "")), str(data.get("__schema__", "")),
                    str(data.get("__schema_version__", "")),
-                   str(data.get("__timestamp__", "")), raw, data)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return SinkEvent, (self.event_id, self.schema_id, self.version, self.timestamp,
-                           self.json)
-
-    def _key(self) -> tuple[str, str, str, str, bytes]:
-        return self.event_id, self.schema_id, self.version, self.timestamp, self.line
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not SinkEvent:
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (f"SinkEvent(event_id={self.event_id!r}, schema_id={self.schema_id!r}, "
-                f"version={self.version!r}, timestamp={self.timestamp!r}, json={self.json!r})")
+                   str(data.get("__timestamp__", "")), orjson.dumps(data))

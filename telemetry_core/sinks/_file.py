@@ -2,8 +2,9 @@
 
 ``path`` is either a directory (it ends with ``/`` or exists as one), under which each
 event goes to ``template`` (default ``{schema_name}/{date}.jsonl``), or a file path,
-which may itself use the template variables (``logs/{date}/events.jsonl``).
-See :data:`TEMPLATE_VARIABLES`.
+which may itself use the template variables (``logs/{date}/events.jsonl``). The
+variables are the framework's (``telemetry_core.sinks.VARIABLES``), the same in every
+sink. Every file and directory is created private (``file_mode``, default 0o600).
 """
 
 from __future__ import annotations
@@ -11,10 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import re
 import shutil
-import socket
-import string
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -22,140 +20,85 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ._base import SinkHandler
+from ._contract import Sink, SinkContext
 from ._errors import SinkConfigError, WriteResult
 from ._event import SinkEvent
-from ._naming import schema_name
+from ._files import make_dirs, open_private, write_all
+from ._naming import Charset, NameTemplate, clean
+from ._options import Option
 
 DEFAULT_TEMPLATE = "{schema_name}/{date}.jsonl"
-
-#: The variables a path template may use, each with what it becomes.
-TEMPLATE_VARIABLES: dict[str, str] = {
-    "schema_name": "last segment of the schema id, skipping a trailing version segment "
-                   "like v1 (.../kernel/code-executed -> code-executed)",
-    "schema": "the whole schema id without its scheme, made one safe file name "
-              "(telemetry.jupyter.org_schemas_events_kernel_code-executed)",
-    "version": "the schema version",
-    "date": "UTC date of the event's __timestamp__, YYYY-MM-DD",
-    "year": "YYYY of the event's timestamp",
-    "month": "MM of the event's timestamp",
-    "day": "DD of the event's timestamp",
-    "hour": "HH (UTC) of the event's timestamp",
-    "host": "this machine's host name",
-    "pid": "this process's id",
-}
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_DATE = re.compile(r"^\d{4}-\d\d-\d\d")
-
-
-def _safe(text: str) -> str:
-    return _UNSAFE.sub("_", text).strip("._") or "_"
-
-
-def _schema_name(schema_id: str) -> str:
-    name = schema_name(schema_id)
-    return _safe(name) if name else "unknown"
+#: A file path may hold any character but NUL; substituted values stay plain names.
+_PATH_CHARSET = Charset(literal="^\\x00")
 
 
 class _OpenFile:
     __slots__ = ("fd", "size", "opened")
 
     def __init__(self, path: Path, mode: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, mode)
+        make_dirs(path.parent, mode)
+        self.fd = open_private(path, os.O_WRONLY | os.O_APPEND, mode)
         self.size = os.fstat(self.fd).st_size
         self.opened = time.monotonic()
 
 
-class FileSink(SinkHandler):
+class FileSink(Sink):
     """Writes each event as one JSON line to a file chosen by a path template."""
 
-    sink_type = "file"
-    default_batch_size = 1000
-    default_batch_age = 0.2
-    options = {
-        "path": "a directory (ends with '/') for the template, or a file path that may "
-                "use template variables; required",
-        "template": f"file under a directory path (default {DEFAULT_TEMPLATE}); variables: "
-                    + ", ".join(TEMPLATE_VARIABLES),
-        "rotate_bytes": "start a new file when one reaches this size (default 0: never)",
-        "rotate_seconds": "start a new file when one has been open this long (default 0: "
-                          "never)",
-        "compress": "gzip rotated files (default false)",
-        "fsync": "fsync each file after each batch: durable writes (default false)",
-        "max_open_files": "files kept open at once, least recently used closed (default 64)",
-        "file_mode": "permissions of new files, e.g. 0o640 (default 0o600: events are about "
-                     "people)",
-    }
+    type = "file"
+    batch_size = 1000
+    batch_age = 0.2
+    options = (
+        Option("path", "path", None, "a directory (ends with '/') for the template, or a "
+               "file path that may use the template variables", required=True),
+        Option("template", "str", None, f"file under a directory path (default "
+               f"{DEFAULT_TEMPLATE}); variables: see `telemetry sinks`", nullable=True),
+        Option("rotate_bytes", "int", 0, "start a new file when one reaches this size in "
+               "bytes (0: never)", minimum=0),
+        Option("rotate_seconds", "float", 0.0, "start a new file when one has been open this "
+               "long (0: never)", minimum=0),
+        Option("compress", "bool", False, "gzip rotated files"),
+        Option("fsync", "bool", False, "fsync each file after each batch: durable writes"),
+        Option("max_open_files", "int", 64, "files kept open at once, least recently used "
+               "closed", minimum=1),
+    )
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str] | None = None,
-        *,
-        template: str | None = None,
-        rotate_bytes: int = 0,
-        rotate_seconds: float = 0,
-        compress: bool = False,
-        fsync: bool = False,
-        max_open_files: int = 64,
-        file_mode: int = 0o600,
-        **base_options: Any,
-    ) -> None:
-        if not path:
-            raise SinkConfigError(
-                "file sink: 'path' is required, e.g. {\"type\": \"file\", \"path\": "
-                "\"events/\"} for one file per schema and day under ./events/")
-        text = os.path.expanduser(os.fspath(path))
-        if text.endswith(("/", os.sep)) or os.path.isdir(text):
-            self.template = os.path.join(os.path.abspath(text), template or DEFAULT_TEMPLATE)
+    def __init__(self, context: SinkContext, *, path: str, template: str | None,
+                 rotate_bytes: int, rotate_seconds: float, compress: bool, fsync: bool,
+                 max_open_files: int) -> None:
+        super().__init__(context)
+        if path.endswith(("/", os.sep)) or os.path.isdir(path):
+            full = os.path.join(os.path.abspath(path), template or DEFAULT_TEMPLATE)
         elif template:
             raise SinkConfigError(
                 f"file sink: 'template' needs 'path' to be a directory (end it with '/'); "
-                f"got path={os.fspath(path)!r}")
+                f"got path={path!r}")
         else:
-            self.template = os.path.abspath(text)
-        fields = set()
-        try:
-            for _, field, _, _ in string.Formatter().parse(self.template):
-                if field is not None:
-                    fields.add(field)
-        except ValueError as exc:
-            raise SinkConfigError(f"file sink: bad path template {self.template!r}: {exc}; "
-                                  "write a literal brace as {{ or }}") from exc
-        unknown = sorted(fields - set(TEMPLATE_VARIABLES))
-        if unknown:
-            raise SinkConfigError(
-                f"file sink: unknown template variable(s) {', '.join(unknown)} in "
-                f"{self.template!r}; known: {', '.join(TEMPLATE_VARIABLES)}")
-        self.path = os.fspath(path)
-        self._fields = fields
-        prefix = self.template.split("{", 1)[0]  # the fixed directory part of the template
+            full = os.path.abspath(path)
+        self.path = path
+        self.template = NameTemplate(full, where="file sink", charset=_PATH_CHARSET)
+        prefix = full.split("{", 1)[0]  # the fixed directory part of the template
         self.root = Path(prefix) if prefix.endswith(os.sep) else Path(prefix).parent
         self.rotate_bytes = rotate_bytes
         self.rotate_seconds = rotate_seconds
         self.compress = compress
         self.durable = fsync
-        self.max_open_files = max(1, max_open_files)
-        if not isinstance(file_mode, int) or not 0 <= file_mode <= 0o777:
-            raise SinkConfigError(f"file sink: file_mode must be permission bits such as "
-                                  f"0o640 (an int; 416 in JSON), got {file_mode!r}")
-        self.file_mode = file_mode
+        self.max_open_files = max_open_files
+        self.file_mode = context.file_mode
         self._files: OrderedDict[Path, _OpenFile] = OrderedDict()
         self._paths: dict[tuple[str, str, str], Path] = {}
-        super().__init__(**base_options)
 
     def default_name(self) -> str:
         """Two file sinks with different paths get different spool dirs without a name."""
-        digest = hashlib.sha1(self.template.encode()).hexdigest()[:8]
-        return f"{_safe(self.root.name)}-{digest}"
+        digest = hashlib.sha1(self.template.template.encode()).hexdigest()[:8]
+        return f"{clean(self.root.name)}-{digest}"
 
-    # -- the plugin contract ----------------------------------------------------------
+    # -- the sink contract -------------------------------------------------------------
 
     def open(self) -> None:
         """Create the root directory and check that files can be written there."""
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.root, self.file_mode)
         except OSError as exc:
             raise SinkConfigError(
                 f"file sink: cannot create the directory {self.root} for path="
@@ -167,32 +110,28 @@ class FileSink(SinkHandler):
 
     def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
         """Append each event's JSON as one line; one write per file per batch."""
-        groups: dict[Path, list[SinkEvent]] = {}
-        schema_id: Any = None
-        version: Any = None
-        hour: Any = None
-        group: list[SinkEvent] = []
+        groups: dict[Path, list[bytes]] = {}
+        key: Any = None
+        lines: list[bytes] = []
         for event in events:  # runs of events share a file: look it up once per run
-            # Identity first: a run's events share the core's own id and version objects
-            # (a miss only costs a lookup, which finds the same file).
-            if event.schema_id is not schema_id or event.version is not version or \
-                    event.timestamp[:13] != hour:
-                group = groups.setdefault(self._target(event), [])
-                schema_id, version = event.schema_id, event.version
-                hour = event.timestamp[:13]
-            group.append(event)
+            here = (event.schema_id, event.version, event.timestamp[:13])
+            if here != key:
+                key = here
+                target = self._target(event)
+                lines = groups.setdefault(target, [])
+            lines.append(event.json)
         retry: list[SinkEvent] = []
         for target, group in groups.items():
             try:
-                self._append(target, b"".join([e.line for e in group]))
+                self._append(target, b"\n".join(group) + b"\n")
             except OSError as exc:
                 # Only this file's events are retried: the others are on disk already.
                 self._forget(target)
-                self._warn("file-write", "file sink: cannot write %s: %s", target, exc)
-                retry.extend(group)
+                self.context.warn("file-write", "file sink: cannot write %s: %s", target, exc)
+                retry.extend(e for e in events if self._target(e) == target)
         return WriteResult(retry=retry) if retry else None
 
-    def close_sink(self) -> None:
+    def close(self) -> None:
         """Close every open file."""
         for target in list(self._files):
             self._forget(target)
@@ -200,28 +139,13 @@ class FileSink(SinkHandler):
     # -- paths ---------------------------------------------------------------------
 
     def _target(self, event: SinkEvent) -> Path:
-        ts = event.timestamp
-        key = (event.schema_id, event.version, ts[:13])
+        key = (event.schema_id, event.version, event.timestamp[:13])
         found = self._paths.get(key)
         if found is None:
             if len(self._paths) > 10_000:
                 self._paths.clear()  # a bound on the cache; it refills as events come
-            found = self._paths[key] = Path(self.template.format(**self._variables(event)))
+            found = self._paths[key] = Path(self.template.render(event))
         return found
-
-    def _variables(self, event: SinkEvent) -> dict[str, str]:
-        ts = event.timestamp
-        if not _DATE.match(ts):
-            ts = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
-        values = {
-            "schema_name": _schema_name(event.schema_id),
-            "schema": _safe(re.sub(r"^[a-z]+://", "", event.schema_id)),
-            "version": _safe(event.version),
-            "date": ts[:10], "year": ts[:4], "month": ts[5:7], "day": ts[8:10],
-            "hour": ts[11:13] if len(ts) >= 13 else "00",
-            "host": _safe(socket.gethostname()), "pid": str(os.getpid()),
-        }
-        return {k: v for k, v in values.items() if k in self._fields}
 
     # -- files and rotation -----------------------------------------------------------
 
@@ -241,9 +165,7 @@ class FileSink(SinkHandler):
                 self._rotate(target)  # a file left full by an earlier run
                 handle = self._files[target] = _OpenFile(target, self.file_mode)
         self._files.move_to_end(target)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(handle.fd, view):]
+        write_all(handle.fd, data)
         handle.size += len(data)
         if self.durable:
             os.fsync(handle.fd)
@@ -267,9 +189,12 @@ class FileSink(SinkHandler):
         os.replace(target, rotated)
         if self.compress:
             packed = rotated.with_name(rotated.name + ".gz")
-            with open(rotated, "rb") as src, gzip.open(packed, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            if self.durable:
-                with open(packed, "rb") as f:
-                    os.fsync(f.fileno())
+            fd = open_private(packed, os.O_WRONLY | os.O_TRUNC, self.file_mode)
+            with open(rotated, "rb") as src, open(fd, "wb") as raw:
+                with gzip.GzipFile(filename=rotated.name, mode="wb", fileobj=raw) as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                if self.durable:
+                    raw.flush()
+                    os.fsync(raw.fileno())
             rotated.unlink()
+

@@ -1,18 +1,59 @@
-"""Names that sinks derive from a schema id, defined once so that every sink's
-templates (file paths, Kafka topics, S3 keys, Elasticsearch indices) agree.
+"""Names from templates: one engine, one meaning per variable, for every sink.
 
-Each sink then makes the name legal for its own store: the characters a Kafka topic,
-an S3 key or an index name may hold differ, so that step stays with the sink.
+File paths, Kafka topics, S3 keys and Elasticsearch indices are all rendered here from
+the same variables (:data:`VARIABLES`), so ``{schema}`` or ``{date}`` means the same
+thing wherever it appears. A sink only says what its destination allows
+(:class:`Charset`): which characters may appear in a substituted value and in the
+template's literal text, whether names are lower case, how long they may be.
+
+Making a value legal: drop a leading URI scheme; replace every run of characters the
+destination does not allow with one ``_``; strip leading and trailing ``_`` and ``.``
+(no ``.``/``..`` segments, no hidden names); an empty result becomes ``unknown``; a
+result longer than 120 characters is cut to 111 and gets ``-`` plus 8 hex digits of
+the SHA-256 of the full value. Values are cached per (schema id, version, hour).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import socket
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from ._errors import SinkConfigError
+from ._event import SinkEvent
+
+#: Every variable a name template may use, with what it becomes (before the
+#: destination's characters rule), for ``https://telemetry.jupyter.org/schemas/events/
+#: kernel/lifecycle/v1``, version 1, at 2026-01-02T03:04:05Z.
+VARIABLES: dict[str, str] = {
+    "schema_name": "last segment of the schema id that is not a version such as v1 "
+                   "(lifecycle)",
+    "schema_path": "the schema id without scheme and host (schemas/events/kernel/"
+                   "lifecycle/v1 -> schemas_events_kernel_lifecycle_v1)",
+    "schema": "the schema id without its scheme (telemetry.jupyter.org/schemas/... -> "
+              "telemetry.jupyter.org_schemas_events_kernel_lifecycle_v1)",
+    "version": "the schema version (1)",
+    "date": "UTC date of the event's __timestamp__, YYYY-MM-DD (2026-01-02)",
+    "year": "YYYY of the event's timestamp (2026)",
+    "month": "MM of the event's timestamp (01)",
+    "day": "DD of the event's timestamp (02)",
+    "hour": "HH (UTC) of the event's timestamp (03)",
+    "host": "this machine's host name",
+    "pid": "this process's id",
+}
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _SCHEME_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/]*/?")
 _SPLIT = re.compile(r"[/:#]+")
 _VERSION_SEGMENT = re.compile(r"^v?\d+(\.\d+)*$")
+_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d")
+_MAX_VALUE = 120
+_CACHE_MAX = 4096
 
 
 def schema_name(schema_id: str) -> str:
@@ -28,8 +69,110 @@ def schema_name(schema_id: str) -> str:
 
 
 def schema_path(schema_id: str) -> str:
-    """``schema_id`` without URL scheme and host: ``https://h/a/b/v1`` -> ``a/b/v1``.
-
-    Unique where ``schema_name`` may not be (two hosts' ``command`` schemas).
-    """
+    """``schema_id`` without URL scheme and host: ``https://h/a/b/v1`` -> ``a/b/v1``."""
     return _SCHEME_HOST.sub("", schema_id) or schema_id
+
+
+@dataclass(frozen=True)
+class Charset:
+    """What a destination allows in a name (the only thing a sink says about naming).
+
+    ``value`` matches one character a substituted value may keep; ``literal`` one
+    character the template's own text may hold (a file path's ``/``, say).
+    """
+
+    value: str = r"A-Za-z0-9._-"
+    literal: str = r"A-Za-z0-9._\-/{}"
+    lower: bool = False
+    max_length: int | None = None
+
+
+def clean(value: str, charset: Charset = Charset()) -> str:
+    """``value`` made legal for a destination (the rule in the module docstring)."""
+    text = value.lower() if charset.lower else value
+    name = re.sub(f"[^{charset.value}]+", "_", _SCHEME.sub("", text).rstrip("/")).strip("_.")
+    if not name:
+        return "unknown"
+    if len(name) > _MAX_VALUE:
+        digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+        return f"{name[: _MAX_VALUE - 9]}-{digest}"
+    return name
+
+
+class NameTemplate:
+    """A template such as ``"{schema_name}/{date}.jsonl"``, checked once, rendered per event.
+
+    ``extra`` names variables the sink fills itself (S3's ``uuid``); they are passed to
+    :meth:`render` and used as given.
+    """
+
+    def __init__(self, template: object, *, where: str, charset: Charset = Charset(),
+                 extra: Mapping[str, str] | None = None) -> None:
+        if not isinstance(template, str) or not template:
+            raise SinkConfigError(f"{where}: a name template must be a non-empty string, "
+                                  f"got {template!r}")
+        self.template = template
+        self.charset = charset
+        known = {**VARIABLES, **(extra or {})}
+        try:
+            parsed = list(string.Formatter().parse(template))
+        except ValueError as exc:
+            raise SinkConfigError(f"{where}: template {template!r} is malformed: {exc}; "
+                                  "write a literal brace as {{ or }}") from None
+        fields: set[str] = set()
+        literal_ok = re.compile(f"[{charset.literal}]*")
+        for literal, name, spec, conversion in parsed:
+            text = literal.lower() if charset.lower else literal
+            if not literal_ok.fullmatch(text):
+                bad = sorted({c for c in text if not literal_ok.fullmatch(c)})
+                raise SinkConfigError(
+                    f"{where}: template {template!r} contains {''.join(bad)!r}, which this "
+                    "destination does not allow in a name")
+            if name is None:
+                continue
+            if name not in known or spec or conversion:
+                close = [v for v in known if name and v.startswith(name[:4])]
+                raise SinkConfigError(
+                    f"{where}: template {template!r} uses {{{name}{':' + spec if spec else ''}}}"
+                    + (f"; did you mean {{{close[0]}}}?" if close else "")
+                    + f" The variables are: {', '.join('{' + v + '}' for v in known)}")
+            fields.add(name)
+        self.fields = frozenset(fields)
+        self._cache: dict[tuple[str, str, str], dict[str, str]] = {}
+
+    def variables(self, schema_id: str, version: str, timestamp: str) -> dict[str, str]:
+        """The template's variables for one event, legal for the destination (cached)."""
+        hour = timestamp[:13]
+        key = (schema_id, version, hour)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        if not _DATE.match(timestamp):
+            hour = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
+        values = {
+            "schema_name": schema_name(schema_id), "schema_path": schema_path(schema_id),
+            "schema": schema_id, "version": version, "date": hour[:10], "year": hour[:4],
+            "month": hour[5:7], "day": hour[8:10], "hour": hour[11:13],
+            "host": socket.gethostname(), "pid": str(os.getpid()),
+        }
+        found = {k: clean(v, self.charset) for k, v in values.items() if k in self.fields}
+        if len(self._cache) >= _CACHE_MAX:
+            self._cache.clear()
+        if "pid" not in self.fields:  # a forked child must not reuse its parent's pid
+            self._cache[key] = found
+        return found
+
+    def render(self, event: SinkEvent, **extra: str) -> str:
+        """The name for ``event``; ``extra`` fills the sink's own variables."""
+        values = self.variables(event.schema_id, event.version, event.timestamp)
+        name = self.template.format(**values, **extra)
+        if self.charset.lower:
+            name = name.lower()
+        if self.charset.max_length is not None:
+            name = name.encode()[: self.charset.max_length].decode(errors="ignore")
+        return name
+
+    def pattern(self, wildcard: str = "*") -> str:
+        """The template with every variable as ``wildcard`` (index patterns, globs)."""
+        name = self.template.format(**dict.fromkeys(self.fields, wildcard))
+        return name.lower() if self.charset.lower else name

@@ -19,6 +19,7 @@ front of the head. Segment numbers leave room below the first one for that.
 
 from __future__ import annotations
 
+import base64
 import errno
 import fcntl
 import logging
@@ -30,6 +31,7 @@ from pathlib import Path
 import orjson
 
 from ._event import SinkEvent
+from ._files import DEFAULT_FILE_MODE, make_dirs, open_private, replace_atomically, write_all
 
 log = logging.getLogger("telemetry_core.sinks")
 
@@ -37,27 +39,38 @@ SEGMENT_SUFFIX = ".seg"
 FIRST_SEGMENT = 10**12  # segments written in front of the head count down from here
 FSYNC_POLICIES = ("never", "batch", "always")
 _CURSOR = "cursor"
+QUARANTINE_FILE = "quarantine.jsonl"
 
 
 def encode(event: SinkEvent) -> bytes:
     """One spool line. The header keeps the SinkEvent fields exact, whatever the JSON holds."""
-    line = event.line
-    if line.find(b"\n") < len(line) - 1:  # pretty-printed JSON would break the framing
-        line = orjson.dumps(orjson.loads(line)) + b"\n"
+    body = event.json
+    if b"\n" in body:  # pretty-printed JSON would break the framing
+        body = orjson.dumps(orjson.loads(body))
     header = (event.event_id, event.schema_id, event.version, event.timestamp)
     # orjson escapes tabs inside strings, so the first tab ends the header.
-    return b"%b\t%b" % (orjson.dumps(header), line)
+    return b"%b\t%b\n" % (orjson.dumps(header), body)
 
 
-def decode(line: bytes) -> SinkEvent | None:
-    """The event of one spool line, or None when the line is damaged."""
+def decode(line: bytes) -> SinkEvent | str:
+    """The event of one spool line, or why the line is damaged (then it is never delivered).
+
+    The body is checked to be UTF-8 JSON holding one object: a line cut or overwritten
+    on disk must not reach a sink's output as an event.
+    """
     head, sep, raw = line.rstrip(b"\n").partition(b"\t")
     try:
         event_id, schema_id, version, timestamp = orjson.loads(head)
     except (orjson.JSONDecodeError, ValueError, TypeError):
-        return None
+        return "the header is not the four event fields"
     if not sep or not raw:
-        return None
+        return "no event after the header"
+    try:
+        data = orjson.loads(raw)  # orjson rejects invalid UTF-8 too
+    except orjson.JSONDecodeError as exc:
+        return f"the event is not UTF-8 JSON ({exc.msg})"
+    if not isinstance(data, dict):
+        return f"the event is not a JSON object but {type(data).__name__}"
     return SinkEvent(str(event_id), str(schema_id), str(version), str(timestamp), raw)
 
 
@@ -90,8 +103,8 @@ def _has_segments(directory: Path) -> bool:
         return False
 
 
-def _try_lock(path: Path) -> int | None:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+def _try_lock(path: Path, file_mode: int) -> int | None:
+    fd = open_private(path, os.O_RDWR, file_mode)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
@@ -102,19 +115,27 @@ def _try_lock(path: Path) -> int | None:
     return fd
 
 
-def acquire_slot(sink_dir: Path, max_slots: int) -> Slot | None:
-    """Lock a free slot, preferring one that holds a previous run's events; None if all busy."""
-    sink_dir.mkdir(parents=True, exist_ok=True)
+def acquire_slot(sink_dir: Path, max_slots: int,
+                 file_mode: int = DEFAULT_FILE_MODE) -> Slot | None:
+    """Lock a free slot, preferring one that holds a previous run's events; None if all busy.
+
+    Raises OSError when the directory cannot be used (the caller then runs without a spool).
+    """
+    make_dirs(sink_dir, file_mode)
     leftovers = sorted(
         int(p.name[5:]) for p in sink_dir.glob("slot-*")
         if p.is_dir() and p.name[5:].isdigit() and _has_segments(p))
     for index in [*leftovers, *range(max_slots)]:
         if index >= max_slots:
             continue
-        fd = _try_lock(sink_dir / f"slot-{index}.lock")
+        fd = _try_lock(sink_dir / f"slot-{index}.lock", file_mode)
         if fd is not None:
             path = sink_dir / f"slot-{index}"
-            path.mkdir(exist_ok=True)
+            try:
+                make_dirs(path, file_mode)
+            except OSError:
+                os.close(fd)
+                raise
             return Slot(path, fd)
     return None
 
@@ -125,17 +146,26 @@ class Spool:
     ``append`` adds at the tail, ``prepend`` in front of the head; ``peek`` reads from
     the head without consuming and ``commit`` consumes what was peeked (at least once:
     a crash between delivery and commit delivers those events again).
+
+    A damaged line (its header or event unreadable) is never delivered: ``peek`` moves it
+    to ``quarantine.jsonl`` with the reason, once, and counts it. A segment or cursor
+    that is not a regular file is renamed aside (``*.damaged``) and counted; the
+    events around it are delivered.
     """
 
     def __init__(self, directory: Path, *, max_bytes: int, segment_bytes: int,
-                 fsync: str = "batch") -> None:
+                 fsync: str = "batch", file_mode: int = DEFAULT_FILE_MODE) -> None:
         if fsync not in FSYNC_POLICIES:
             raise ValueError(f"spool_fsync must be one of {FSYNC_POLICIES}, got {fsync!r}")
         self.dir = directory
         self.max_bytes = max_bytes
         self.segment_bytes = max(1, segment_bytes)
         self.fsync = fsync
-        self.corrupt_lines = 0  # damaged lines skipped on replay (logged)
+        self.file_mode = file_mode
+        self.corrupt_lines = 0  # damaged lines moved to the quarantine file (logged)
+        self.damaged_files = 0  # segments or cursor files renamed aside at start-up
+        self.quarantine_path = directory / QUARANTINE_FILE
+        self._quarantined: set[tuple[int, int]] = set()  # (segment, offset) moved already
         self._lock = threading.Lock()
         self._segments: list[int] = []
         self._sizes: dict[int, int] = {}
@@ -152,24 +182,53 @@ class Spool:
         return self.dir / f"{seg:020d}{SEGMENT_SUFFIX}"
 
     def _load(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.dir, self.file_mode)
         for p in self.dir.iterdir():
             if p.name.endswith(".tmp"):  # a front segment or cursor cut short by a crash
-                p.unlink(missing_ok=True)
+                if p.is_file():
+                    p.unlink(missing_ok=True)
+                else:
+                    self._set_aside(p, "is not a regular file")
             elif p.name.endswith(SEGMENT_SUFFIX) and p.name[:-4].isdigit():
-                self._segments.append(int(p.name[:-4]))
+                if p.is_file() and not p.is_symlink():
+                    self._segments.append(int(p.name[:-4]))
+                else:
+                    self._set_aside(p, "is not a regular file")
         self._segments.sort()
-        for seg in self._segments:
-            self._sizes[seg] = self._path(seg).stat().st_size
+        for seg in list(self._segments):
+            try:
+                self._sizes[seg] = self._path(seg).stat().st_size
+            except OSError as exc:
+                self._segments.remove(seg)
+                self._set_aside(self._path(seg), f"cannot be read ({exc.strerror})")
         if self._segments:
             self._cut_torn_tail(self._segments[-1])
+        cursor = self.dir / _CURSOR
         try:
-            seg_text, off_text = (self.dir / _CURSOR).read_text().split()
+            seg_text, off_text = cursor.read_text().split()
             seg, off = int(seg_text), int(off_text)
             if seg in self._sizes and 0 <= off <= self._sizes[seg]:
                 self._cursor = (seg, off)
-        except (FileNotFoundError, ValueError):
+        except FileNotFoundError:
             pass
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            # Replaying from the start of the oldest segment delivers some events twice
+            # (at least once, as after a crash); losing the spool would lose them.
+            self._set_aside(cursor, f"is damaged ({exc}); replaying from the oldest segment")
+
+    def _set_aside(self, path: Path, why: str) -> None:
+        """Rename a damaged spool entry out of the way, so that start-up goes on."""
+        self.damaged_files += 1
+        aside = path.with_name(f"{path.name}.damaged")
+        n = 1
+        while aside.exists():
+            aside, n = path.with_name(f"{path.name}.damaged-{n}"), n + 1
+        try:
+            os.replace(path, aside)
+            log.warning("spool %s: %s %s; renamed to %s", self.dir, path.name, why, aside.name)
+        except OSError as exc:
+            log.warning("spool %s: %s %s and cannot be renamed (%s); ignored", self.dir,
+                        path.name, why, exc.strerror)
 
     def _cut_torn_tail(self, seg: int) -> None:
         """A process killed in the middle of a write leaves half a line: cut it off."""
@@ -186,13 +245,8 @@ class Spool:
         if self._cursor is None:
             path.unlink(missing_ok=True)
             return
-        tmp = self.dir / (_CURSOR + ".tmp")
-        with open(tmp, "w") as f:
-            f.write(f"{self._cursor[0]} {self._cursor[1]}\n")
-            if self.fsync != "never":
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
+        replace_atomically(path, f"{self._cursor[0]} {self._cursor[1]}\n".encode(),
+                           self.file_mode, fsync=self.fsync != "never")
 
     def _sync_dir(self) -> None:
         if self.fsync != "never":
@@ -270,9 +324,7 @@ class Spool:
                 self.segment_bytes, len(data)) and self._sizes.get(self._tail_seg, 0):
             self._open_new_tail()
         assert self._tail_fd is not None
-        view = memoryview(data)
-        while view:  # one write(2) in practice; loop for the partial writes POSIX allows
-            view = view[os.write(self._tail_fd, view):]
+        write_all(self._tail_fd, data)
         if self.fsync != "never":
             os.fsync(self._tail_fd)
         self._sizes[self._tail_seg] += len(data)  # readers see only whole, written lines
@@ -281,8 +333,8 @@ class Spool:
         if self._tail_fd is not None:
             os.close(self._tail_fd)
         seg = self._segments[-1] + 1 if self._segments else FIRST_SEGMENT
-        self._tail_fd = os.open(self._path(seg), os.O_WRONLY | os.O_CREAT | os.O_APPEND
-                                | os.O_CLOEXEC, 0o600)
+        self._tail_fd = open_private(self._path(seg), os.O_WRONLY | os.O_APPEND,
+                                     self.file_mode)
         self._tail_seg = seg
         self._segments.append(seg)
         self._sizes[seg] = 0
@@ -301,14 +353,10 @@ class Spool:
             if not lines:
                 return 0
             seg = self._segments[0] - 1
-            tmp = self.dir / f"{seg:020d}.tmp"
             data = b"".join(lines)
-            with open(tmp, "wb") as f:
-                f.write(data)
-                if self.fsync != "never":
-                    f.flush()
-                    os.fsync(f.fileno())
-            os.replace(tmp, self._path(seg))  # appears whole, or not at all
+            # Appears whole, or not at all (a crash leaves a .tmp, removed at start-up).
+            replace_atomically(self._path(seg), data, self.file_mode,
+                               fsync=self.fsync != "never")
             self._segments.insert(0, seg)
             self._sizes[seg] = len(data)
             self._sync_dir()
@@ -338,6 +386,7 @@ class Spool:
             os.close(self._tail_fd)
             self._tail_fd, self._tail_seg = None, -1
         self._path(seg).unlink(missing_ok=True)
+        self._quarantined = {q for q in self._quarantined if q[0] != seg}
         self._segments.remove(seg)
         del self._sizes[seg]
         if self._cursor is not None and self._cursor[0] == seg:
@@ -369,16 +418,34 @@ class Spool:
                     offset += len(line)
                     self._peek_end = (seg, offset)
                     event = decode(line)
-                    if event is None:
-                        self.corrupt_lines += 1
-                        log.error("spool %s: skipped a damaged line at offset %d",
-                                  self._path(seg), offset - len(line))
+                    if isinstance(event, str):
+                        self._quarantine(seg, offset - len(line), line, event)
                         continue
                     events.append(event)
                     self._peek_pos.append((seg, offset))
             if len(events) >= limit:
                 break
         return events
+
+    def _quarantine(self, seg: int, offset: int, line: bytes, reason: str) -> None:
+        """Keep a damaged line aside with the reason, once (a batch may be peeked again)."""
+        if (seg, offset) in self._quarantined:
+            return
+        self._quarantined.add((seg, offset))
+        self.corrupt_lines += 1
+        log.error("spool %s: line at offset %d is damaged (%s); moved to %s, not delivered",
+                  self._path(seg), offset, reason, self.quarantine_path)
+        entry = orjson.dumps({"segment": self._path(seg).name, "offset": offset,
+                              "reason": reason, "line_base64": base64.b64encode(line).decode()})
+        try:
+            fd = open_private(self.quarantine_path, os.O_WRONLY | os.O_APPEND, self.file_mode)
+            try:
+                write_all(fd, entry + b"\n")
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            log.error("spool %s: cannot write %s (%s); the damaged line is only counted",
+                      self.dir, self.quarantine_path, exc.strerror)
 
     def commit(self, count: int) -> None:
         """Consume the first ``count`` events of the last ``peek`` (they were delivered)."""

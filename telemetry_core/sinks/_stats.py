@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from ._files import DEFAULT_FILE_MODE, replace_atomically
+
 STATS_FILE = "stats.json"
 
 
@@ -25,11 +27,11 @@ def default_spool_root() -> Path:
     return Path(state) / "telemetry" / "spool"
 
 
-def write_stats(slot_dir: Path, payload: dict[str, Any]) -> None:
+def write_stats(slot_dir: Path, payload: dict[str, Any],
+                file_mode: int = DEFAULT_FILE_MODE) -> None:
     """Replace the slot's stats file atomically (readers never see half a file)."""
-    tmp = slot_dir / (STATS_FILE + ".tmp")
-    tmp.write_bytes(orjson.dumps({**payload, "pid": os.getpid(), "written": time.time()}))
-    os.replace(tmp, slot_dir / STATS_FILE)
+    replace_atomically(slot_dir / STATS_FILE, orjson.dumps(
+        {**payload, "pid": os.getpid(), "written": time.time()}), file_mode)
 
 
 def _alive(pid: int) -> bool:

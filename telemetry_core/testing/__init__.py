@@ -9,7 +9,10 @@ process) while a ``with`` block runs::
         app.do_something()
     assert events[0]["__schema__"] == "https://example.org/my-event"
 
-``CaptureHandler`` is the in-memory sink behind it, usable as any ``logging.Handler``.
+``CaptureHandler`` is the in-memory handler behind it, usable as any ``logging.Handler``.
+``MemorySink`` is a sink that keeps its batches in memory, for testing code that
+configures sinks: ``SinkHandler(MemorySink, spool=False)``, or ``{"type": "memory"}``
+after ``telemetry_core.register_plugin(telemetry_core.testing.memory_plugin)``.
 Real servers for sink tests live in ``telemetry_core.testing.servers``.
 """
 
@@ -18,16 +21,54 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .._hookspecs import hookimpl
+from ..sinks import Option, Sink, SinkContext, SinkEvent
+
 if TYPE_CHECKING:
     from .._eventlog import EventLog
 
-__all__ = ["CaptureHandler", "capture_events", "wait_for"]
+__all__ = ["CaptureHandler", "MemorySink", "capture_events", "memory_plugin", "wait_for"]
+
+
+class MemorySink(Sink):
+    """A sink that keeps every event it is handed, in ``events``, oldest first.
+
+    ``tag`` is a free label (to tell two apart); ``closed`` turns true when the
+    framework closes it.
+    """
+
+    type = "memory"
+    options = (Option("tag", "str", "", "a free label"),)
+
+    def __init__(self, context: SinkContext, *, tag: str = "") -> None:
+        super().__init__(context)
+        self.tag = tag
+        self.events: list[SinkEvent] = []
+        self.closed = False
+
+    def write_batch(self, events: Sequence[SinkEvent]) -> None:
+        """Keep ``events``."""
+        self.events.extend(events)
+
+    def close(self) -> None:
+        """Remember that the framework closed this sink."""
+        self.closed = True
+
+
+class memory_plugin:  # noqa: N801 - used like a module: register_plugin(memory_plugin)
+    """A plugin providing ``{"type": "memory"}`` (:class:`MemorySink`)."""
+
+    @staticmethod
+    @hookimpl
+    def telemetry_sink_types() -> dict[str, type[Sink]]:
+        """The ``memory`` sink type."""
+        return {"memory": MemorySink}
 
 
 class CaptureHandler(logging.Handler):

@@ -1,115 +1,49 @@
 """Index names from a template, and the index template that maps telemetry events.
 
-The index name template may use these placeholders:
-
-``{schema}``         the schema id as recorded (``https://events.example.org/lab/command/v1``)
-``{schema_name}``    the last segment of the id that is not a version (``command``), the same
-                     name in every sink (``telemetry_core.sinks.schema_name``)
-``{schema_path}``    the schema id without its URL scheme and host (``lab/command/v1``)
-``{version}``        the schema version (``1``)
-``{date}``           the event's UTC day from ``__timestamp__`` (``2025.01.31``)
-``{month}``          the event's UTC month (``2025.01``)
-``{year}``           the event's UTC year (``2025``)
-
-The rule that makes a legal Elasticsearch index name: the rendered name is lowercased; in each
-placeholder's value every run of characters other than ``a-z 0-9 _ . -`` becomes one ``-``;
-leading ``- _ + .`` are removed from the whole name, and it is cut to 255 bytes. The fixed text of
-the template must already be legal (checked when the sink is configured), so a typo such as
-``telemetry*`` is an error rather than a silently different index.
+The index name template uses the framework's variables (``telemetry_core.sinks.VARIABLES``:
+``{schema_name}``, ``{schema}``, ``{date}`` as ``YYYY-MM-DD``, ...), the same in every sink.
+What Elasticsearch allows in an index name: lower case; ``a-z 0-9 _ . -`` in each
+substituted value (other runs become ``_``); no leading ``- _ + .``; at most 255 bytes. The
+fixed text of the template must already be legal (checked when the sink is configured),
+so a typo such as ``telemetry*`` is an error rather than a silently different index.
 """
 
 from __future__ import annotations
 
-import re
-import string
 from typing import Any
 
-from telemetry_core.sinks import SinkConfigError, SinkEvent, schema_name, schema_path
+from telemetry_core.sinks import Charset, NameTemplate, SinkEvent
 
-PLACEHOLDERS = ("schema", "schema_name", "schema_path", "version", "date", "month", "year")
-_KNOWN = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-_ILLEGAL_RUN = re.compile(r"[^a-z0-9_.\-]+")
-_LEGAL_LITERAL = re.compile(r"[a-z0-9_.\-]*")
-_MAX_BYTES = 255
-_CACHE_MAX = 4096  # distinct (schema, version, day) triples remembered; cleared when full
-
-
-def _clean(value: str) -> str:
-    return _ILLEGAL_RUN.sub("-", value.lower()).strip("-")
+#: What Elasticsearch allows in an index name.
+INDEX_CHARSET = Charset(value=r"a-z0-9_.-", literal=r"a-z0-9_.\-", lower=True, max_length=255)
 
 
 class IndexNamer:
     """Renders the index for each event from an index name template (see the module doc)."""
 
     def __init__(self, template: str) -> None:
-        if not isinstance(template, str) or not template:
-            raise SinkConfigError(
-                f"elasticsearch sink: 'index' must be a non-empty string, got {template!r}")
+        self.names = NameTemplate(template, where="elasticsearch sink: 'index'",
+                                  charset=INDEX_CHARSET)
         self.template = template
-        fields: list[str] = []
-        for literal, name, spec, conv in string.Formatter().parse(template):
-            if literal and not _LEGAL_LITERAL.fullmatch(literal.lower()):
-                bad = "".join(sorted({c for c in literal.lower() if _ILLEGAL_RUN.fullmatch(c)}))
-                raise SinkConfigError(
-                    f"elasticsearch sink: 'index' {template!r} contains characters an "
-                    f"Elasticsearch index name cannot have: {bad!r}; use a-z, 0-9, '_', '.', "
-                    f"'-' and the placeholders {_KNOWN}")
-            if name is None:
-                continue
-            if spec or conv:
-                raise SinkConfigError(
-                    f"elasticsearch sink: 'index' {template!r}: placeholder {{{name}}} takes no "
-                    f"format ({spec or conv!r}); use {{month}} or {{year}} for coarser dates")
-            if name not in PLACEHOLDERS:
-                raise SinkConfigError(
-                    f"elasticsearch sink: 'index' {template!r} has an unknown placeholder "
-                    f"{{{name}}}; known: {_KNOWN}")
-            fields.append(name)
-        self.fields = frozenset(fields)
-        self.constant: str | None = None if fields else self._finish(template)
-        self._cache: dict[tuple[str, str, str], str] = {}
+        self.constant: str | None = None if self.names.fields else self._finish(template)
 
     def pattern(self) -> str:
         """The wildcard pattern every rendered name matches (for the index template)."""
-        values = dict.fromkeys(PLACEHOLDERS, "*")
-        return self._finish(self.template.format(**values)).replace("**", "*") \
-            if self.fields else self.template.lower()
+        return self._finish(self.names.pattern()).replace("**", "*")
 
     def __call__(self, event: SinkEvent) -> str:
         """The index for ``event``."""
         if self.constant is not None:
             return self.constant
-        day = event.timestamp[:10]
-        key = (event.schema_id, event.version, day)
-        name = self._cache.get(key)
-        if name is None:
-            if len(self._cache) >= _CACHE_MAX:
-                self._cache.clear()
-            name = self._cache[key] = self.render(event.schema_id, event.version, day)
-        return name
-
-    def render(self, schema_id: str, version: str, day: str) -> str:
-        """The index for a schema id, version and ``YYYY-MM-DD`` day."""
-        year, month, mday = (day.split("-") + ["", "", ""])[:3]
-        values: dict[str, Any] = {
-            "schema": _clean(schema_id),
-            "schema_name": _clean(schema_name(schema_id)),
-            "schema_path": _clean(schema_path(schema_id)),
-            "version": _clean(version),
-            "date": f"{year}.{month}.{mday}",
-            "month": f"{year}.{month}",
-            "year": year,
-        }
-        name = self._finish(self.template.format(**values))
+        name = self._finish(self.names.render(event))
         if not name:
             raise ValueError(f"index template {self.template!r} renders an empty name "
-                             f"for schema {schema_id!r} version {version!r}")
+                             f"for schema {event.schema_id!r} version {event.version!r}")
         return name
 
     @staticmethod
     def _finish(name: str) -> str:
-        name = name.lower().lstrip("-_+.")
-        return name.encode()[:_MAX_BYTES].decode(errors="ignore")
+        return name.lower().lstrip("-_+.")
 
 
 def index_template_body(pattern: str, priority: int, settings: dict[str, Any] | None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from telemetry_core import hookimpl
-from telemetry_core.sinks import SinkHandler
+from telemetry_core.sinks import Sink
 
 
 @hookimpl
-def telemetry_sink_types() -> dict[str, type[SinkHandler]]:
+def telemetry_sink_types() -> dict[str, type[Sink]]:
     """Provide the ``elasticsearch`` sink type (imported only when configuration names it)."""
     from ._sink import ElasticsearchSink
 

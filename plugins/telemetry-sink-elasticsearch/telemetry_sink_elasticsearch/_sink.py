@@ -7,17 +7,19 @@ import os
 import re
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import elasticsearch
 import orjson
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from telemetry_core.sinks import (
+    Option,
     PermanentSinkError,
+    Sink,
     SinkConfigError,
+    SinkContext,
     SinkEvent,
-    SinkHandler,
     TransientSinkError,
     WriteResult,
 )
@@ -62,7 +64,7 @@ def _transport_reason(exc: TransportError) -> str:
     return str(getattr(exc, "message", "") or exc)
 
 
-class ElasticsearchSink(SinkHandler):
+class ElasticsearchSink(Sink):
     """Indexes telemetry events into Elasticsearch with the bulk API.
 
     Each event becomes one document whose ``_id`` is the event id, written with
@@ -72,52 +74,47 @@ class ElasticsearchSink(SinkHandler):
     reason, and the rest of the batch is indexed.
     """
 
-    sink_type: ClassVar[str] = "elasticsearch"
-    options: ClassVar[dict[str, str]] = {
-        "hosts": "URL or list of URLs of the cluster's nodes (default http://127.0.0.1:9200)",
-        "cloud_id": "Elastic Cloud deployment id, instead of hosts",
-        "index": "index name template; placeholders {schema}, {schema_name}, {schema_path}, "
-                 "{version}, {date}, {month}, {year} (default telemetry-{schema_name}-{date})",
-        "api_key": "API key: the encoded string, or [id, secret]",
-        "basic_auth": "[username, password]",
-        "ca_certs": "path of a CA bundle to verify the cluster's TLS certificate",
-        "verify_certs": "verify TLS certificates (default true)",
-        "request_timeout": "seconds one request may take (default 10)",
-        "max_retries": "the client's own retries of one request on another node (default 0; "
-                       "the sink framework retries batches)",
-        "http_compress": "gzip request bodies (default false)",
-        "max_bulk_bytes": "bound on one bulk request body; larger batches are split "
-                          "(default 10 MB)",
-        "index_template": "name of a composable index template to create at start-up "
-                          "(default: none)",
-        "index_template_priority": "priority of that template (default 200)",
-        "index_settings": "index settings for the template, e.g. {\"number_of_shards\": 1}",
-        "mappings": "extra field mappings for the template, e.g. {\"duration\": {\"type\": "
-                    "\"float\"}}",
-    }
-    default_batch_size: ClassVar[int] = 500
-    default_batch_age: ClassVar[float] = 1.0
+    type = "elasticsearch"
+    counters = ("already_indexed", "bulk_requests")
+    options = (
+        Option("hosts", "any", None, "URL or list of URLs of the cluster's nodes (default "
+               "http://127.0.0.1:9200)", nullable=True),
+        Option("cloud_id", "str", None, "Elastic Cloud deployment id, instead of hosts",
+               nullable=True),
+        Option("index", "str", "telemetry-{schema_name}-{date}", "index name template (the "
+               "framework's variables)"),
+        Option("api_key", "any", None, "API key: the encoded string, or [id, secret]",
+               nullable=True),
+        Option("basic_auth", "list", None, "[username, password]", nullable=True),
+        Option("ca_certs", "str", None, "path of a CA bundle to verify the cluster's TLS "
+               "certificate", nullable=True),
+        Option("verify_certs", "bool", True, "verify TLS certificates"),
+        Option("request_timeout", "float", 10.0, "seconds one request may take",
+               minimum=0.001),
+        Option("max_retries", "int", 0, "the client's own retries of one request on another "
+               "node (the sink framework retries batches)", minimum=0),
+        Option("http_compress", "bool", False, "gzip request bodies"),
+        Option("max_bulk_bytes", "int", 10_000_000, "bound on one bulk request body; larger "
+               "batches are split", minimum=1),
+        Option("index_template", "str", None, "name of a composable index template to create "
+               "at start-up", nullable=True),
+        Option("index_template_priority", "int", 200, "priority of that template"),
+        Option("index_settings", "dict", None, "index settings for the template, e.g. "
+               "{\"number_of_shards\": 1}", nullable=True),
+        Option("mappings", "dict", None, "extra field mappings for the template",
+               nullable=True),
+    )
+    batch_size = 500
+    batch_age = 1.0
 
-    def __init__(
-        self,
-        *,
-        hosts: str | Sequence[str] | None = None,
-        cloud_id: str | None = None,
-        index: str = "telemetry-{schema_name}-{date}",
-        api_key: str | Sequence[str] | None = None,
-        basic_auth: Sequence[str] | None = None,
-        ca_certs: str | None = None,
-        verify_certs: bool = True,
-        request_timeout: float = 10.0,
-        max_retries: int = 0,
-        http_compress: bool = False,
-        max_bulk_bytes: int = 10_000_000,
-        index_template: str | None = None,
-        index_template_priority: int = 200,
-        index_settings: dict[str, Any] | None = None,
-        mappings: dict[str, Any] | None = None,
-        **base_options: Any,
-    ) -> None:
+    def __init__(self, context: SinkContext, *, hosts: str | Sequence[str] | None,
+                 cloud_id: str | None, index: str, api_key: str | Sequence[str] | None,
+                 basic_auth: Sequence[str] | None, ca_certs: str | None, verify_certs: bool,
+                 request_timeout: float, max_retries: int, http_compress: bool,
+                 max_bulk_bytes: int, index_template: str | None,
+                 index_template_priority: int, index_settings: dict[str, Any] | None,
+                 mappings: dict[str, Any] | None) -> None:
+        super().__init__(context)
         if hosts is None and cloud_id is None:
             hosts = ["http://127.0.0.1:9200"]
         if isinstance(hosts, str):
@@ -132,10 +129,6 @@ class ElasticsearchSink(SinkHandler):
             raise SinkConfigError(
                 f"elasticsearch sink: 'ca_certs' {ca_certs!r} is not a file; give the path of "
                 f"the PEM bundle of the CA that signed the cluster's certificate")
-        if max_bulk_bytes < 1 or request_timeout <= 0 or max_retries < 0:
-            raise SinkConfigError(
-                "elasticsearch sink: 'max_bulk_bytes' and 'request_timeout' must be positive "
-                "and 'max_retries' not negative")
         self.hosts = list(hosts) if hosts is not None else None
         self.cloud_id = cloud_id
         self.index = IndexNamer(index)
@@ -153,9 +146,6 @@ class ElasticsearchSink(SinkHandler):
             "retry_on_timeout": max_retries > 0, "http_compress": http_compress,
         }
         self._client: Elasticsearch | None = None
-        # This sink's own counters, kept apart from the framework's (which it may reset).
-        self.es_counters: dict[str, int] = {"already_indexed": 0, "bulk_requests": 0}
-        super().__init__(**base_options)  # last: it calls default_name()
 
     def default_name(self) -> str:
         """From the index template: two sinks writing different indices get their own spools
@@ -306,7 +296,7 @@ class ElasticsearchSink(SinkHandler):
               rejected: list[tuple[SinkEvent, str]]) -> None:
         """One bulk request; per-item outcomes go to ``retry`` and ``rejected``."""
         assert self._client is not None
-        self.es_counters["bulk_requests"] += 1
+        self.context.count("bulk_requests")
         try:
             response = self._client.bulk(operations=body,  # type: ignore[arg-type]
                                          filter_path=_FILTER_PATH)
@@ -333,18 +323,13 @@ class ElasticsearchSink(SinkHandler):
             if status < 300:
                 continue
             if status == 409:
-                self.es_counters["already_indexed"] += 1
+                self.context.count("already_indexed")
             elif status == 429 or status >= 500:
                 retry.append(event)
             else:
                 rejected.append((event, f"{status} {_reason(result.get('error'))}"))
 
-    def stats(self) -> dict[str, int]:
-        """The framework's counters, plus ``already_indexed`` (409 conflicts: events a retry
-        or replay found indexed before, counted as delivered) and ``bulk_requests``."""
-        return {**super().stats(), **self.es_counters}
-
-    def close_sink(self) -> None:
+    def close(self) -> None:
         """Close the client's connections."""
         if self._client is not None:
             self._client.close()

@@ -7,12 +7,12 @@ is created in ``KafkaSink.open``, only for sinks that configuration enables.
 from __future__ import annotations
 
 import telemetry_core
-from telemetry_core.sinks import SinkHandler
+from telemetry_core.sinks import Sink
 
 from ._sink import KafkaSink
 
 
 @telemetry_core.hookimpl
-def telemetry_sink_types() -> dict[str, type[SinkHandler]]:
+def telemetry_sink_types() -> dict[str, type[Sink]]:
     """The ``kafka`` sink type."""
     return {"kafka": KafkaSink}

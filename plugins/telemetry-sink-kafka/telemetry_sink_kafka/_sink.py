@@ -6,26 +6,32 @@ the event's JSON bytes exactly as the core serialised them. An event counts as
 delivered only once the broker acknowledged it; everything else goes back to the
 framework (retry, spool) or, for errors that no retry can fix, to the dead-letter file.
 
-Batches go to librdkafka through the C batch producer (_rdkafka.c, loaded by
-_native.py), which releases the interpreter lock, or else through confluent-kafka's
-Producer.produce(); write_batch sorts the outcomes of both the same way.
+Messages go through confluent-kafka's public ``Producer.produce`` only, one call per
+event. Its ``produce_batch`` would take a list in one call, but it drops headers (the
+schema id and version that consumers route on), so the sink does not use it.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from telemetry_core.sinks import SinkConfigError, SinkEvent, SinkHandler, WriteResult
+from telemetry_core.sinks import (
+    NameTemplate,
+    Option,
+    Sink,
+    SinkConfigError,
+    SinkContext,
+    SinkEvent,
+    WriteResult,
+)
 
-from ._native import rdkafka
-from ._topics import check_template, is_template, topic_for
+from ._topics import topic_template
 
 log = logging.getLogger("telemetry_sink_kafka")
 librdkafka_log = logging.getLogger("telemetry_sink_kafka.librdkafka")
@@ -76,48 +82,26 @@ _OWN_SETTINGS = ("on_delivery", "dr_cb", "dr_msg_cb", "error_cb", "logger",
 _ADMIN_PREFIXES = ("bootstrap.servers", "security.", "sasl.", "ssl.", "client.id",
                    "socket.", "broker.address.")
 
-_BASE_OPTIONS = frozenset(
-    name for name, p in inspect.signature(SinkHandler.__init__).parameters.items()
-    if name != "self" and p.kind is p.KEYWORD_ONLY)
+# librdkafka settings without a dot in their name (most have one, e.g. linger.ms).
+_PLAIN_SETTINGS = frozenset({"acks", "debug", "retries", "partitioner"})
 
 _MAX_ROUTES = 4096  # bound of the (schema, version) -> (topic, headers) cache
-
-# produce() is called with positional arguments only: (topic, value, key, partition,
-# callback, on_delivery, timestamp, headers), the order of its C argument list in
-# confluent-kafka 2.x. Keyword arguments cost it ~0.5 us per message (a quarter of the
-# call), since CPython 3.11 looks each keyword name up as a new string. -1 = the
-# partitioner picks; None = the producer's on_delivery; 0 = now. The delivery tests
-# consume the headers back, so a change of that order would fail them.
-_ANY_PARTITION = -1
 
 # Producers inherited from a parent process: destroying one in a forked child can hang
 # (its librdkafka threads do not exist there), so they are kept, unused, until exit.
 _inherited: list[Any] = []
 
-# librdkafka's syslog levels as logging levels.
-_LOG_LEVELS = {0: logging.CRITICAL, 1: logging.CRITICAL, 2: logging.CRITICAL,
-               3: logging.ERROR, 4: logging.WARNING, 5: logging.INFO, 6: logging.INFO,
-               7: logging.DEBUG}
-
 Headers = list[tuple[str, "str | bytes | None"]]
-# topic, headers as confluent-kafka's produce() takes them, and as _rdkafka's (a tuple)
-Route = tuple[str, Headers, tuple[tuple[str, bytes], ...]]
+Route = tuple[str, Headers]  # topic, and headers as confluent-kafka's produce() takes them
 
 
 #: Counters this sink adds to the framework's (``stats()``).
 KAFKA_COUNTERS = ("kafka_delivery_errors", "kafka_producer_restarts", "kafka_topics_created")
 
 
-def _number(name: str, value: Any, kind: type[int] | type[float], expected: str) -> Any:
-    """``value`` as ``kind``, or a SinkConfigError naming the option and what it expects."""
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or isinstance(value, bool) or not (
-            number > 0 or (expected.startswith("-1") and number == -1)):
-        raise SinkConfigError(f"kafka sink: {name!r} must be a number {expected}, got {value!r}")
-    return number
+def _minus_one_or_positive(value: int) -> None:
+    if value != -1 and value < 1:
+        raise ValueError(f"must be -1 (the broker's default) or >= 1, got {value!r}")
 
 
 def _error_of(exc: KafkaException) -> KafkaError | None:
@@ -125,53 +109,48 @@ def _error_of(exc: KafkaException) -> KafkaError | None:
     return err if isinstance(err, KafkaError) else None
 
 
-class KafkaSink(SinkHandler):
+class KafkaSink(Sink):
     """Produces each event as one Kafka message (key = event id), at-least-once.
 
     Configuration: ``{"type": "kafka", "bootstrap.servers": "host:9092", "topic":
     "jupyter.{schema_name}"}``; every other key that is not a sink option below or a
-    framework option (``batch_size``, ...) is passed to librdkafka as a producer setting.
+    framework option (``batch_size``, ...) and looks like a librdkafka setting (has a
+    dot, or is acks, debug, retries, partitioner) is passed to librdkafka.
     """
 
-    sink_type: ClassVar[str] = "kafka"
-    options: ClassVar[dict[str, str]] = {
-        "bootstrap.servers": "host:port[,host:port...] of the Kafka brokers (required)",
-        "topic": "topic name, or a template such as 'jupyter.{schema_name}' "
-                 "(variables: schema_name, schema_path, schema, version) (required)",
-        "create_topics": "create missing topics through the admin client (default false)",
-        "topic_partitions": "partitions of topics the sink creates (default: broker's)",
-        "topic_replication": "replication factor of topics the sink creates (default: broker's)",
-        "topic_config": "topic-level settings for topics the sink creates, e.g. retention.ms",
-        "connect_timeout": "seconds to reach the brokers at start-up (default 10)",
-        "native_producer": "produce batches in C with the interpreter lock released, where "
-                           "that is built (default true; see telemetry_sink_kafka._native)",
-        "<librdkafka setting>": "any producer setting, e.g. 'linger.ms', 'sasl.mechanism'; "
-                                "defaults: enable.idempotence=true, acks=all, "
-                                "compression.type=lz4, message.timeout.ms=15000",
-    }
+    type = "kafka"
+    options = (
+        Option("bootstrap.servers", "str", None, "host:port[,host:port...] of the Kafka "
+               "brokers", required=True),
+        Option("topic", "str", None, "topic name, or a template such as "
+               "'jupyter.{schema_name}' (the framework's variables)", required=True),
+        Option("create_topics", "bool", False, "create missing topics through the admin "
+               "client"),
+        Option("topic_partitions", "int", -1, "partitions of topics the sink creates (-1: "
+               "the broker's default)", check=_minus_one_or_positive),
+        Option("topic_replication", "int", -1, "replication factor of topics the sink "
+               "creates (-1: the broker's default)", check=_minus_one_or_positive),
+        Option("topic_config", "dict", None, "topic-level settings for topics the sink "
+               "creates, e.g. {'retention.ms': '86400000'}", nullable=True),
+        Option("connect_timeout", "float", 10.0, "seconds to reach the brokers at start-up",
+               minimum=0.001),
+    )
+    counters = KAFKA_COUNTERS
     # Each batch waits for its acknowledgements before the next is taken; 8,000 was the
     # fastest of 2,500-40,000 in bench_kafka (larger ones stay in the cache less).
-    default_batch_size: ClassVar[int] = 8000
-    default_batch_age: ClassVar[float] = 0.5
+    batch_size = 8000
+    batch_age = 0.5
 
-    def __init__(
-        self,
-        *,
-        topic: str | None = None,
-        create_topics: bool = False,
-        topic_partitions: int = -1,
-        topic_replication: int = -1,
-        topic_config: Mapping[str, str] | None = None,
-        connect_timeout: float = 10.0,
-        native_producer: bool = True,
-        **settings: Any,
-    ) -> None:
-        base_options = {k: settings.pop(k) for k in list(settings) if k in _BASE_OPTIONS}
-        super().__init__(**base_options)
-        if not settings.get("bootstrap.servers"):
-            raise SinkConfigError(
-                "kafka sink: 'bootstrap.servers' is required: the brokers to connect to, "
-                "as 'host:port[,host:port...]'")
+    @classmethod
+    def accepts_extra(cls, key: str) -> bool:
+        """librdkafka producer settings are passed on (checked by librdkafka at open)."""
+        return "." in key or key in _PLAIN_SETTINGS or key in _OWN_SETTINGS
+
+    def __init__(self, context: SinkContext, *, topic: str, create_topics: bool,
+                 topic_partitions: int, topic_replication: int,
+                 topic_config: Mapping[str, str] | None, connect_timeout: float,
+                 **settings: Any) -> None:
+        super().__init__(context)
         for name in _OWN_SETTINGS:
             if name in settings:
                 raise SinkConfigError(f"kafka sink: {name!r} is set by the sink itself and "
@@ -181,17 +160,12 @@ class KafkaSink(SinkHandler):
                 "kafka sink: 'transactional.id' is not supported: the sink does not use "
                 "transactions (the idempotent producer already keeps order and avoids "
                 "duplicates from its own retries); remove the setting")
-        self.topic = check_template(topic)
-        self._templated = is_template(self.topic)
-        self.create_topics = bool(create_topics)
-        self.topic_partitions = _number("topic_partitions", topic_partitions, int, "-1 or >= 1")
-        self.topic_replication = _number("topic_replication", topic_replication, int,
-                                         "-1 or >= 1")
-        self.connect_timeout = _number("connect_timeout", connect_timeout, float, "> 0")
-        if not isinstance(topic_config, (Mapping, type(None))):
-            raise SinkConfigError(f"kafka sink: 'topic_config' must be a mapping of topic "
-                                  f"settings, e.g. {{'retention.ms': '86400000'}}, got "
-                                  f"{topic_config!r}")
+        self.topic: NameTemplate = topic_template(topic)
+        self._templated = bool(self.topic.fields)
+        self.create_topics = create_topics
+        self.topic_partitions = topic_partitions
+        self.topic_replication = topic_replication
+        self.connect_timeout = connect_timeout
         self.topic_config = {str(k): str(v) for k, v in (topic_config or {}).items()}
         self.user_settings: dict[str, Any] = settings
         defaults = {k: v for k, v in SAFE_DEFAULTS.items()
@@ -199,22 +173,26 @@ class KafkaSink(SinkHandler):
         self.producer_config: dict[str, Any] = {**defaults, **settings}
         timeout_ms = self.producer_config.get(
             "message.timeout.ms", self.producer_config.get("delivery.timeout.ms"))
+        try:
+            timeout_s = float(timeout_ms) / 1000  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            timeout_s = -1
+        if timeout_s <= 0:
+            raise SinkConfigError(f"kafka sink: 'message.timeout.ms' must be a number > 0, "
+                                  f"got {timeout_ms!r}")
         # Every message gets its report within message.timeout.ms; wait a little longer.
-        self.flush_timeout = _number("message.timeout.ms", timeout_ms, float, "> 0") / 1000 + 5
-        for name in KAFKA_COUNTERS:
-            self.counters[name] = 0
-        #: Whether batches go through the C producer (_rdkafka.c) rather than
-        #: confluent-kafka's produce(): where it is built, asked for, and every setting
-        #: is a plain value (a Python callback such as oauth_cb needs confluent-kafka).
-        self.native = bool(native_producer) and rdkafka is not None and all(
-            isinstance(v, (str, int, float, bool)) for v in self.producer_config.values())
-        self._producer: Any = None  # a confluent_kafka.Producer, or an _rdkafka.Producer
+        self.flush_timeout = timeout_s + 5
+        self._producer: Producer | None = None
         self._producer_pid = 0
         self._routes: dict[tuple[str, str], Route] = {}
         self._known_topics: set[str] = set()
         self._errors: list[tuple[KafkaError, bytes | None]] = []
         self._fatal: KafkaError | None = None
         self._last_down_warning = -float("inf")
+
+    def default_name(self) -> str:
+        """From the topic template: two sinks writing different topics get their own spools."""
+        return self.topic.template
 
     # -- the plugin contract ---------------------------------------------------------
 
@@ -231,11 +209,11 @@ class KafkaSink(SinkHandler):
         self._known_topics.update(topics)
         self._producer = producer
         if self.create_topics and not self._templated:
-            self._ensure_topic(self.topic, at_start=True)
-        elif not self._templated and self.topic not in topics:
+            self._ensure_topic(self.topic.template, at_start=True)
+        elif not self._templated and self.topic.template not in topics:
             log.warning("kafka sink: topic %r does not exist yet; the brokers create it on "
                         "first use only if auto.create.topics.enable is on (else set "
-                        "create_topics, or create it)", self.topic)
+                        "create_topics, or create it)", self.topic.template)
 
     def write_batch(self, events: Sequence[SinkEvent]) -> WriteResult | None:
         """Produce ``events``, wait (bounded) for the broker's acknowledgements, sort outcomes."""
@@ -243,13 +221,9 @@ class KafkaSink(SinkHandler):
         deadline = time.monotonic() + self.flush_timeout
         retry: list[SinkEvent] = []
         rejected: list[tuple[SinkEvent, str]] = []
-        produce = self._produce_runs if self.native else self._produce_each
-        produced, remaining = produce(producer, events, deadline, retry, rejected)
-        if remaining is None:  # not flushed yet: wait for the acknowledgements
-            remaining = producer.flush(max(0.0, deadline - time.monotonic()))
-        failed = self._failed(producer, events, produced)
-        if self.native:
-            self._take_reports(producer)
+        produced = self._produce_each(producer, events, deadline, retry, rejected)
+        remaining = producer.flush(max(0.0, deadline - time.monotonic()))
+        failed = self._failed(produced)
         if remaining:
             # No report in time (should not happen: message.timeout.ms is shorter). Purge
             # so that nothing is sent behind our back, and retry all we cannot vouch for.
@@ -267,25 +241,20 @@ class KafkaSink(SinkHandler):
             return WriteResult(retry=retry, rejected=rejected)
         return None
 
-    def close_sink(self) -> None:
+    def close(self) -> None:
         """Flush what librdkafka still holds (bounded) and drop the producer."""
         if self._producer is not None and self._producer_pid == os.getpid():
             # write_batch leaves nothing behind; this only bounds an unexpected leftover.
             self._producer.flush(min(self.flush_timeout, 5.0))
-            if self.native:
-                self._take_reports(self._producer)
         self._producer = None
 
-    # -- producing: two ways, one outcome --------------------------------------------
-    #
-    # Each returns the events it handed to librdkafka, and how many of them are still
-    # unacknowledged if it flushed already (else None); it files the others under retry
-    # or rejected. Delivery failures are sorted after the flush (_failed, _sort_failures).
+    # -- producing -------------------------------------------------------------------
 
     def _produce_each(self, producer: Producer, events: Sequence[SinkEvent], deadline: float,
                       retry: list[SinkEvent], rejected: list[tuple[SinkEvent, str]],
-                      ) -> tuple[list[SinkEvent], int | None]:
-        """confluent-kafka's produce() per event, which holds the interpreter lock."""
+                      ) -> list[SinkEvent]:
+        """Hand each event to librdkafka; return those it took. Events it refused are filed
+        under ``retry`` or ``rejected``; delivery failures are sorted after the flush."""
         self._errors = []
         # The loop runs once per event, so it keeps to the minimum: the route is looked
         # up when the schema changes, and what was produced is worked out afterwards,
@@ -295,16 +264,15 @@ class KafkaSink(SinkHandler):
         produce = producer.produce
         routes = self._routes
         schema_id = version = None
-        route: Route = ("", [], ())
-        topic, headers, _ = route
+        route: Route = ("", [])
+        topic, headers = route
         for i, event in enumerate(events):
             if event.schema_id is not schema_id or event.version is not version:
                 schema_id, version = event.schema_id, event.version
                 route = routes.get((schema_id, version)) or self._route(event)
-                topic, headers, _ = route
+                topic, headers = route
             try:  # no event id (a foreign log record): no key, so any partition
-                produce(topic, event.json, event.event_id or None, _ANY_PARTITION, None, None,
-                        0, headers)
+                produce(topic, value=event.json, key=event.event_id or None, headers=headers)
             except BufferError:
                 # librdkafka's local queue is full: serve reports until there is room.
                 if not self._produce_when_room(producer, route, event, deadline):
@@ -319,49 +287,8 @@ class KafkaSink(SinkHandler):
                     end = i + 1
                     break
         if not_produced or end < len(events):
-            return [e for i, e in enumerate(events[:end]) if i not in not_produced], None
-        return list(events), None
-
-    def _produce_runs(self, producer: Any, events: Sequence[SinkEvent], deadline: float,
-                      retry: list[SinkEvent], rejected: list[tuple[SinkEvent, str]],
-                      ) -> tuple[list[SinkEvent], int | None]:
-        """The C producer, a run of one schema at a time, with the interpreter lock
-        released: the application's threads go on recording meanwhile. The last run
-        flushes too, before the lock is taken back."""
-        batch = events if isinstance(events, list) else list(events)
-        producer.begin()
-        # The (start, stop) of each run produced. No list of those events is built
-        # unless some were not: copying a batch's references touches every event again.
-        spans: list[tuple[int, int]] = []
-        unacknowledged: int | None = None
-        start, end = 0, len(batch)
-        while start < end:
-            event = batch[start]
-            route = (self._routes.get((event.schema_id, event.version))
-                     or self._route(event))
-            stop, code, reason, left = producer.produce(
-                batch, start, route[0], route[2], max(0.0, deadline - time.monotonic()))
-            if stop > start:
-                spans.append((start, stop))
-            if code == 0:
-                start = stop
-                unacknowledged = left if left >= 0 else None
-                continue
-            if code == KafkaError._QUEUE_FULL:
-                # librdkafka's local queue is full: serve reports until there is room.
-                if self._wait_for_room(producer, deadline):
-                    start = stop
-                    continue
-                retry.extend(batch[stop:])
-                break
-            if not self._refused(batch[stop], KafkaError(code, reason),
-                                 f"{KafkaError(code).name()}: {reason}", retry, rejected):
-                retry.extend(batch[stop + 1:])
-                break
-            start = stop + 1
-        if spans == [(0, end)]:
-            return batch, unacknowledged
-        return [e for a, b in spans for e in batch[a:b]], unacknowledged
+            return [e for i, e in enumerate(events[:end]) if i not in not_produced]
+        return list(events)
 
     def _refused(self, event: SinkEvent, err: KafkaError | None, why: str,
                  retry: list[SinkEvent], rejected: list[tuple[SinkEvent, str]]) -> bool:
@@ -381,26 +308,15 @@ class KafkaSink(SinkHandler):
         while time.monotonic() < deadline:
             producer.poll(0.05)
             try:
-                producer.produce(route[0], event.json, event.event_id or None, _ANY_PARTITION,
-                                 None, None, 0, route[1])
+                producer.produce(route[0], value=event.json, key=event.event_id or None,
+                                 headers=route[1])
                 return True
             except BufferError:
                 continue
         return False
 
-    def _wait_for_room(self, producer: Any, deadline: float) -> bool:
-        """Serve the C producer's reports (up to ``deadline``) until its queue has room."""
-        while time.monotonic() < deadline:
-            if producer.poll(0.05) or producer.flush(0.0) == 0:
-                return True
-        return False
-
-    def _failed(self, producer: Any, events: Sequence[SinkEvent],
-                produced: list[SinkEvent]) -> list[tuple[KafkaError, list[SinkEvent]]]:
+    def _failed(self, produced: list[SinkEvent]) -> list[tuple[KafkaError, list[SinkEvent]]]:
         """The delivery reports that said no, each with the events it is about."""
-        if self.native:
-            return [(KafkaError(code, reason), [events[position]])
-                    for position, code, reason in producer.failures()]
         if not self._errors:
             return []
         # confluent-kafka's reports carry the message, whose key is the event id.
@@ -422,20 +338,18 @@ class KafkaSink(SinkHandler):
             if err.fatal() or err.code() in FENCING_ERRORS:
                 self._fatal = err
         first = failed[0][0]
-        self._warn("kafka-delivery", "kafka sink: %d of %d events not delivered (first "
+        self.context.warn("kafka-delivery", "kafka sink: %d of %d events not delivered (first "
                    "error: %s: %s)", len(failed), produced, first.name(), first.str())
 
     def _route(self, event: SinkEvent) -> Route:
         """Topic and headers of a (schema, version), cached; creates the topic if asked."""
         if len(self._routes) >= _MAX_ROUTES:
             self._routes.clear()
-        topic = (topic_for(self.topic, event.schema_id, event.version)
-                 if self._templated else self.topic)
+        topic = self.topic.render(event) if self._templated else self.topic.template
         if self.create_topics and topic not in self._known_topics:
             self._ensure_topic(topic, at_start=False)
-        headers = (("schema_id", event.schema_id.encode()),
-                   ("schema_version", event.version.encode()))
-        route: Route = (topic, list(headers), headers)
+        route: Route = (topic, [("schema_id", event.schema_id.encode()),
+                                ("schema_version", event.version.encode())])
         self._routes[(event.schema_id, event.version)] = route
         return route
 
@@ -465,44 +379,24 @@ class KafkaSink(SinkHandler):
                 log.error("%s", message)
         self._known_topics.add(topic)
 
-    def _new_producer(self) -> Any:
-        if self.native:
-            assert rdkafka is not None
-            settings = {k: _as_setting(v) for k, v in self.producer_config.items()}
-            # Reports of failures only, as on the confluent-kafka path: the C producer
-            # waits for a batch until librdkafka holds none of its messages.
-            settings["delivery.report.only.error"] = "true"
-            try:
-                producer: Any = rdkafka.Producer(settings)
-            except rdkafka.ConfigError as exc:
-                name, reason = exc.args
-                raise SinkConfigError(self._explain_bad_settings(reason, name)) from exc
-            producer.share_lock_flag(self.lock_wanted)  # see SinkHandler.lock_wanted
-        else:
-            config = {**self.producer_config, "delivery.report.only.error": True,
-                      "on_delivery": self._on_delivery, "error_cb": self._on_error,
-                      "logger": librdkafka_log}
-            try:
-                producer = Producer(config)
-            except KafkaException as exc:
-                raise SinkConfigError(self._explain_bad_settings(_describe(exc))) from exc
+    def _new_producer(self) -> Producer:
+        # Reports of failures only: a batch is done when librdkafka holds none of it.
+        config = {**self.producer_config, "delivery.report.only.error": True,
+                  "on_delivery": self._on_delivery, "error_cb": self._on_error,
+                  "logger": librdkafka_log}
+        try:
+            producer = Producer(config)
+        except KafkaException as exc:
+            raise SinkConfigError(self._explain_bad_settings(_describe(exc))) from exc
         self._producer_pid = os.getpid()
         return producer
 
     def _list_topics(self, producer: Any) -> set[str]:
         """The cluster's topics; SinkConfigError if it does not answer in time."""
-        if self.native:
-            answer = producer.topics(self.connect_timeout)
-            if isinstance(answer, list):
-                return set(answer)
-            self._take_reports(producer)
-            code, reason = answer
-            why, cause = f"{KafkaError(code).name()}: {reason}", None
-        else:
-            try:
-                return set(producer.list_topics(timeout=self.connect_timeout).topics)
-            except KafkaException as exc:
-                why, cause = _describe(exc), exc
+        try:
+            return set(producer.list_topics(timeout=self.connect_timeout).topics)
+        except KafkaException as exc:
+            why, cause = _describe(exc), exc
         raise SinkConfigError(
             f"kafka sink: cannot reach the brokers at bootstrap.servers="
             f"{self.user_settings['bootstrap.servers']!r} within {self.connect_timeout:g}s "
@@ -523,12 +417,11 @@ class KafkaSink(SinkHandler):
                     culprits.append(f"{key}={value!r} ({_describe(one)})")
         where = "; ".join(culprits) or reason
         return (f"kafka sink: invalid producer setting: {where}. Settings other than the "
-                f"sink's options ({', '.join(k for k in self.options if k[0] != '<')}) go to "
+                f"sink's options ({', '.join(o.name for o in self.options)}) go to "
                 "librdkafka; see its CONFIGURATION.md for names and values")
 
     def _bump(self, counter: str, n: int = 1) -> None:
-        # get(): a forked child's framework resets the counters to its own names.
-        self.counters[counter] = self.counters.get(counter, 0) + n
+        self.context.count(counter, n)
 
     def _restart_producer(self) -> Any:
         self._bump("kafka_producer_restarts")
@@ -543,24 +436,6 @@ class KafkaSink(SinkHandler):
         if producer is not None:
             producer.purge()  # queued and in-flight messages, waiting until done
             producer.flush(1.0)
-
-    def _take_reports(self, producer: Any) -> None:
-        """The C producer's log lines and error callbacks since the last call, handed on
-        as confluent-kafka would (its logger, ``_on_error``)."""
-        logs, logs_dropped, errors, errors_dropped = producer.take_reports()
-        for level, facility, message in logs:
-            librdkafka_log.log(_LOG_LEVELS.get(level, logging.DEBUG), "%s: %s",
-                               facility, message)
-        if logs_dropped or errors_dropped:
-            librdkafka_log.warning("%d log lines and %d error reports of librdkafka were "
-                                   "dropped (too many between two batches)",
-                                   logs_dropped, errors_dropped)
-        for code, reason in errors:
-            if code == KafkaError._FATAL:  # the error behind it, as confluent-kafka says
-                code, reason = producer.fatal_error() or (code, reason)
-                self._on_error(KafkaError(code, reason, fatal=True))
-            else:
-                self._on_error(KafkaError(code, reason))
 
     # confluent-kafka calls these from poll()/flush(), i.e. on the worker thread.
 
@@ -578,13 +453,6 @@ class KafkaSink(SinkHandler):
                 self._last_down_warning = now
                 log.warning("kafka sink: all brokers are down (%s); events wait in the "
                             "queue and spool", err.str())
-
-
-def _as_setting(value: str | int | float | bool) -> str:
-    """A setting's value as librdkafka's text (what confluent-kafka passes it too)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _describe(exc: KafkaException) -> str:

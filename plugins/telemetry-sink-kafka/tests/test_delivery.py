@@ -16,7 +16,7 @@ from telemetry_core.sinks._deadletter import read_dead_letters
 def _sink(kafka, spool_dir, **options) -> KafkaSink:
     sink = create_sink({"type": "kafka", "bootstrap.servers": kafka.bootstrap_servers,
                         "batch_age": 0.05, "spool_dir": str(spool_dir), **options})
-    assert isinstance(sink, KafkaSink)
+    assert isinstance(sink.sink, KafkaSink)
     sink.start()
     return sink
 
@@ -54,9 +54,9 @@ def test_topic_template_routes_by_schema(kafka, topic, tmp_path):
     assert sink.flush(timeout=60)
     sink.close()
 
-    topic_a = f"{topic}.jupyter_server.kernel_actions.v1"
+    topic_a = f"{topic}.jupyter_server_kernel_actions_v1.v1"
     topic_b = f"{topic}.my-org.button_click.v2"
-    assert topic_for(sink.topic, SCHEMA_A, "1") == topic_a
+    assert topic_for(sink.sink.topic.template, SCHEMA_A, "1") == topic_a
     for name, schema in ((topic_a, SCHEMA_A), (topic_b, SCHEMA_B)):
         wanted = sorted(e.event_id for e in events if e.schema_id == schema)
         got = consume(kafka.bootstrap_servers, [name], expected=len(wanted))
@@ -81,7 +81,7 @@ def test_too_large_event_is_dead_lettered_and_the_rest_delivered(kafka, topic, t
     sink.close()
     stats = sink.stats()
     assert (stats["delivered"], stats["dead_lettered"]) == (20, 1)
-    (letter,) = read_dead_letters(sink.dead_letter_path)
+    (letter,) = read_dead_letters(sink.delivery._dead.path)
     assert letter["event_id"] == big.event_id and "MSG_SIZE_TOO_LARGE" in str(letter["reason"])
     got = consume(kafka.bootstrap_servers, [topic], expected=20)
     assert sorted(m.key().decode() for m in got) == sorted(e.event_id for e in small)

@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import string
 import uuid
 from datetime import datetime, timezone
 
-from telemetry_core.sinks import SinkConfigError
+from telemetry_core.sinks import Charset, NameTemplate, SinkConfigError, SinkEvent
 from telemetry_core.sinks import schema_name as core_schema_name
 
 #: The key template used when configuration gives none: Hive-style partitions.
@@ -97,24 +96,27 @@ def content_uuid(event_ids: list[str], lines: bytes) -> str:
     return str(uuid.uuid5(_KEY_NAMESPACE, hashlib.blake2b(data, digest_size=32).hexdigest()))
 
 
-def check_template(template: str) -> None:
-    """Raise ``SinkConfigError`` unless ``template`` uses only known fields and has ``{uuid}``."""
-    try:
-        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
-    except ValueError as exc:
-        raise SinkConfigError(f"s3 sink: key_template {template!r} does not parse: {exc}") from exc
-    unknown = fields - TEMPLATE_FIELDS
-    if unknown:
-        raise SinkConfigError(
-            f"s3 sink: key_template {template!r} uses unknown field(s) "
-            f"{', '.join(sorted(unknown))}; known fields: {', '.join(sorted(TEMPLATE_FIELDS))}")
-    if "uuid" not in fields:
+#: What an object key may hold: S3's safe characters; values keep A-Z a-z 0-9 . _ -.
+KEY_CHARSET = Charset(literal=r"A-Za-z0-9._\-/=!*'()")
+_OWN_VARIABLES = {"prefix": "the 'prefix' option", "uuid": "a name-based UUID of the "
+                  "object's events", "ext": "'.gz' when compressed, else ''"}
+
+
+def key_template(template: str) -> NameTemplate:
+    """Check ``template`` (the framework's variables plus prefix, uuid, ext; ``{uuid}`` is
+    required); raise ``SinkConfigError`` if it is wrong."""
+    checked = NameTemplate(template, where="s3 sink: 'key_template'", charset=KEY_CHARSET,
+                           extra=_OWN_VARIABLES)
+    if "uuid" not in checked.fields:
         raise SinkConfigError(
             f"s3 sink: key_template {template!r} has no {{uuid}}; without it every batch of a "
             "partition would overwrite the previous object")
+    return checked
 
 
-def render_key(template: str, **fields: str) -> str:
-    """Fill ``template`` and tidy the result: no leading ``/``, no empty segments."""
-    key = template.format(**fields)
+def render_key(template: NameTemplate, schema_id: str, version: str, hour: str,
+               **extra: str) -> str:
+    """The key for a partition (``hour`` is ``YYYY-MM-DDTHH``): no leading ``/``, no empty
+    segments."""
+    key = template.render(SinkEvent("", schema_id, version, hour + ":00:00Z", b""), **extra)
     return "/".join(part for part in key.split("/") if part)

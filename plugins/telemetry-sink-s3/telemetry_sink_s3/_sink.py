@@ -6,13 +6,15 @@ import gzip
 import re
 from collections.abc import Sequence
 from operator import attrgetter, methodcaller
-from typing import Any, ClassVar
+from typing import Any
 
 from telemetry_core.sinks import (
+    Option,
     PermanentSinkError,
+    Sink,
     SinkConfigError,
+    SinkContext,
     SinkEvent,
-    SinkHandler,
     TransientSinkError,
     WriteResult,
 )
@@ -23,27 +25,23 @@ from ._version import __version__
 _MiB = 1024 * 1024
 _SSE = ("AES256", "aws:kms")
 _STORAGE_CLASS = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_SEGMENT_CACHE_MAX = 4096
 _TIMESTAMP = attrgetter("timestamp")
 _SCHEMA_AND_VERSION = attrgetter("schema_id", "version")
 _ENDS_IN_Z = methodcaller("endswith", "Z")
 #: Counters this sink adds to ``stats()``.
 S3_COUNTERS = ("objects_written", "put_requests", "multipart_uploads", "part_requests",
                "multipart_aborted", "bytes_written", "upload_failures")
-# (schema_name, schema, version, date, hour): the key segments one object's events share.
-_Partition = tuple[str, str, str, str, str]
+# (schema id, version, "YYYY-MM-DDTHH"): what one object's events share.
+_Partition = tuple[str, str, str]
 
 
-def _whole(option: str, value: object, low: int, high: int | None = None) -> int:
-    """``value`` as a whole number in ``[low, high]``, or a ``SinkConfigError`` saying so."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
-            high is not None and value > high):
-        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise SinkConfigError(f"s3 sink: {option}={value!r}; expected a whole number {bound}")
-    return value
+def _check_storage_class(value: str) -> None:
+    if not _STORAGE_CLASS.match(value):
+        raise ValueError(f"{value!r} is not a storage class name (upper case, e.g. STANDARD, "
+                         "STANDARD_IA, INTELLIGENT_TIERING)")
 
 
-class S3Sink(SinkHandler):
+class S3Sink(Sink):
     """Deliver events to S3 as gzipped JSON-lines objects, one per partition per batch.
 
     Configured by name: ``{"type": "s3", "bucket": "telemetry", "prefix": "jupyter"}``.
@@ -52,110 +50,76 @@ class S3Sink(SinkHandler):
     it exceeds ``max_object_bytes``. Objects are written whole or not at all.
     """
 
-    sink_type: ClassVar[str] = "s3"
+    type = "s3"
     # Objects, not events, cost money and make queries slow: batch big and long.
-    default_batch_size: ClassVar[int] = 10_000
-    default_batch_age: ClassVar[float] = 60.0
-    options: ClassVar[dict[str, str]] = {
-        "bucket": "S3 bucket name (required); must exist",
-        "prefix": "key prefix before the partitions (default 'telemetry'; '' for none)",
-        "endpoint_url": "S3-compatible endpoint, e.g. http://minio:9000 (default: AWS)",
-        "region": "AWS region (default: the standard chain, AWS_REGION / profile)",
-        "profile": "named profile from ~/.aws/config (default: the standard chain)",
-        "access_key_id": "explicit access key (default: the standard credential chain)",
-        "secret_access_key": "explicit secret key, with access_key_id",
-        "session_token": "explicit session token, with temporary keys",
-        "sse": "server-side encryption: 'AES256' (SSE-S3) or 'aws:kms' (default: bucket's)",
-        "sse_kms_key_id": "KMS key id or ARN for sse='aws:kms' (default: the AWS managed key)",
-        "storage_class": "S3 storage class, e.g. STANDARD_IA (default: STANDARD)",
-        "key_template": f"object key template (default {_keys.DEFAULT_KEY_TEMPLATE!r}); "
-                        f"fields: {', '.join(sorted(_keys.TEMPLATE_FIELDS))}",
-        "compression": "'gzip' (default) or 'none'",
-        "compresslevel": "gzip level 1-9 (default 1: least CPU; 6-9 save ~10% of bytes)",
-        "max_object_bytes": "uncompressed bytes per object before a new one starts (64 MiB)",
-        "multipart_threshold": "bodies of this many bytes or more use multipart (16 MiB)",
-        "multipart_part_size": "multipart part size, at least 5 MiB (8 MiB)",
-        "addressing_style": "'path', 'virtual' or 'auto' (default: path with endpoint_url)",
-        "connect_timeout": "seconds to connect before the attempt fails (5)",
-        "read_timeout": "seconds to wait for a response before the attempt fails (30)",
-        "request_attempts": "botocore attempts per request before write_batch fails (2); "
-                            "the framework then retries (max_attempts) and spools",
-        "check_bucket": "HEAD the bucket at start-up (default true; needs s3:ListBucket)",
-        "batch_size": "events per batch before it is written (10000)",
-        "batch_age": "seconds a batch may wait before it is written (60)",
-    }
+    batch_size = 10_000
+    batch_age = 60.0
+    counters = S3_COUNTERS
+    options = (
+        Option("bucket", "str", None, "S3 bucket name; must exist", required=True),
+        Option("prefix", "str", "telemetry", "key prefix before the partitions ('' for none)"),
+        Option("endpoint_url", "str", None, "S3-compatible endpoint, e.g. http://minio:9000 "
+               "(default: AWS)", nullable=True),
+        Option("region", "str", None, "AWS region (default: the standard chain)",
+               nullable=True),
+        Option("profile", "str", None, "named profile from ~/.aws/config", nullable=True),
+        Option("access_key_id", "str", None, "explicit access key (default: the standard "
+               "credential chain)", nullable=True),
+        Option("secret_access_key", "str", None, "explicit secret key, with access_key_id",
+               nullable=True),
+        Option("session_token", "str", None, "explicit session token, with temporary keys",
+               nullable=True),
+        Option("sse", "str", None, "server-side encryption (default: the bucket's)",
+               choices=_SSE, nullable=True),
+        Option("sse_kms_key_id", "str", None, "KMS key id or ARN for sse='aws:kms'",
+               nullable=True),
+        Option("storage_class", "str", None, "S3 storage class, e.g. STANDARD_IA",
+               nullable=True, check=_check_storage_class),
+        Option("key_template", "str", _keys.DEFAULT_KEY_TEMPLATE, "object key template; the "
+               "framework's variables plus prefix, uuid, ext"),
+        Option("compression", "str", "gzip", "'gzip' or 'none'", choices=("gzip", "none")),
+        Option("compresslevel", "int", 1, "gzip level (1: least CPU; 6-9 save ~10% of bytes)",
+               minimum=1, maximum=9),
+        Option("max_object_bytes", "int", 64 * _MiB, "uncompressed bytes per object before a "
+               "new one starts", minimum=1),
+        Option("multipart_threshold", "int", 16 * _MiB, "bodies of this many bytes or more "
+               "use multipart", minimum=1, maximum=_s3io.MAX_PUT_SIZE),
+        Option("multipart_part_size", "int", 8 * _MiB, "multipart part size",
+               minimum=_s3io.MIN_PART_SIZE, maximum=_s3io.MAX_PUT_SIZE),
+        Option("addressing_style", "str", None, "'path', 'virtual' or 'auto' (default: path "
+               "with endpoint_url)", choices=("path", "virtual", "auto"), nullable=True),
+        Option("connect_timeout", "float", 5.0, "seconds to connect before the attempt fails",
+               minimum=0.001),
+        Option("read_timeout", "float", 30.0, "seconds to wait for a response before the "
+               "attempt fails", minimum=0.001),
+        Option("request_attempts", "int", 2, "botocore attempts per request before "
+               "write_batch fails; the framework then retries and spools", minimum=1),
+        Option("check_bucket", "bool", True, "HEAD the bucket at start-up (needs "
+               "s3:ListBucket)"),
+    )
 
-    def __init__(
-        self,
-        *,
-        bucket: str = "",
-        prefix: str = "telemetry",
-        endpoint_url: str | None = None,
-        region: str | None = None,
-        profile: str | None = None,
-        access_key_id: str | None = None,
-        secret_access_key: str | None = None,
-        session_token: str | None = None,
-        sse: str | None = None,
-        sse_kms_key_id: str | None = None,
-        storage_class: str | None = None,
-        key_template: str = _keys.DEFAULT_KEY_TEMPLATE,
-        compression: str | bool = "gzip",
-        compresslevel: int = 1,
-        max_object_bytes: int = 64 * _MiB,
-        multipart_threshold: int = 16 * _MiB,
-        multipart_part_size: int = 8 * _MiB,
-        addressing_style: str | None = None,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
-        request_attempts: int = 2,
-        check_bucket: bool = True,
-        **base_options: Any,
-    ) -> None:
-        if not isinstance(bucket, str) or not bucket:
-            raise SinkConfigError("s3 sink: 'bucket' is required (the name of an existing bucket)")
-        if sse is not None and sse not in _SSE:
-            raise SinkConfigError(f"s3 sink: sse={sse!r}; expected one of {', '.join(_SSE)}")
+    def __init__(self, context: SinkContext, *, bucket: str, prefix: str,
+                 endpoint_url: str | None, region: str | None, profile: str | None,
+                 access_key_id: str | None, secret_access_key: str | None,
+                 session_token: str | None, sse: str | None, sse_kms_key_id: str | None,
+                 storage_class: str | None, key_template: str, compression: str,
+                 compresslevel: int, max_object_bytes: int, multipart_threshold: int,
+                 multipart_part_size: int, addressing_style: str | None,
+                 connect_timeout: float, read_timeout: float, request_attempts: int,
+                 check_bucket: bool) -> None:
+        super().__init__(context)
         if sse_kms_key_id and sse != "aws:kms":
             raise SinkConfigError("s3 sink: sse_kms_key_id is set but sse is not 'aws:kms'")
-        if storage_class is not None and not _STORAGE_CLASS.match(str(storage_class)):
-            raise SinkConfigError(
-                f"s3 sink: storage_class={storage_class!r} is not a storage class name "
-                "(upper case, e.g. STANDARD, STANDARD_IA, INTELLIGENT_TIERING)")
-        if compression in (True, "gzip"):
-            self.compress = True
-        elif compression in (False, "none", None):
-            self.compress = False
-        else:
-            raise SinkConfigError(
-                f"s3 sink: compression={compression!r}; expected 'gzip' or 'none'")
-        compresslevel = _whole("compresslevel", compresslevel, 1, 9)
-        max_object_bytes = _whole("max_object_bytes", max_object_bytes, 1)
-        multipart_threshold = _whole("multipart_threshold", multipart_threshold, 1,
-                                     _s3io.MAX_PUT_SIZE)
-        multipart_part_size = _whole("multipart_part_size", multipart_part_size,
-                                     _s3io.MIN_PART_SIZE, _s3io.MAX_PUT_SIZE)
-        request_attempts = _whole("request_attempts", request_attempts, 1)
-        for option, seconds in (("connect_timeout", connect_timeout),
-                                ("read_timeout", read_timeout)):
-            if not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
-                raise SinkConfigError(
-                    f"s3 sink: {option}={seconds!r}; expected a positive number of seconds "
-                    "(the bound that keeps a write from hanging)")
-        if addressing_style not in (None, "path", "virtual", "auto"):
-            raise SinkConfigError(
-                f"s3 sink: addressing_style={addressing_style!r}; expected path, virtual or auto")
-        _keys.check_template(key_template)
+        self.compress = compression == "gzip"
         self.bucket = bucket
         self.prefix = (prefix or "").strip("/")
-        super().__init__(**base_options)
         self.endpoint_url = endpoint_url
-        self.key_template = key_template
+        self.key_template = _keys.key_template(key_template)
         self.compresslevel = compresslevel
         self.max_object_bytes = max_object_bytes
         self.multipart_threshold = multipart_threshold
         self.multipart_part_size = multipart_part_size
-        self.check_bucket = bool(check_bucket)
+        self.check_bucket = check_bucket
         self._client_options: dict[str, Any] = dict(
             endpoint_url=endpoint_url, region=region, profile=profile,
             access_key_id=access_key_id, secret_access_key=secret_access_key,
@@ -172,13 +136,9 @@ class S3Sink(SinkHandler):
             extra["StorageClass"] = storage_class
         self._extra = extra
         self._ext = ".gz" if self.compress else ""
-        self._segments: dict[tuple[str, object], tuple[str, str, str]] = {}
         self.client: Any = None
-        # The sink's own counters live with the framework's: stats(), the stats file and
-        # the reset in a forked child cover them. Only the delivery thread changes them.
-        self.counters.update(dict.fromkeys(S3_COUNTERS, 0))
 
-    # -- SinkHandler -----------------------------------------------------------------
+    # -- the sink contract -------------------------------------------------------------
 
     def default_name(self) -> str:
         """``bucket`` and ``prefix``: two S3 sinks to different places get their own spools."""
@@ -235,20 +195,20 @@ class S3Sink(SinkHandler):
             try:
                 self._write_object(fields, chunk)
             except TransientSinkError as exc:
-                self.counters["upload_failures"] += 1
+                self.context.count("upload_failures", 1)
                 retry.extend(e for _, later in chunks[index:] for e in later)
                 if not rejected and len(retry) == len(events):
                     raise
                 _s3io.log.warning("%s", exc)
                 break
             except PermanentSinkError as exc:
-                self.counters["upload_failures"] += 1
+                self.context.count("upload_failures", 1)
                 rejected.extend((e, str(exc)) for e in chunk)
         if rejected and len(rejected) == len(events):
             raise PermanentSinkError(rejected[0][1])
         return WriteResult(retry=retry, rejected=rejected) if retry or rejected else None
 
-    def close_sink(self) -> None:
+    def close(self) -> None:
         """Close the client's connection pool."""
         if self.client is not None:
             close = getattr(self.client, "close", None)
@@ -256,18 +216,6 @@ class S3Sink(SinkHandler):
                 close()
 
     # -- helpers ---------------------------------------------------------------------
-
-    def _names(self, schema_id: str, version: object) -> tuple[str, str, str]:
-        """``(schema_name, schema, version)`` key segments, cached (few distinct values)."""
-        names = self._segments.get((schema_id, version))
-        if names is None:
-            if len(self._segments) >= _SEGMENT_CACHE_MAX:
-                self._segments.clear()
-            # The core passes the registry's version, which may be an int.
-            names = self._segments[(schema_id, version)] = (
-                _keys.schema_name(schema_id), _keys.safe_segment(schema_id),
-                _keys.safe_segment(str(version)))
-        return names
 
     def _chunks(
         self, events: Sequence[SinkEvent]
@@ -299,7 +247,7 @@ class S3Sink(SinkHandler):
                     group.append(event)
         chunks = []
         for (raw_schema, raw_version, raw_hour), group in raw.items():
-            part = (*self._names(raw_schema, raw_version), raw_hour[:10], raw_hour[11:13])
+            part = (raw_schema, raw_version, raw_hour)
             if sum(map(len, [e.line for e in group])) <= self.max_object_bytes:
                 chunks.append((part, group))
                 continue
@@ -315,20 +263,18 @@ class S3Sink(SinkHandler):
         return chunks
 
     def _write_object(self, part: _Partition, events: list[SinkEvent]) -> None:
-        schema_name, schema, version, date, hour = part
-        lines = body = b"".join([e.line for e in events])
+        lines = body = b"\n".join([e.json for e in events]) + b"\n"
         if self.compress:
             # mtime=0: the same events give the same bytes under the same key.
             body = gzip.compress(body, compresslevel=self.compresslevel, mtime=0)
+        schema_id, version, hour = part
         key = _keys.render_key(
-            self.key_template, prefix=self.prefix, schema_name=schema_name, schema=schema,
-            version=version, date=date, hour=hour, year=date[:4], month=date[5:7],
-            day=date[8:10],
+            self.key_template, schema_id, version, hour, prefix=self.prefix,
             uuid=_keys.content_uuid([e.event_id for e in events], lines), ext=self._ext)
         extra = {**self._extra, "Metadata": {"event-count": str(len(events))}}
         _s3io.upload(
             self.client, self.bucket, key, body, extra,
             multipart_threshold=self.multipart_threshold, part_size=self.multipart_part_size,
-            counters=self.counters)
-        self.counters["objects_written"] += 1
-        self.counters["bytes_written"] += len(body)
+            counters=self.context.counters)
+        self.context.count("objects_written", 1)
+        self.context.count("bytes_written", len(body))

@@ -99,7 +99,7 @@ def make_log(s3_config: Callable[..., dict[str, Any]]) -> Iterator[Callable[...,
         for schema in _schemas():
             log.register_schema(schema)
         (sink,) = log.sink_handlers  # the sink EventLog built from its configuration
-        assert isinstance(sink, S3Sink)
+        assert isinstance(sink.sink, S3Sink)
         return log, sink
 
     yield make
@@ -114,7 +114,7 @@ def make_sink(s3_config: Callable[..., dict[str, Any]]) -> Iterator[Callable[...
 
     def make(**options: Any) -> S3Sink:
         sink = create_sink(s3_config(**options))
-        assert isinstance(sink, S3Sink)
+        assert isinstance(sink.sink, S3Sink)
         sinks.append(sink)
         sink.start()
         return sink
@@ -161,13 +161,13 @@ def _read_objects(client: Any, bucket: str, prefix: str = "") -> dict[str, list[
     return objects
 
 
-def _count_requests(sink: S3Sink) -> Counter[str]:
+def _count_requests(sink: Any) -> Counter[str]:
     counts: Counter[str] = Counter()
 
     def on_send(event_name: str, **_: Any) -> None:
         counts[event_name.rsplit(".", 1)[-1]] += 1
 
-    sink.client.meta.events.register("before-send.s3", on_send)
+    sink.sink.client.meta.events.register("before-send.s3", on_send)
     return counts
 
 
@@ -193,7 +193,7 @@ def stored(s3: Any, bucket: str) -> Callable[..., dict[str, list[dict[str, Any]]
 
 
 @pytest.fixture
-def requests_of() -> Callable[[S3Sink], Counter[str]]:
+def requests_of() -> Callable[[Any], Counter[str]]:
     """``requests_of(sink)``: a Counter of the HTTP requests the sink's client sends from
     now on, by operation (PutObject, UploadPart, ...; retries included)."""
     return _count_requests

@@ -72,7 +72,7 @@ def test_an_endpoint_that_never_answers_cannot_hang_write_batch(
 
         def write() -> None:
             try:
-                sink.write_batch(events)
+                sink.sink.write_batch(events)
             except BaseException as exc:
                 outcome.append(exc)
 
@@ -138,7 +138,7 @@ def test_a_forked_child_writes_through_its_own_client(
             os.close(read)
             child_events = record(log, 50, start=START + timedelta(hours=5))
             log.close()
-            ok = sink.stats()["delivered"] == 50 and sink.client is not None
+            ok = sink.stats()["delivered"] == 50 and sink.sink.client is not None
             os.write(write, orjson.dumps([e["__event_id__"] for e in child_events]))
             code = 0 if ok else 2
         finally:

@@ -178,7 +178,7 @@ def test_a_failed_part_aborts_the_upload_and_the_batch_is_retried(
             failures.append(params["UploadId"])
             raise botocore.exceptions.ConnectionClosedError(endpoint_url=s3.endpoint_url)
 
-    sink.client.meta.events.register(
+    sink.sink.client.meta.events.register(
         "before-parameter-build.s3.UploadPart", fail_second_part_once)
     sent = record(log, 12_000, step=timedelta(milliseconds=1), payload=900)
     assert log.flush(timeout=120)
@@ -199,7 +199,7 @@ def test_a_put_the_server_will_never_accept_is_dead_lettered(
     stats = sink.stats()
     assert (stats["dead_lettered"], stats["delivered"], stats["retried"]) == (20, 0, 0)
     assert stored("events/") == {}
-    dead = read_dead_letters(sink.dead_letter_path)  # what S3 said, with each event
+    dead = read_dead_letters(sink.delivery._dead.path)  # what S3 said, with each event
     assert [d["event"] for d in dead] == sent
     assert all("InvalidStorageClass" in str(d["reason"]) for d in dead)
 
@@ -210,8 +210,8 @@ def test_a_repeated_batch_overwrites_its_object(
     log, _ = make_log()
     events = sink_events(record(log, 10))
     sink = make_sink(batch_size=10)
-    assert sink.write_batch(events) is None
-    assert sink.write_batch(events) is None
+    assert sink.sink.write_batch(events) is None
+    assert sink.sink.write_batch(events) is None
     (lines,) = stored("events/").values()
     assert len(lines) == 10
 
@@ -233,7 +233,7 @@ def test_unreachable_endpoint_is_a_clear_start_up_error(make_log: Any) -> None:
 
 def test_check_bucket_false_starts_without_a_request(make_log: Any) -> None:
     _, sink = make_log(bucket="not-there-yet", check_bucket=False)
-    assert sink.client is not None and sink.stats()["put_requests"] == 0
+    assert sink.sink.client is not None and sink.stats()["put_requests"] == 0
 
 
 def test_timestamps_from_other_producers_are_partitioned_in_utc(
@@ -244,7 +244,7 @@ def test_timestamps_from_other_producers_are_partitioned_in_utc(
     recorded[0]["__timestamp__"] = "2026-11-22T01:30:00+02:00"  # 23:30 the day before
     recorded[1]["__timestamp__"] = "2026-11-22T05:00:00"  # no zone: taken as UTC
     sink = make_sink()
-    assert sink.write_batch(sink_events(recorded)) is None
+    assert sink.sink.write_batch(sink_events(recorded)) is None
     where = {lines[0]["__event_id__"]: KEY.fullmatch(key) for key, lines in
              stored("events/").items()}
     assert len(where) == 3
@@ -280,7 +280,7 @@ def test_one_batch_with_a_delivered_a_rejected_and_a_retried_partition(
             refused_once.append(key)
             raise botocore.exceptions.ConnectionClosedError(endpoint_url=s3.endpoint_url)
 
-    sink.client.meta.events.register("before-parameter-build.s3.PutObject", inject)
+    sink.sink.client.meta.events.register("before-parameter-build.s3.PutObject", inject)
     for _ in range(10):
         record(log, 1, version=1)
         record(log, 1, version=2)
@@ -293,6 +293,6 @@ def test_one_batch_with_a_delivered_a_rejected_and_a_retried_partition(
     stats = sink.stats()
     assert (stats["delivered"], stats["dead_lettered"]) == (20, 10)
     assert refused_once and stats["retried"] >= 10
-    dead = read_dead_letters(sink.dead_letter_path)
+    dead = read_dead_letters(sink.delivery._dead.path)
     assert {d["event"]["__schema_version__"] for d in dead} == {2}
     assert all("403 AccessDenied: Access Denied" in str(d["reason"]) for d in dead)

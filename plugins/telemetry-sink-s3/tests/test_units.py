@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from telemetry_sink_s3 import S3Sink, safe_segment, schema_name
-from telemetry_sink_s3._keys import content_uuid, partition_time, render_key
+from telemetry_sink_s3._keys import content_uuid, key_template, partition_time, render_key
 from telemetry_sink_s3._s3io import classify
 
 from telemetry_core._plugins import create_sink, sink_class
@@ -74,7 +74,8 @@ def test_content_uuid_depends_on_the_events_only() -> None:
 
 
 def test_render_key_drops_empty_segments() -> None:
-    assert render_key("{prefix}/x/{uuid}", prefix="", uuid="u") == "x/u"
+    template = key_template("{prefix}/x/{uuid}")
+    assert render_key(template, "s", "1", "2026-01-02T03", prefix="", uuid="u") == "x/u"
 
 
 def test_entry_point_provides_the_s3_type() -> None:

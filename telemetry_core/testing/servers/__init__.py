@@ -1,5 +1,6 @@
 """Real servers for tests: S3 (moto), Kafka (Tansu), Elasticsearch (noida-db emulator),
-and this project's own REST API (``telemetry serve``) and a jupyter_server.
+PostgreSQL (the machine's own binaries), jupyter_server / JupyterLab and JupyterHub
+(subprocesses), and this project's own REST API (``telemetry serve``).
 
 Each launcher is a context manager yielding the server's address. It first honours an
 environment variable naming an existing server (a real cluster), then starts the
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["elasticsearch_server", "free_port", "jupyter_server", "kafka_server",
-           "rest_server", "s3_server"]
+__all__ = ["elasticsearch_server", "free_port", "jupyter_server", "jupyterhub", "kafka_server",
+           "postgresql_server", "rest_server", "s3_server"]
 
 
 def free_port() -> int:
@@ -54,8 +55,22 @@ def rest_server(config: dict[str, Any], **kwargs: Any) -> Any:
     return impl(config, **kwargs)
 
 
-def jupyter_server(config: dict[str, Any], **kwargs: Any) -> Any:
-    """Context manager yielding a ``JupyterServer``: ``jupyter server`` as a subprocess."""
-    from ._rest import jupyter_server as impl
+def jupyter_server(config: str = "", **kwargs: Any) -> Any:
+    """Context manager yielding a ``JupyterProcess`` running ``jupyter server`` (or lab)."""
+    from ._jupyter import jupyter_server as impl
 
     return impl(config, **kwargs)
+
+
+def jupyterhub(config: str = "", **kwargs: Any) -> Any:
+    """Context manager yielding a ``JupyterProcess`` running JupyterHub."""
+    from ._jupyter import jupyterhub as impl
+
+    return impl(config, **kwargs)
+
+
+def postgresql_server(**kwargs: Any) -> Any:
+    """Context manager yielding a ``PostgresServer`` (url; stop/start for fault tests)."""
+    from ._postgresql import postgresql_server as impl
+
+    return impl(**kwargs)

@@ -1,4 +1,4 @@
-"""``telemetry serve`` and a real jupyter_server, each as a subprocess on a free port."""
+"""``telemetry serve`` as a subprocess on a free port."""
 
 from __future__ import annotations
 
@@ -104,55 +104,3 @@ def rest_server(config: dict[str, Any], *, token: str | None = "test-token",
         finally:
             if server.process.poll() is None:
                 server.stop(signal.SIGTERM)
-
-
-@dataclass
-class JupyterServer:
-    """A running jupyter_server: its URL (with base_url), token and process."""
-
-    url: str
-    token: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        """What the server wrote so far."""
-        return self.log_path.read_text(errors="replace")
-
-
-@contextmanager
-def jupyter_server(config: dict[str, Any], *, base_url: str = "/",
-                   token: str = "jupyter-test-token") -> Iterator[JupyterServer]:
-    """Run ``jupyter server`` with ``config`` (traitlets JSON, e.g. {"EventLog": ...,
-    "ServerApp": {"jpserver_extensions": {"telemetry_core.server": True}}})."""
-    with tempfile.TemporaryDirectory(prefix="telemetry-jupyter-") as tmp:
-        root = Path(tmp, "root")
-        root.mkdir()
-        Path(tmp, "jupyter_server_config.json").write_text(json.dumps(config))
-        port = free_port()
-        env = dict(os.environ, JUPYTER_CONFIG_DIR=tmp, JUPYTER_RUNTIME_DIR=str(Path(tmp, "rt")),
-                   JUPYTER_DATA_DIR=str(Path(tmp, "data")))
-        log_path = Path(tmp, "jupyter.log")
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_server", f"--ServerApp.token={token}",
-                 f"--port={port}", "--no-browser", "--allow-root",
-                 f"--ServerApp.root_dir={root}", f"--ServerApp.base_url={base_url}",
-                 "--ServerApp.port_retries=0"],
-                stdout=log, stderr=log, env=env)
-        url = f"http://127.0.0.1:{port}{base_url.rstrip('/')}"
-        server = JupyterServer(url, token, process, log_path)
-        try:
-            deadline = time.monotonic() + 90
-            while not _answers(f"{url}/api/status?token={token}"):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"jupyter server did not start:\n{server.log()}")
-                time.sleep(0.1)
-            yield server
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
