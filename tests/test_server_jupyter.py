@@ -80,3 +80,24 @@ def test_every_endpoint_answers_under_base_url(jupyter: tuple[Any, Path]) -> Non
     bad = requests.post(api + "events", headers={**auth(server), "Content-Type": "text/plain"},
                         data=b"[]", timeout=30)
     assert bad.status_code == 415 and bad.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_the_authorizer_decides_on_the_telemetry_resource(tmp_path: Path) -> None:
+    config = f"""
+from jupyter_server.auth import Authorizer
+
+class ReadOnlyTelemetry(Authorizer):
+    def is_authorized(self, handler, user, action, resource):
+        return not (resource == "telemetry" and action == "write")
+
+c.ServerApp.authorizer_class = ReadOnlyTelemetry
+c.ServerApp.jpserver_extensions = {{"telemetry_core.server": True}}
+c.EventLog.allowed_schemas = [{SCHEMA_ID!r}]
+"""
+    with jupyter_server(config, tmp=tmp_path / "jupyter") as server:
+        api = f"{server.url}api/telemetry/"
+        assert requests.get(api + "schemas", headers=auth(server), timeout=30).status_code == 200
+        refused = requests.post(api + "events", data=b"[]", timeout=30,
+                                headers={**auth(server), "Content-Type": "application/json"})
+        assert refused.status_code == 403
+        assert "write the telemetry resource" in refused.json()["error"]["message"]
