@@ -12,8 +12,8 @@ PLUGINS = ["kafka", "s3", "elasticsearch"]
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Core tests: EventLog, schemas, validation, privacy, sinks framework, file sink, CLI.
-
+    """Core tests: EventLog, schemas, validation, privacy, sinks framework, file sink, CLI,
+    and the REST API (telemetry serve and jupyter_server subprocesses, schemathesis).
     """
     session.install("-e", ".[test]")
     session.run("pytest", "tests", *session.posargs)

