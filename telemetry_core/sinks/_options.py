@@ -158,7 +158,8 @@ def describe(options: Iterable[Option]) -> dict[str, str]:
     """``{name: "description (default ...)"}``, as ``telemetry sinks`` prints them."""
     out = {}
     for opt in options:
-        default = "" if opt.required or opt.default is None else f" (default {opt.default!r})"
+        shown = oct(opt.default) if opt.kind == "mode" else repr(opt.default)
+        default = "" if opt.required or opt.default is None else f" (default {shown})"
         out[opt.name] = ("required: " if opt.required else "") + opt.doc + default
     return out
 
