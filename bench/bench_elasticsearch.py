@@ -29,7 +29,7 @@ from elasticsearch import Elasticsearch, helpers
 from telemetry_sink_elasticsearch import ElasticsearchSink
 
 from telemetry_core import EventLog
-from telemetry_core.sinks import SinkEvent
+from telemetry_core.sinks import SinkEvent, SinkHandler
 from telemetry_core.testing.servers import elasticsearch_server
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
@@ -83,7 +83,7 @@ def run_raw(es: Elasticsearch, docs: list[dict[str, Any]], index: str) -> float:
 
 def run_submit(url: str, es: Elasticsearch, events: list[SinkEvent], index: str,
                spool_dir: str) -> float:
-    sink = ElasticsearchSink(**sink_options(url, index, spool_dir))
+    sink = SinkHandler(ElasticsearchSink, **sink_options(url, index, spool_dir))
     sink.start()
     start = time.perf_counter()
     for event in events:

@@ -140,7 +140,7 @@ def main() -> None:
                 def on_send(event_name: str, **_: Any) -> None:
                     puts[event_name.rsplit(".", 1)[-1]] += 1
 
-                sink.client.meta.events.register("before-send.s3", on_send)
+                sink.sink.client.meta.events.register("before-send.s3", on_send)
 
             contenders: dict[str, tuple[Any, Any]] = {
                 "no sink (floor)": (lambda: None, None),
