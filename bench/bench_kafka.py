@@ -134,6 +134,7 @@ def sink(bootstrap: str, events: list[SinkEvent]) -> Timing:
     # The whole burst fits in memory (no disk spool): flush() then means acknowledged.
     settings: dict[str, Any] = {"bootstrap.servers": bootstrap}
     handler = SinkHandler(KafkaSink, topic=f"bench-sink-{uuid.uuid4().hex[:8]}", spool=False,
+                          create_topics=True,
                           queue_max_events=len(events) + 1, queue_max_bytes=2**31, **settings)
     handler.start()
     started = _clock()
@@ -161,6 +162,7 @@ def write_batch_only(bootstrap: str, events: list[SinkEvent]) -> Timing:
     size on this thread: the sink's own work, without the framework's queue and thread."""
     settings: dict[str, Any] = {"bootstrap.servers": bootstrap}
     kafka = SinkHandler(KafkaSink, topic=f"bench-wb-{uuid.uuid4().hex[:8]}", spool=False,
+                        create_topics=True,
                         **settings).sink
     kafka.open()
     size = kafka.batch_size
@@ -193,7 +195,7 @@ def eventlog(bootstrap: str | None, events: list[SinkEvent],
     if bootstrap:
         log = EventLog(allowed_schemas=[SCHEMA], register_builtin_schemas=False, sinks=[{
             "type": "kafka", "bootstrap.servers": bootstrap,
-            "topic": f"bench-log-{uuid.uuid4().hex[:8]}",
+            "topic": f"bench-log-{uuid.uuid4().hex[:8]}", "create_topics": True,
             **options}])
         sink = log.sink_handlers[0]
     else:

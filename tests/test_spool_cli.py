@@ -175,3 +175,15 @@ def test_an_unknown_type_far_from_any_names_no_package() -> None:
     with pytest.raises(SinkConfigError) as info:
         create_sink({"type": "carrier-pigeon"})
     assert "pip install" not in str(info.value) and "Fix the 'type'" in str(info.value)
+
+
+def test_listing_changes_nothing_on_disk(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    slot = acquire_slot(tmp_path / "file-g", 4, 0o640)  # a group-readable sink's slot
+    assert slot is not None
+    slot.release()
+    lock = tmp_path / "file-g" / "slot-0.lock"
+    before = sorted((p.relative_to(tmp_path), p.stat().st_mode) for p in tmp_path.rglob("*"))
+    assert listed(tmp_path, capsys)["file-g/slot-0"]["owner_alive"] is False
+    after = sorted((p.relative_to(tmp_path), p.stat().st_mode) for p in tmp_path.rglob("*"))
+    assert after == before and lock.stat().st_mode & 0o777 == 0o640

@@ -103,10 +103,12 @@ def _has_segments(directory: Path) -> bool:
         return False
 
 
-def try_lock(path: Path, file_mode: int) -> int | None:
-    """A descriptor holding the exclusive flock of ``path`` (created if missing), or None
-    when another process holds it."""
-    fd = open_private(path, os.O_RDWR, file_mode)
+def try_lock(path: Path, file_mode: int | None) -> int | None:
+    """A descriptor holding the exclusive flock of ``path``, or None when another process
+    holds it. ``path`` is created with ``file_mode`` if missing; with None it must exist
+    and is left as it is (``telemetry spool`` inspects, it does not create or chmod)."""
+    fd = (os.open(path, os.O_RDWR | os.O_CLOEXEC) if file_mode is None
+          else open_private(path, os.O_RDWR, file_mode))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:

@@ -62,9 +62,10 @@ def waiting_events(slot_dir: Path) -> int:
 
 
 def _owner_alive(lock_path: Path) -> bool:
-    if not lock_path.exists():
-        return False
-    fd = try_lock(lock_path, 0o600)
+    try:
+        fd = try_lock(lock_path, None)
+    except FileNotFoundError:
+        return False  # no lock file: no process ever locked this slot, or it was cleaned
     if fd is None:
         return True
     os.close(fd)  # closing drops the lock just taken
@@ -98,7 +99,10 @@ def remove_slot(slot: SlotInfo, *, force: bool) -> int | None:
     """Remove a slot whose owner is gone; the events lost, or None when it was kept
     (its owner runs, or it holds events and ``force`` is off). The lock is held while
     removing, so no process can take the slot meanwhile."""
-    fd = try_lock(slot.lock_path, 0o600)
+    try:
+        fd = try_lock(slot.lock_path, None)
+    except FileNotFoundError:  # a slot without its lock file: take it by creating one
+        fd = try_lock(slot.lock_path, 0o600)
     if fd is None:
         return None
     try:
