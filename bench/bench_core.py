@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from _state import use_temporary_state
+
+use_temporary_state()  # spools in a temporary dir, never ~/.local/state
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 ROUNDS = 3 if QUICK else 7

@@ -29,12 +29,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
+from _state import use_temporary_state
 from confluent_kafka import Producer
 from telemetry_sink_kafka import KafkaSink
 from telemetry_sink_kafka._sink import SAFE_DEFAULTS
 
 from telemetry_core.sinks import Sink, SinkEvent, SinkHandler
 from telemetry_core.testing.servers import kafka_server
+
+use_temporary_state()  # spools in a temporary dir, never ~/.local/state
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 N = 20_000 if QUICK else 200_000

@@ -37,8 +37,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from _state import use_temporary_state
+
 from telemetry_core import EventLog
 from telemetry_core.testing.servers import s3_server
+
+use_temporary_state()  # spools in a temporary dir, never ~/.local/state
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 N = 20_000 if QUICK else 200_000

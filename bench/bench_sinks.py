@@ -34,9 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from _state import use_temporary_state
 
 from telemetry_core import EventLog
 from telemetry_core.sinks import FileSink, Sink, SinkEvent, SinkHandler
+
+use_temporary_state()  # spools in a temporary dir, never ~/.local/state
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 N = 20_000 if QUICK else 100_000

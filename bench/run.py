@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
     failed = []
     sections = []
     with tempfile.TemporaryDirectory(prefix="telemetry-bench-state-") as state:
-        env = {**os.environ, "XDG_STATE_HOME": state}
+        env = {**os.environ, "XDG_STATE_HOME": state, "TELEMETRY_BENCH_STATE": "1"}
         for index, script in enumerate(scripts, 1):
             print(f"\n=== [{index}/{len(scripts)}] {script.name} ===", flush=True)
             started = time.monotonic()
