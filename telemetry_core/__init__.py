@@ -1,7 +1,8 @@
 """telemetry_core: schema-validated, privacy-first event logging for Jupyter.
 
-The public face is small: ``EventLog`` records events; the errors it raises are
-here too; sinks live in ``telemetry_core.sinks``; test helpers in
+The public face is small: ``EventLog`` records events; ``acting_as`` and
+``current_user`` say who events are about (consent: ``telemetry_core.consent``); the
+errors it raises are here too; sinks live in ``telemetry_core.sinks``; test helpers in
 ``telemetry_core.testing``; plugins use ``hookimpl`` and, from code,
 ``register_plugin``/``unregister_plugin``.
 """
@@ -18,9 +19,11 @@ from ._eventlog import EventLog, SchemaNotRegistered
 from ._hookspecs import hookimpl
 from ._plugins import register_plugin, unregister_plugin
 from ._version import __version__
+from .consent import ConsentError, acting_as, current_user
 
 __all__ = [
     "ConfigFileError",
+    "ConsentError",
     "EventLog",
     "EventValidationError",
     "InvalidSchemaError",
@@ -29,6 +32,8 @@ __all__ = [
     "SchemaNotRegisteredError",
     "SchemaRegistrationError",
     "__version__",
+    "acting_as",
+    "current_user",
     "hookimpl",
     "register_plugin",
     "unregister_plugin",

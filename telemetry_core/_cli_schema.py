@@ -37,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     notice = subparsers.add_parser(
         "notice", help="the transparency notice for the configured schemas and policy")
     notice.add_argument("--format", choices=FORMATS, default="text")
+    notice.add_argument("--user", metavar="U",
+                        help="also show this user's consent decisions (from the store)")
     _add_config_options(notice)
     notice.set_defaults(func=_notice)
 
@@ -148,7 +150,13 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _notice(args: argparse.Namespace) -> int:
-    print(render_notice(eventlog_from_args(args), args.format), end="")
+    from .consent import ConsentError
+
+    try:
+        print(render_notice(eventlog_from_args(args), args.format, args.user), end="")
+    except ConsentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -168,8 +176,10 @@ def _demo(args: argparse.Namespace) -> int:
             sinks=[{"type": "file", "path": str(Path(args.dir)) + "/"}],
             # The list form records a schema with personal data redacted; the dict form
             # lets the demo keep one named property (the dataset owner stays redacted).
+            # Keeping personal data makes a schema opt-in by default; the demo makes it
+            # opt-out, so it records without asking (docs/consent.md).
             allowed_schemas={_KERNEL: {}, _SESSION: {},
-                             _OPENED: {"allowed_properties": ["path"]}},
+                             _OPENED: {"allowed_properties": ["path"], "consent": "opt-out"}},
         )
     except (SinkConfigError, ImportError) as exc:
         print(f"error: cannot start the file sink: {exc}", file=sys.stderr)

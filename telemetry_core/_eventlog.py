@@ -3,9 +3,9 @@
 The pipeline of one ``record_event`` call, each step in its own module:
 
 1. allowed?  ``allowed_schemas`` (here)          4. private?  ``_privacy`` (``_plan``)
-3. valid?    ``_validation`` (JSON, bounds,      5. envelope  ``_envelope``
-             then compiled)                      6. modifiers (here; step 4 re-applied)
--> handlers  ``_dispatch``
+2. consent?  ``consent`` (cached per user)       5. envelope  ``_envelope``
+3. valid?    ``_validation`` (JSON, bounds,      6. modifiers (here; step 4 re-applied)
+             then compiled)                      -> handlers  ``_dispatch``
 
 Everything that depends only on ``(schema id, version)`` and the policy (validator,
 redaction plan, envelope version) is worked out once into a *route* and cached, so
@@ -18,12 +18,25 @@ import copy
 import datetime as _dt
 import logging
 import os
+import threading
 import warnings
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, observe
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Int,
+    List,
+    TraitError,
+    Unicode,
+    default,
+    observe,
+    validate,
+)
 from traitlets.config import Config, Configurable
 
 from . import _plugins
@@ -40,8 +53,10 @@ from ._schema_registry import (
     builtin_schemas,
     version_key,
 )
-from ._traits import AllowedSchemas, Handlers
+from ._traits import AllowedSchemas, Handlers, check_deployment
 from ._validation import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, json_problem
+from .consent import Consent
+from .consent._identity import _current
 from .sinks import SinkHandler
 
 log = logging.getLogger("telemetry_core")
@@ -70,11 +85,12 @@ class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
     __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
-                 "warned")
+                 "warned", "needs_consent")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
-                 schema_id: str) -> None:
+                 schema_id: str, needs_consent: bool) -> None:
         self.schema = schema
+        self.needs_consent = needs_consent  # False for `required`: no per-user work
         self.is_valid = schema.validator.is_valid
         self.redactor = redactor
         self.warned = False  # about dropping undeclared properties (once per route)
@@ -105,9 +121,33 @@ class EventLog(Configurable):
         [], config=True,
         help="""Schema ids to record. A list (PII is redacted), or a dict
         {schema_id: {"allowed_categories": [...], "allowed_properties": [...],
-        "keep_undeclared": false}}. Nothing is recorded for a schema that is not listed;
-        properties a schema does not declare are dropped unless keep_undeclared is true.
-        Frozen: assign a new value to change it.""")
+        "keep_undeclared": false, "consent": "required"|"opt-in"|"opt-out"}}. Nothing is
+        recorded for a schema that is not listed; properties a schema does not declare are
+        dropped unless keep_undeclared is true. The consent default: opt-in where the
+        policy keeps personal data, required otherwise (docs/consent.md). Frozen: assign
+        a new value to change it.""")
+    consent_store = Unicode(
+        config=True,
+        help="""Where consent decisions are kept: "" for a SQLite file under
+        $XDG_STATE_HOME/telemetry/, sqlite:///PATH, or postgresql://... (several
+        machines; pip install 'telemetry-core[postgresql]'). Default:
+        $TELEMETRY_CONSENT_STORE.""")
+    consent_cache_ttl = Float(
+        5.0, min=0.0, config=True,
+        help="""Seconds a consent answer is cached per (user, schema): the bound within
+        which a decision made in another process takes effect here. 0: no cache.""")
+    consent_lifetime_days = Float(
+        0.0, min=0.0, config=True,
+        help="""Days a yes counts before the user must be asked again (0: forever). An
+        expired yes to an opt-in schema counts as not given; a no never expires.""")
+    consent_groups = Dict(
+        config=True,
+        help="""Named groups of schema ids a user can decide on at once, e.g.
+        {"research": ["https://.../code-executed", ...]}.""")
+    deployment = Dict(
+        config=True,
+        help="""Facts the notice shows: {"controller": ..., "contact": ..., "retention":
+        ..., "regimes": {"GDPR": {"legal_basis": ..., "required_reason": ...}}}.""")
     sinks = List(
         Dict(), config=True,
         help="""Sinks to build, start and close with this EventLog, e.g.
@@ -147,8 +187,43 @@ class EventLog(Configurable):
     def _default_secret(self) -> str:
         return os.environ.get("TELEMETRY_REDACTION_SECRET", "")
 
+    @default("consent_store")
+    def _default_consent_store(self) -> str:
+        return os.environ.get("TELEMETRY_CONSENT_STORE", "")
+
+    @validate("deployment")
+    def _check_deployment(self, proposal: Any) -> dict[str, Any]:
+        return check_deployment(proposal["value"])
+
+    @validate("consent_store")
+    def _check_store_url(self, proposal: Any) -> str:
+        url = proposal["value"]
+        if url and not url.startswith(("sqlite:///", "postgresql://", "postgres://",
+                                       "postgresql+psycopg://")):
+            raise TraitError("EventLog.consent_store is '' (a SQLite file under "
+                             "$XDG_STATE_HOME/telemetry/), sqlite:///PATH or postgresql://...")
+        return str(url)
+
+    @observe("consent_store", "consent_cache_ttl", "consent_lifetime_days")
+    def _consent_store_changed(self, change: Any) -> None:
+        if hasattr(self, "consent"):
+            self.consent.close()  # reopened, at the new place, on next use
+
+    @validate("consent_groups")
+    def _check_groups(self, proposal: Any) -> dict[str, list[str]]:
+        groups = proposal["value"]
+        for name, members in groups.items():
+            if not isinstance(members, (list, tuple)) or not all(
+                    isinstance(m, str) for m in members):
+                raise TraitError(f"EventLog.consent_groups[{name!r}] must be a list of "
+                                 "schema ids")
+        return {name: list(members) for name, members in groups.items()}
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.consent = Consent(self)
+        self._not_allowed = 0
+        self._count_lock = threading.Lock()
         self.schemas = SchemaRegistry()
         self._routes: dict[tuple[Any, Any, type], _Route | None] = {}
         #: Properties dropped because their schema does not declare them, by
@@ -223,11 +298,13 @@ class EventLog(Configurable):
                 "EventLog.redaction = 'hash' needs a secret: set EventLog.redaction_secret "
                 "or the TELEMETRY_REDACTION_SECRET environment variable")
 
-    @observe("allowed_schemas", "redaction", "redaction_secret")
+    @observe("allowed_schemas", "redaction", "redaction_secret", "consent_groups",
+             "deployment")
     def _policy_changed(self, change: Any) -> None:
         if hasattr(self, "_routes"):
             self._policies = self._build_policies()
             self._routes.clear()
+            self.consent.invalidate()
 
     @observe("max_event_depth", "max_event_size")
     def _bounds_changed(self, change: Any) -> None:
@@ -261,6 +338,7 @@ class EventLog(Configurable):
                                   self.remote_reference_max_bytes)
         registered = self.schemas.add(build_schema(schema, self.schemas.documents(), remote))
         self._routes.clear()
+        self.consent.invalidate()  # the notice (and perhaps a default mode) changed
         return registered
 
     def register_schema_file(self, filename: SchemaSource) -> EventSchema:
@@ -322,7 +400,8 @@ class EventLog(Configurable):
             key = (schema_id, schema.version)
             redactor = Redactor(plan, policy, lambda n: self._count_dropped(key, n)) \
                 if plan.active else None
-            route = _Route(schema, redactor, schema_id)
+            route = _Route(schema, redactor, schema_id,
+                           self.consent.mode(schema_id) != "required")
         if len(self._routes) < _ROUTE_CACHE_MAX:
             # The version's type is part of the key: True == 1 == 1.0 as dict keys, but
             # only 1 is a version.
@@ -340,10 +419,14 @@ class EventLog(Configurable):
     def record_event(self, schema_id: str | None = None, version: Any = None,
                      event: Mapping[str, Any] | None = None,
                      timestamp_override: _dt.datetime | None = None, *,
-                     schema_name: str | None = None) -> dict[str, Any] | None:
+                     schema_name: str | None = None,
+                     user: str | None = None) -> dict[str, Any] | None:
         """Record one event; returns it as recorded (envelope included), or None when its
-        schema is not in ``allowed_schemas``.
+        schema is not in ``allowed_schemas`` or the user's consent is missing (both
+        counted in :meth:`stats`; :meth:`why_not_recorded` says which).
 
+        ``user`` is who the event is about, for consent; without it, the user of the
+        innermost ``with acting_as(...)``. It is not added to the event.
         ``schema_name=`` is the older spelling of ``schema_id``. Raises
         ``SchemaNotRegisteredError`` (a ``ValueError``) for an allowed schema that is not
         registered and ``EventValidationError`` (a ``jsonschema.ValidationError``) for an
@@ -360,6 +443,12 @@ class EventLog(Configurable):
         except TypeError:  # an unhashable version
             route = self._route(schema_id, repr(version))
         if route is None:
+            with self._count_lock:
+                self._not_allowed += 1
+            return None
+        if route.needs_consent and not self.consent.check(  # step 2, cached per user
+                user if user is not None else _current.get(), schema_id):  # type: ignore[arg-type]
+            self.consent.count_no_consent()
             return None
         if type(event) is not dict:
             event = self._as_dict(route, event)
@@ -438,6 +527,25 @@ class EventLog(Configurable):
         event.update(envelope)  # modifiers may not change or drop the envelope
         return event
 
+    def why_not_recorded(self, schema_id: str, user: str | None = None) -> str | None:
+        """Why an event of ``schema_id`` about ``user`` (default: the ``acting_as`` user)
+        would not be recorded now: ``"not_allowed"``, ``"no_consent"``, or None when it
+        would be. Uses the same cached answers as ``record_event``."""
+        if schema_id not in self._policies:
+            return "not_allowed"
+        if self.consent.mode(schema_id) == "required":
+            return None
+        if user is None:
+            user = _current.get()
+        return None if self.consent.check(user, schema_id) else "no_consent"
+
+    def stats(self) -> dict[str, int]:
+        """Counts of events not recorded, by reason (counts only, never content):
+        ``not_allowed``, ``no_consent``; and ``consent_store_errors``."""
+        consent = self.consent.counters
+        return {"not_allowed": self._not_allowed, "no_consent": consent["no_consent"],
+                "consent_store_errors": consent["store_errors"]}
+
     # -- lifecycle ----------------------------------------------------------------------
 
     @property
@@ -466,6 +574,8 @@ class EventLog(Configurable):
         for sink in self._own_sinks:
             sink.close()
         self._own_sinks = []
+        if hasattr(self, "consent"):
+            self.consent.close()
         if hasattr(self, "_dispatch"):
             self._rebuild_dispatch()
 

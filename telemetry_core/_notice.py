@@ -1,7 +1,10 @@
 """The transparency notice: what an EventLog records, and what happens to personal data.
 
 Built from the registered schemas and the policy, by the same code that decides
-redaction (``_privacy.decisions``), so the notice cannot drift from what is done.
+redaction (``_privacy.decisions``), so the notice cannot drift from what is done. It
+also says each schema's consent mode and the deployment facts the administrator
+configured (who collects, contact, retention, named regimes), and carries a
+``notice_version``: a hash of all it says, which consent decisions refer to.
 """
 
 from __future__ import annotations
@@ -38,8 +41,28 @@ _UNDECLARED = {
 }
 
 
-def notice_data(eventlog: EventLog) -> dict[str, Any]:
-    """The notice as plain data (the JSON format)."""
+_MODE_TEXT = {
+    "required": "required: recorded for everyone; it cannot be refused",
+    "opt-in": "opt-in: recorded only for users who said yes to this notice",
+    "opt-out": "opt-out: recorded unless the user said no",
+}
+# How each configured regime fact is introduced, in this order.
+REGIME_FACTS = (("legal_basis", "Legal basis"), ("statement", "Statement"),
+                ("required_reason", "Why required events cannot be refused"))
+
+
+def notice_data(eventlog: EventLog, user: str | None = None) -> dict[str, Any]:
+    """The notice as plain data (the JSON format), with its ``notice_version``; with
+    ``user``, that user's consent state too (``GET consent``'s JSON)."""
+    data = notice_body(eventlog)
+    data["notice_version"] = eventlog.consent.notice_version
+    if user is not None:
+        data["user"] = eventlog.consent.state(user)
+    return data
+
+
+def notice_body(eventlog: EventLog) -> dict[str, Any]:
+    """What the notice says, without its version (the version is a hash of this)."""
     schemas: list[dict[str, Any]] = []
     missing: list[str] = []
     allowed = list(eventlog.allowed_schemas)
@@ -54,6 +77,7 @@ def notice_data(eventlog: EventLog) -> dict[str, Any]:
             schemas.append({
                 "id": schema.id, "version": schema.version, "title": schema.title,
                 "description": schema.description,
+                "consent": eventlog.consent.mode(schema_id),
                 "allowed_categories": sorted(policy.allowed_categories),
                 "allowed_properties": sorted(policy.allowed_properties),
                 "undeclared_properties": "kept" if policy.keep_undeclared else "dropped",
@@ -65,13 +89,16 @@ def notice_data(eventlog: EventLog) -> dict[str, Any]:
                     for d in decisions(schema.plan(policy), policy)],
             })
     not_recorded = sorted({s.id for s in eventlog.schemas} - set(allowed))
-    return {"intro": _INTRO, "redaction": eventlog.redaction, "schemas": schemas,
+    return {"intro": _INTRO, "deployment": dict(eventlog.deployment),
+            "consent_groups": dict(eventlog.consent_groups),
+            "redaction": eventlog.redaction, "schemas": schemas,
             "allowed_but_not_registered": missing, "registered_not_recorded": not_recorded}
 
 
-def render_notice(eventlog: EventLog, fmt: str = "text") -> str:
-    """The notice in ``fmt``: text, markdown, html or json."""
-    data = notice_data(eventlog)
+def render_notice(eventlog: EventLog, fmt: str = "text", user: str | None = None) -> str:
+    """The notice in ``fmt``: text, markdown, html or json; with ``user``, followed by
+    that user's consent decisions."""
+    data = notice_data(eventlog, user)
     if fmt == "json":
         return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
     render = {"text": _text, "markdown": _markdown, "html": _html}.get(fmt)
@@ -95,13 +122,45 @@ def _label(prop: dict[str, Any]) -> str:
     return f"{personal}{', '.join(prop['categories'])}"
 
 
+def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) of the deployment facts, in a fixed order, for every format."""
+    dep = data["deployment"]
+    out = [(label, dep[key]) for key, label in (
+        ("controller", "Who collects"), ("contact", "Contact"), ("retention", "Retention"))
+        if dep.get(key)]
+    for regime, facts in (dep.get("regimes") or {}).items():
+        out += [(f"{regime}: {label}", facts[key]) for key, label in REGIME_FACTS
+                if facts.get(key)]
+    out.append(("Notice version", data["notice_version"]))
+    return out
+
+
+def _user_lines(data: dict[str, Any]) -> list[str]:
+    state = data.get("user")
+    if state is None:
+        return []
+    out = [f"Consent of {state['user']}:"]
+    out += [f"  {s['schema_id']}: {s['consent']}, "
+            f"{'granted' if s['granted'] else 'not granted'}, "
+            f"{'recorded' if s['recorded'] else 'not recorded'}" for s in state["schemas"]]
+    out += ["Decisions (oldest first):"] + [
+        f"  {d['at']} {'yes' if d['granted'] else 'no'} to {d['scope']} "
+        f"(notice {d['notice_version']}, via {d['via']})" for d in state["decisions"]]
+    if not state["decisions"]:
+        out.append("  none")
+    return out
+
+
 def _text(data: dict[str, Any]) -> str:
     out = ["Telemetry transparency notice", "=" * 29, "", data["intro"], ""]
+    out += [f"{label}: {text}" for label, text in _facts(data)] + [""]
     if not data["schemas"]:
         out.append(_NOTHING)
     for s in data["schemas"]:
         out += [f"{s['title']}  ({s['id']}, version {s['version']})"]
-        out += [f"  {line}" for line in s["description"].splitlines()]
+        out += [f"  Consent: {_MODE_TEXT[s['consent']]}"]
+        out += [f"  Purpose: {line}" if i == 0 else f"  {line}"
+                for i, line in enumerate(s["description"].splitlines())]
         if s["declares_personal_data"]:
             out.append(f"  {_DECLARED}")
         for p in s["properties"]:
@@ -112,6 +171,7 @@ def _text(data: dict[str, Any]) -> str:
         out.append(f"  {_UNDECLARED[s['undeclared_properties']]}")
         out.append("")
     out += [f"{text}: {', '.join(data[key])}" for key, text in _TAILS if data[key]]
+    out += [""] + _user_lines(data) if data.get("user") else []
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -121,11 +181,14 @@ def _md_cell(text: str) -> str:
 
 def _markdown(data: dict[str, Any]) -> str:
     out = ["# Telemetry transparency notice", "", data["intro"], ""]
+    out += [f"- **{label}**: {_md_cell(text)}" for label, text in _facts(data)] + [""]
     if not data["schemas"]:
         out.append(_NOTHING)
     for s in data["schemas"]:
         out += [f"## {s['title']}", "", f"`{s['id']}`, version {s['version']}", "",
-                s["description"], "", "| property | what it is | categories | stored as |",
+                f"**Consent**: {_MODE_TEXT[s['consent']]}", "",
+                f"**Purpose**: {s['description']}", "",
+                "| property | what it is | categories | stored as |",
                 "|---|---|---|---|"]
         for p in s["properties"]:
             out.append(f"| `{p['path']}` | {_md_cell(_what(p))} | {_md_cell(_label(p))} | "
@@ -133,19 +196,24 @@ def _markdown(data: dict[str, Any]) -> str:
         out += ["", _UNDECLARED[s["undeclared_properties"]], ""]
     out += [f"{text}: " + ", ".join(f"`{i}`" for i in data[key])
             for key, text in _TAILS if data[key]]
+    if data.get("user"):
+        out += ["", "```", *_user_lines(data), "```"]
     return "\n".join(out).rstrip() + "\n"
 
 
 def _html(data: dict[str, Any]) -> str:
     e = html.escape
     out = ["<section class=\"telemetry-notice\">", "<h1>Telemetry transparency notice</h1>",
-           f"<p>{e(data['intro'])}</p>"]
+           f"<p>{e(data['intro'])}</p>", "<dl class=\"telemetry-deployment\">"]
+    out += [f"<dt>{e(label)}</dt><dd>{e(text)}</dd>" for label, text in _facts(data)]
+    out.append("</dl>")
     if not data["schemas"]:
         out.append(f"<p>{_NOTHING}</p>")
     for s in data["schemas"]:
         out += [f"<h2>{e(s['title'])}</h2>",
                 f"<p><code>{e(s['id'])}</code>, version {e(s['version'])}</p>",
-                f"<p>{e(s['description'])}</p>",
+                f"<p><strong>Consent</strong>: {e(_MODE_TEXT[s['consent']])}</p>",
+                f"<p><strong>Purpose</strong>: {e(s['description'])}</p>",
                 "<table><thead><tr><th>property</th><th>what it is</th><th>categories</th>"
                 "<th>stored as</th></tr></thead><tbody>"]
         for p in s["properties"]:
@@ -157,5 +225,8 @@ def _html(data: dict[str, Any]) -> str:
         if data[key]:
             items = "".join(f"<li><code>{e(i)}</code></li>" for i in data[key])
             out.append(f"<p>{e(text)}:</p><ul>{items}</ul>")
+    if data.get("user"):
+        out.append("<pre class=\"telemetry-consent\">" + e("\n".join(_user_lines(data)))
+                   + "</pre>")
     out.append("</section>")
     return "\n".join(out) + "\n"

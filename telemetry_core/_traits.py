@@ -8,7 +8,8 @@ from typing import Any
 
 from traitlets import TraitError, TraitType
 
-POLICY_KEYS = frozenset({"allowed_categories", "allowed_properties", "keep_undeclared"})
+POLICY_KEYS = frozenset({"allowed_categories", "allowed_properties", "keep_undeclared",
+                         "consent"})
 _IN_PLACE = ("allowed_schemas cannot be changed in place (the EventLog would not see it); "
              "assign a new value, e.g. eventlog.allowed_schemas = [...]")
 
@@ -35,6 +36,12 @@ class FrozenDict(dict):  # type: ignore[type-arg]
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         return (type(self), (dict(self),))
+
+
+CONSENT_MODES = ("required", "opt-in", "opt-out")
+DEPLOYMENT_KEYS = ("controller", "contact", "retention", "regimes")
+REGIMES = ("GDPR", "FERPA", "HIPAA", "FedRAMP")
+REGIME_KEYS = ("legal_basis", "statement", "required_reason")
 
 
 class Handlers(TraitType[list[logging.Handler], Any]):
@@ -70,9 +77,10 @@ def _check_names(trait: str, schema_id: str, key: str, value: Any) -> list[str]:
 
 class AllowedSchemas(TraitType[Any, Any]):
     """Schema ids to record: a list, or a dict ``{id: {"allowed_categories": [...],
-    "allowed_properties": [...], "keep_undeclared": bool}}``. Any other key is an error,
-    not silently ignored. The value held is frozen: changing it in place raises
-    ``TypeError`` (an EventLog would not see the change); assign a new value instead."""
+    "allowed_properties": [...], "keep_undeclared": bool,
+    "consent": "required"|"opt-in"|"opt-out"}}``. Any other key is an error, not silently
+    ignored. The value held is frozen: changing it in place raises ``TypeError`` (an
+    EventLog would not see the change); assign a new value instead."""
 
     info_text = ("a list of schema ids, or a dict {schema_id: {'allowed_categories': [...], "
                  "'allowed_properties': [...], 'keep_undeclared': bool}}")
@@ -103,12 +111,53 @@ class AllowedSchemas(TraitType[Any, Any]):
                 if not isinstance(keep, bool):
                     raise TraitError(f"{self.name}[{schema_id!r}]['keep_undeclared'] must be "
                                      f"true or false, got {type(keep).__name__}")
+                mode = policy.get("consent")
+                if mode is not None and mode not in CONSENT_MODES:
+                    raise TraitError(
+                        f"{self.name}[{schema_id!r}]['consent'] must be one of "
+                        f"{', '.join(CONSENT_MODES)}, got {mode!r}")
                 out[schema_id] = FrozenDict(
-                    {k: keep if k == "keep_undeclared" else
+                    {k: v if k in ("keep_undeclared", "consent") else
                      FrozenList(_check_names(self.name or "", schema_id, k, v))
                      for k, v in policy.items()})
             return FrozenDict(out)
         self.error(obj, value)
+
+
+def _check_text(where: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise TraitError(f"{where} must be a non-empty string")
+
+
+def check_deployment(value: Any) -> dict[str, Any]:
+    """Check ``EventLog.deployment``: the facts an auditor asks for, shown in the notice.
+
+    ``{"controller": str, "contact": str, "retention": str, "regimes": {"GDPR":
+    {"legal_basis": str, "statement": str, "required_reason": str}, ...}}``; every key is
+    optional, none other is accepted.
+    """
+    if not isinstance(value, dict):
+        raise TraitError(f"EventLog.deployment must be a dict with keys {DEPLOYMENT_KEYS}")
+    unknown = sorted(set(value) - set(DEPLOYMENT_KEYS))
+    if unknown:
+        raise TraitError(f"EventLog.deployment has unknown key(s) {unknown}; the allowed "
+                         f"keys are {list(DEPLOYMENT_KEYS)}")
+    for key in ("controller", "contact", "retention"):
+        if key in value:
+            _check_text(f"EventLog.deployment[{key!r}]", value[key])
+    regimes = value.get("regimes", {})
+    if not isinstance(regimes, dict):
+        raise TraitError("EventLog.deployment['regimes'] must be a dict {regime: {...}}")
+    for regime, facts in regimes.items():
+        if regime not in REGIMES:
+            raise TraitError(f"EventLog.deployment['regimes']: unknown regime {regime!r}; "
+                             f"known: {', '.join(REGIMES)}")
+        if not isinstance(facts, dict) or set(facts) - set(REGIME_KEYS):
+            raise TraitError(f"EventLog.deployment['regimes'][{regime!r}] must be a dict with "
+                             f"keys from {list(REGIME_KEYS)}")
+        for key, text in facts.items():
+            _check_text(f"EventLog.deployment['regimes'][{regime!r}][{key!r}]", text)
+    return value
 
 
 HandlerFactory = Callable[[], list[logging.Handler]]

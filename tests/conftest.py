@@ -67,6 +67,14 @@ def _private_state_dirs(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spools and the default consent store go to a temp dir, never the user's home."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.delenv("TELEMETRY_CONSENT_STORE", raising=False)
+
+
 @pytest.fixture
 def schema() -> dict[str, Any]:
     """A fresh copy of the test schema (tests may change it)."""

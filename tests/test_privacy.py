@@ -27,6 +27,8 @@ EVENT: dict[str, Any] = {
 
 
 def record(schema: dict[str, Any], allowed: Any, **traits: Any) -> dict[str, Any]:
+    if isinstance(allowed, dict):  # these tests are about redaction, not consent (its own tests)
+        allowed = {sid: {"consent": "required", **(p or {})} for sid, p in allowed.items()}
     log = EventLog(allowed_schemas=allowed, **traits)
     log.register_schema(schema)
     recorded = log.record_event(SCHEMA_ID, 1, EVENT)
@@ -126,7 +128,7 @@ def test_changing_the_policy_takes_effect(schema):
     log = EventLog(allowed_schemas=[SCHEMA_ID])
     log.register_schema(schema)
     assert log.record_event(SCHEMA_ID, 1, EVENT)["user"] is None
-    log.allowed_schemas = {SCHEMA_ID: {"allowed_properties": ["user"]}}
+    log.allowed_schemas = {SCHEMA_ID: {"allowed_properties": ["user"], "consent": "required"}}
     assert log.record_event(SCHEMA_ID, 1, EVENT)["user"] == "ada"
 
 

@@ -202,6 +202,12 @@ def test_undeclared_properties_are_dropped_and_counted(mode, caplog):
 def test_keep_undeclared_is_an_explicit_per_schema_policy_and_the_notice_says_so():
     log = make_log({"properties": {"kernel_id": {"type": "string"}}},
                    {SID: {"keep_undeclared": True}})
+    # Kept undeclared properties may be anything, personal data included: the schema's
+    # consent default becomes opt-in, and an administrator who keeps them for everyone
+    # says so.
+    assert log.consent.mode(SID) == "opt-in"
+    assert log.record_event(SID, 1, {"kernel_id": "k1", "email": "e"}) is None
+    log.allowed_schemas = {SID: {"keep_undeclared": True, "consent": "required"}}
     got = log.record_event(SID, 1, {"kernel_id": "k1", "email": "e"})
     assert got["email"] == "e"
     assert "Properties not listed here are KEPT" in render_notice(log, "text")

@@ -193,7 +193,10 @@ def test_shipped_schemas_cover_the_jupyter_events_the_issue_names():
     titles = {s.title for s in builtin_schemas()}
     assert titles == {
         "Code executed on a kernel", "JupyterLab command or click", "File or dataset opened",
-        "Server session started or stopped", "Kernel started or stopped"}
+        "Server session started or stopped", "Kernel started or stopped",
+        # the server-side hooks of telemetry_core.jupyter (issue #19)
+        "Dataset opened", "File saved", "JupyterHub login",
+        "JupyterHub user server spawning, started or stopped", "Consent decision"}
 
 
 @pytest.mark.parametrize("path", builtin_schema_paths(), ids=lambda p: p.name)

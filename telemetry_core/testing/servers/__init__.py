@@ -1,4 +1,6 @@
-"""Real servers for tests: S3 (moto), Kafka (Tansu) and Elasticsearch (noida-db emulator).
+"""Real servers for tests: S3 (moto), Kafka (Tansu), Elasticsearch (noida-db emulator),
+PostgreSQL (the machine's own binaries), jupyter_server / JupyterLab and JupyterHub
+(subprocesses).
 
 Each launcher is a context manager yielding the server's address. It first honours an
 environment variable naming an existing server (a real cluster), then starts the
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["elasticsearch_server", "free_port", "kafka_server", "s3_server"]
+__all__ = ["elasticsearch_server", "free_port", "jupyter_server", "jupyterhub", "kafka_server",
+           "postgresql_server",
+           "s3_server"]
 
 
 def free_port() -> int:
@@ -41,5 +45,26 @@ def kafka_server(**kwargs: Any) -> Any:
 def elasticsearch_server(**kwargs: Any) -> Any:
     """Context manager yielding an ``ElasticsearchServer`` (url, stop/start for fault tests)."""
     from ._elasticsearch import elasticsearch_server as impl
+
+    return impl(**kwargs)
+
+
+def jupyter_server(config: str = "", **kwargs: Any) -> Any:
+    """Context manager yielding a ``JupyterProcess`` running ``jupyter server`` (or lab)."""
+    from ._jupyter import jupyter_server as impl
+
+    return impl(config, **kwargs)
+
+
+def jupyterhub(config: str = "", **kwargs: Any) -> Any:
+    """Context manager yielding a ``JupyterProcess`` running JupyterHub."""
+    from ._jupyter import jupyterhub as impl
+
+    return impl(config, **kwargs)
+
+
+def postgresql_server(**kwargs: Any) -> Any:
+    """Context manager yielding a ``PostgresServer`` (url; stop/start for fault tests)."""
+    from ._postgresql import postgresql_server as impl
 
     return impl(**kwargs)

@@ -1,0 +1,191 @@
+"""The consent store: an append-only table of decisions, on SQLite or PostgreSQL.
+
+One implementation on SQLAlchemy Core; the URL picks the database:
+
+- ``""`` (default): a SQLite file under ``$XDG_STATE_HOME/telemetry/`` (else
+  ``~/.local/state/telemetry/``), the directory created 0700 and the file 0600;
+- ``sqlite:///PATH``: a SQLite file there (same modes when this creates it);
+- ``postgresql://...``: PostgreSQL through psycopg 3 (``pip install
+  'telemetry-core[postgresql]'``), for deployments on several machines.
+
+Rows are only ever inserted: the history is the audit trail. A second table keeps
+what each notice version collected, so that a ``yes`` given to an older notice can be
+checked against what the current one collects.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+from ._errors import ConsentError
+
+_metadata = sa.MetaData()
+decisions_table = sa.Table(
+    "telemetry_consent_decisions", _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(256), nullable=False),
+    sa.Column("scope", sa.String(1024), nullable=False),
+    sa.Column("granted", sa.Boolean, nullable=False),
+    sa.Column("notice_version", sa.String(64), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),  # RFC 3339, UTC, fixed width: sorts
+    sa.Column("via", sa.String(64), nullable=False),
+    sa.Index("ix_telemetry_consent_user_scope", "user_id", "scope", "id"),
+)
+notices_table = sa.Table(
+    "telemetry_consent_notices", _metadata,
+    sa.Column("notice_version", sa.String(64), primary_key=True),
+    sa.Column("collected", sa.Text, nullable=False),  # JSON: {schema id: {path: level}}
+)
+
+Collected = dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One consent decision, as stored: who, on what, yes or no, against which notice,
+    when (RFC 3339, UTC) and through what (``python``, ``cli``, ``rest``, ``jupyterlab``)."""
+
+    user: str
+    scope: str
+    granted: bool
+    notice_version: str
+    at: str
+    via: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The decision as the REST API shows it (``user`` is said once, outside)."""
+        out = asdict(self)
+        del out["user"]
+        return out
+
+
+def default_store_path() -> Path:
+    """``$XDG_STATE_HOME/telemetry/consent.sqlite3``, else under ``~/.local/state``."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "telemetry" / "consent.sqlite3"
+
+
+def store_url(url: str) -> URL:
+    """The SQLAlchemy URL for a configured store URL ("" is the default SQLite file)."""
+    if not url:
+        return make_url(f"sqlite:///{default_store_path()}")
+    try:
+        parsed = make_url(url)
+    except Exception:  # sqlalchemy.exc.ArgumentError; the URL may hold a password
+        raise ConsentError("the consent store URL is not a database URL (e.g. "
+                           "sqlite:///path or postgresql://host/db)") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
+    if not parsed.drivername.startswith(("sqlite", "postgresql")):
+        raise ConsentError(f"consent store: unsupported database {parsed.drivername!r}; "
+                           "use sqlite:///PATH or postgresql://...")
+    return parsed
+
+
+def _private_sqlite_file(path: Path) -> None:
+    # Created by us, before SQLite opens it, so it is never world-readable.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+
+
+class ConsentStore:
+    """Append and read consent decisions. Thread-safe (SQLAlchemy's pool); several
+    processes may share one store (SQLite in WAL mode, or PostgreSQL)."""
+
+    def __init__(self, url: str = "") -> None:
+        self.url = store_url(url)
+        self.kind = "sqlite" if self.url.drivername.startswith("sqlite") else "postgresql"
+        self.engine: Engine = self._engine()
+        _metadata.create_all(self.engine)
+
+    def describe(self) -> str:
+        """The store's URL for logs: the password hidden."""
+        return self.url.render_as_string(hide_password=True)
+
+    def _engine(self) -> Engine:
+        if self.kind == "sqlite":
+            database = self.url.database
+            if database and database != ":memory:":
+                _private_sqlite_file(Path(database))
+            engine = sa.create_engine(self.url, connect_args={"timeout": 5})
+
+            @sa.event.listens_for(engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+                cur.execute("PRAGMA busy_timeout=5000")
+                cur.close()
+
+            return engine
+        # A store that is down must fail fast, not hang record_event.
+        return sa.create_engine(self.url, pool_pre_ping=True,
+                                connect_args={"connect_timeout": 3})
+
+    # -- writing ----------------------------------------------------------------------
+
+    def append(self, decision: Decision) -> None:
+        """Append one decision (never updates or deletes a row)."""
+        row = asdict(decision)
+        row["user_id"] = row.pop("user")
+        with self.engine.begin() as conn:
+            conn.execute(decisions_table.insert().values(**row))
+
+    def remember_notice(self, notice_version: str, collected: Collected) -> None:
+        """Keep what ``notice_version`` collected (once; a version's content is fixed)."""
+        if self.notice(notice_version) is not None:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(notices_table.insert().values(
+                    notice_version=notice_version,
+                    collected=orjson.dumps(collected, option=orjson.OPT_SORT_KEYS).decode()))
+        except sa.exc.IntegrityError:
+            pass  # another process wrote the same version first: same content
+
+    # -- reading ----------------------------------------------------------------------
+
+    def latest(self, user: str, scopes: tuple[str, ...]) -> Decision | None:
+        """The newest decision of ``user`` on any of ``scopes``."""
+        t = decisions_table
+        query = (sa.select(t).where(t.c.user_id == user, t.c.scope.in_(scopes))
+                 .order_by(t.c.id.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _decision(row) if row is not None else None
+
+    def history(self, user: str | None = None, scope: str | None = None) -> list[Decision]:
+        """Decisions in the order they were made, for one user and/or scope or all."""
+        t = decisions_table
+        query = sa.select(t).order_by(t.c.id)
+        if user is not None:
+            query = query.where(t.c.user_id == user)
+        if scope is not None:
+            query = query.where(t.c.scope == scope)
+        with self.engine.connect() as conn:
+            return [_decision(row) for row in conn.execute(query)]
+
+    def notice(self, notice_version: str) -> Collected | None:
+        """What ``notice_version`` collected, if a decision was ever made against it."""
+        t = notices_table
+        with self.engine.connect() as conn:
+            text = conn.execute(sa.select(t.c.collected).where(
+                t.c.notice_version == notice_version)).scalar()
+        return orjson.loads(text) if text is not None else None
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        self.engine.dispose()
+
+
+def _decision(row: Any) -> Decision:
+    return Decision(user=row.user_id, scope=row.scope, granted=bool(row.granted),
+                    notice_version=row.notice_version, at=row.at, via=row.via)
