@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "js"]
@@ -12,11 +14,25 @@ PLUGINS = ["kafka", "s3", "elasticsearch"]
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Core tests: EventLog, schemas, validation, privacy, sinks framework, file sink, CLI,
-    and the REST API (telemetry serve and jupyter_server subprocesses, schemathesis).
-    """
-    session.install("-e", ".[test]")
-    session.run("pytest", "tests", *session.posargs)
+    """Core tests: EventLog, schemas, validation, privacy, consent (SQLite and a real
+    PostgreSQL), sinks framework, file sink, CLI, docs examples, the Jupyter hooks
+    against a real jupyter_server, kernel and JupyterHub (its proxy from npm), and the
+    REST API (telemetry serve and jupyter_server subprocesses, schemathesis)."""
+    session.install("-e", ".[test,jupyter,hub]", "ipykernel")
+    proxy = _configurable_http_proxy(session)
+    session.run("pytest", "tests", *session.posargs,
+                env={"CONFIGURABLE_HTTP_PROXY": proxy})
+
+
+def _configurable_http_proxy(session: nox.Session) -> str:
+    """JupyterHub's proxy, installed from the npm registry into .nox/ (once)."""
+    prefix = Path(session.virtualenv.location).parent / "_node" / "chp"
+    command = prefix / "node_modules" / ".bin" / "configurable-http-proxy"
+    if not command.exists():
+        prefix.mkdir(parents=True, exist_ok=True)
+        session.run("npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                    "--loglevel=error", "configurable-http-proxy@5", external=True)
+    return str(command)
 
 
 @nox.session

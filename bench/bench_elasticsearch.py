@@ -25,12 +25,15 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from _state import use_temporary_state
 from elasticsearch import Elasticsearch, helpers
 from telemetry_sink_elasticsearch import ElasticsearchSink
 
 from telemetry_core import EventLog
-from telemetry_core.sinks import SinkEvent
+from telemetry_core.sinks import SinkEvent, SinkHandler
 from telemetry_core.testing.servers import elasticsearch_server
+
+use_temporary_state()  # spools in a temporary dir, never ~/.local/state
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 N = 3_000 if QUICK else 20_000
@@ -83,7 +86,7 @@ def run_raw(es: Elasticsearch, docs: list[dict[str, Any]], index: str) -> float:
 
 def run_submit(url: str, es: Elasticsearch, events: list[SinkEvent], index: str,
                spool_dir: str) -> float:
-    sink = ElasticsearchSink(**sink_options(url, index, spool_dir))
+    sink = SinkHandler(ElasticsearchSink, **sink_options(url, index, spool_dir))
     sink.start()
     start = time.perf_counter()
     for event in events:

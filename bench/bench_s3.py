@@ -37,8 +37,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from _state import use_temporary_state
+
 from telemetry_core import EventLog
 from telemetry_core.testing.servers import s3_server
+
+use_temporary_state()  # spools in a temporary dir, never ~/.local/state
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 N = 20_000 if QUICK else 200_000
@@ -140,7 +144,7 @@ def main() -> None:
                 def on_send(event_name: str, **_: Any) -> None:
                     puts[event_name.rsplit(".", 1)[-1]] += 1
 
-                sink.client.meta.events.register("before-send.s3", on_send)
+                sink.sink.client.meta.events.register("before-send.s3", on_send)
 
             contenders: dict[str, tuple[Any, Any]] = {
                 "no sink (floor)": (lambda: None, None),

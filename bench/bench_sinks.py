@@ -34,10 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from _state import use_temporary_state
 
 from telemetry_core import EventLog
-from telemetry_core.sinks import SinkEvent, SinkHandler
-from telemetry_core.sinks._file import FileSink
+from telemetry_core.sinks import FileSink, Sink, SinkEvent, SinkHandler
+
+use_temporary_state()  # spools in a temporary dir, never ~/.local/state
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 N = 20_000 if QUICK else 100_000
@@ -61,12 +63,12 @@ def recorded(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "__event_id__": str(uuid.uuid4()), **event} for event in data]
 
 
-class SlowSink(SinkHandler):
+class SlowSink(Sink):
     """A network sink's shape: each batch takes 50 ms, whatever its size."""
 
-    sink_type = "slow"
-    default_batch_size = 1000
-    default_batch_age = 0.05
+    type = "slow"
+    batch_size = 1000
+    batch_age = 0.05
 
     def write_batch(self, events: Sequence[SinkEvent]) -> None:
         time.sleep(0.05)
@@ -95,21 +97,20 @@ def floor(events: list[dict[str, Any]], path: Path) -> float:
 def build_only(events: list[dict[str, Any]]) -> float:
     """What any sink's caller pays before the machinery: orjson + building SinkEvents."""
     started = time.perf_counter()
-    built = [SinkEvent(e["__event_id__"], SCHEMA, "1", e["__timestamp__"], orjson.dumps(e),
-                       _data=e) for e in events]
+    built = [SinkEvent(e["__event_id__"], SCHEMA, "1", e["__timestamp__"], orjson.dumps(e))
+             for e in events]
     took = time.perf_counter() - started
     assert len(built) == len(events)
     return took
 
 
 def via_submit(events: list[dict[str, Any]], path: Path, spool: Path) -> float:
-    sink = FileSink(path, spool_dir=spool, **ROOMY)
+    sink = SinkHandler(FileSink, path=str(path), spool_dir=spool, **ROOMY)
     sink.start()
     submit = sink.submit
     started = time.perf_counter()
     for e in events:
-        submit(SinkEvent(e["__event_id__"], SCHEMA, "1", e["__timestamp__"], orjson.dumps(e),
-                         _data=e))
+        submit(SinkEvent(e["__event_id__"], SCHEMA, "1", e["__timestamp__"], orjson.dumps(e)))
     assert sink.flush(timeout=600)
     took = time.perf_counter() - started
     sink.close()
@@ -173,15 +174,17 @@ def main() -> None:
         t_build, t_submit = first["build"], first["submit"]
         assert (tmp / "submit-0.jsonl").read_bytes().count(b"\n") == N, "every event written"
         second = interleaved({
-            "file": lambda r: via_record_event(data, FileSink(
-                str(tmp / f"rec-{r}") + "/", spool_dir=tmp / f"spool-r{r}", **ROOMY)),
+            "file": lambda r: via_record_event(data, SinkHandler(
+                FileSink, path=str(tmp / f"rec-{r}") + "/", spool_dir=tmp / f"spool-r{r}",
+                **ROOMY)),
             "slow": lambda r: via_record_event(
-                data, SlowSink(spool_dir=tmp / f"spool-w{r}", **ROOMY)),
+                data, SinkHandler(SlowSink, spool_dir=tmp / f"spool-w{r}", **ROOMY)),
             # The defaults an administrator gets: a 100k queue that spills to disk at half.
-            "file default": lambda r: via_record_event(data, FileSink(
-                str(tmp / f"def-{r}") + "/", spool_dir=tmp / f"spool-d{r}", stats_interval=0)),
-            "slow default": lambda r: via_record_event(data, SlowSink(
-                spool_dir=tmp / f"spool-x{r}", stats_interval=0, close_timeout=600)),
+            "file default": lambda r: via_record_event(data, SinkHandler(
+                FileSink, path=str(tmp / f"def-{r}") + "/", spool_dir=tmp / f"spool-d{r}",
+                stats_interval=0)),
+            "slow default": lambda r: via_record_event(data, SinkHandler(
+                SlowSink, spool_dir=tmp / f"spool-x{r}", stats_interval=0, close_timeout=600)),
         })
         assert lines_in(tmp / "rec-0") == N, "the file sink wrote every event"
         file_loop, file_total = second["file"]

@@ -7,6 +7,7 @@ configuration names are loaded: installed is not enabled.
 
 from __future__ import annotations
 
+import difflib
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -91,6 +92,28 @@ def _load_entry_point(sink_type: str) -> None:
         register_plugin(plugin, name=ep.name)
 
 
+#: The sink plugins this project publishes, by the type they provide.
+PROJECT_PLUGINS = {"kafka": "telemetry-sink-kafka", "s3": "telemetry-sink-s3",
+                   "elasticsearch": "telemetry-sink-elasticsearch"}
+
+
+def _unknown_type_message(sink_type: str) -> str:
+    """Why ``sink_type`` is unknown and what to do: the nearest installed type for a
+    typo, the package for one of this project's plugins; never a made-up package name."""
+    registered = {name for provided in hooks().telemetry_sink_types() if provided
+                  for name in provided}
+    installed = sorted({*installed_sink_names(), *registered})
+    message = (f"unknown sink type {sink_type!r}; installed sink types: "
+               f"{', '.join(installed) or '(none)'}")
+    close = difflib.get_close_matches(str(sink_type), installed, n=1, cutoff=0.6)
+    if close:
+        return message + f". Did you mean {close[0]!r}?"
+    if sink_type in PROJECT_PLUGINS:
+        return message + f". Install its plugin: pip install {PROJECT_PLUGINS[sink_type]}"
+    return message + (". Fix the 'type', or install the plugin that provides this type "
+                      "(its documentation names the package)")
+
+
 def sink_class(sink_type: str) -> type[Sink]:
     """The Sink class registered under ``sink_type``; loads only that entry point.
 
@@ -102,10 +125,7 @@ def sink_class(sink_type: str) -> type[Sink]:
         _load_entry_point(sink_type)
         found = _registered(sink_type)
     if found is None:
-        raise SinkConfigError(
-            f"unknown sink type {sink_type!r}; installed sink types: "
-            f"{', '.join(installed_sink_names()) or '(none)'}. Install the plugin that "
-            f"provides it (e.g. pip install telemetry-sink-{sink_type}) or fix the 'type'")
+        raise SinkConfigError(_unknown_type_message(sink_type))
     if not (isinstance(found, type) and issubclass(found, Sink)):
         raise SinkConfigError(
             f"sink type {sink_type!r} is provided as {found!r}, which is not a "

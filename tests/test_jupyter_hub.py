@@ -53,9 +53,9 @@ configure(c, eventlog_config={{
     "sinks": [{{"type": "file", "path": {str(events) + "/"!r}}}],
     "allowed_schemas": {{
         "https://telemetry.jupyter.org/schemas/events/hub/login":
-            {{"allowed_properties": ["user"]}},
+            {{"allowed_properties": ["user"], "consent": "required"}},
         "https://telemetry.jupyter.org/schemas/events/hub/server":
-            {{"allowed_properties": ["user"]}},
+            {{"allowed_properties": ["user"], "consent": "required"}},
     }},
 }})
 '''

@@ -39,7 +39,7 @@ def test_kernel_audit_records_data_files_opened_by_code(tmp_path: Path) -> None:
         'c.InteractiveShellApp.extensions = ["telemetry_core.jupyter.kernel_audit"]\n'
         f"c.EventLog.sinks = [{{'type': 'file', 'path': {str(events) + '/'!r}}}]\n"
         f"c.EventLog.allowed_schemas = {{{DATASET_OPENED!r}: "
-        "{'allowed_properties': ['user', 'path']}}\n"
+        "{'allowed_properties': ['user', 'path'], 'consent': 'required'}}\n"
         "c.TelemetryHooks.dataset_patterns = ['*.csv', '*.jsonl']\n")
     # Named as jupyter_server names it, kernel-<kernel id>.json, where the id comes from.
     kernel_id = uuid.uuid4().hex

@@ -56,8 +56,10 @@ def api(server: Any, method: str, path: str, body: Any = None) -> Any:
     return json.loads(text) if text else None
 
 
-# The default policy: user names kept, code and paths redacted.
-USER_ONLY = {sid: {"allowed_properties": ["user"]} for sid in SCHEMA_IDS}
+# The default policy: user names kept, code and paths redacted; an audit, so recorded
+# for every user (consent "required": keeping names would otherwise make it opt-in).
+USER_ONLY = {sid: {"allowed_properties": ["user"], "consent": "required"}
+             for sid in SCHEMA_IDS}
 
 
 @pytest.fixture(scope="module")
@@ -145,8 +147,8 @@ def test_code_kept_both_sources_and_server_session(tmp_path: Path) -> None:
     from jupyter_client import BlockingKernelClient
 
     events = tmp_path / "events"
-    allowed = {sid: {"allowed_categories": ["user-identifiable-information"]}
-               for sid in SCHEMA_IDS}
+    allowed = {sid: {"allowed_categories": ["user-identifiable-information"],
+                     "consent": "required"} for sid in SCHEMA_IDS}
     with jupyter_server(server_config(events, allowed, ["websocket", "iopub"]),
                         tmp=tmp_path / "jupyter") as srv:
         kid = api(srv, "POST", "api/kernels", {"name": "python3"})["id"]

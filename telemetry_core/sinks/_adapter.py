@@ -38,7 +38,6 @@ class SinkHandler(logging.Handler):
         where = f"{sink.type or sink.__name__} sink"
         framework, own, extra = check_options(where, options, sink.options,
                                               accepts_extra=sink.accepts_extra)
-        super().__init__(level)  # after the checks: logging keeps every handler made
         counters: dict[str, int] = {}
         context = SinkContext(sink.type or sink.__name__, counters, framework["file_mode"])
         #: The sink this handler delivers to (its options are its attributes).
@@ -50,6 +49,9 @@ class SinkHandler(logging.Handler):
         #: Enqueue one event (the core calls this; never raises): the delivery's own
         #: method, so the hot path makes no extra call.
         self.submit: Callable[[SinkEvent], None] = self.delivery.submit
+        # Last: logging keeps every handler it has seen and flushes and closes each at
+        # exit, so a handler whose sink could not be built must never reach it.
+        super().__init__(level)
 
     @property
     def label(self) -> str:

@@ -12,14 +12,13 @@ import argparse
 import sys
 import time
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ._naming import VARIABLES
 from ._options import FRAMEWORK_OPTIONS, describe
-from ._stats import default_spool_root, read_all_stats
+from ._stats import add_spool_root_argument, default_spool_root, read_all_stats
 
 _STAT_COLUMNS = ("accepted", "delivered", "retried", "spooled", "replayed", "dead_lettered",
                  "dropped", "queue_depth", "spool_bytes")
@@ -35,10 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("type", nargs="?", help="show only this sink type")
     p.add_argument("--stats", action="store_true",
                    help="show the counters each sink writes to <spool dir>/slot-N/stats.json")
-    p.add_argument("--spool-root", type=Path, default=None,
-                   help="where the spool dirs are (default: $XDG_STATE_HOME/telemetry/spool "
-                        "or ~/.local/state/telemetry/spool); a sink with its own spool_dir: "
-                        "pass that dir's parent")
+    add_spool_root_argument(p, "; a sink with its own spool_dir: pass that dir's parent")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_run)
 

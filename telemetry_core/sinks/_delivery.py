@@ -128,16 +128,16 @@ class Delivery:
         with self._start_lock:
             if self._started or self._closed:
                 return
-            self._setup_spool()
+            # Open first: a sink that cannot start must leave no spool dir or lock behind.
             try:
                 self.sink.open()
                 self._opened = True
             except Exception as exc:
                 if not lazy:
-                    self._release_spool()
                     raise
                 log.error("sink %s: could not open (will retry before each write): %s",
                           self.label, exc)
+            self._setup_spool()
             self._started = True
             with self._lock:
                 self._accepting = not self._closed

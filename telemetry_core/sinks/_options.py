@@ -47,13 +47,22 @@ class Option:
     nullable: bool = False
     check: Callable[[Any], None] | None = field(default=None, compare=False)
 
-    def convert(self, where: str, value: Any) -> Any:
-        """``value`` checked (and a path or a str-or-list normalised), or SinkConfigError."""
+    def convert(self, where: str, value: Any, *, given: bool = True) -> Any:
+        """``value`` checked (and a path normalised), or SinkConfigError.
+
+        ``given=False``: the option was left out, so its default applies. A None given
+        for an option that has no "not set" meaning is an error, not the default: a
+        ``read_timeout: null`` meant as "no timeout" must not silently become 30 s.
+        """
         if value is None:
             if self.required:
                 raise SinkConfigError(f"{where}: {self.name!r} is required: {self.doc}")
             if self.nullable or self.default is None:
                 return None
+            if given:
+                raise SinkConfigError(f"{where}: {self.name!r} must be "
+                                      f"{_KIND_WORDS[self.kind]}, got None; leave it out for "
+                                      f"the default ({self.default!r})")
             value = self.default
         kind = self.kind
         ok = {
@@ -77,10 +86,10 @@ class Option:
         if kind in ("int", "float"):
             if self.minimum is not None and value < self.minimum:
                 raise SinkConfigError(
-                    f"{where}: {self.name!r} must be >= {self.minimum:g}, got {value!r}")
+                    f"{where}: {self.name!r} must be >= {_number(self.minimum)}, got {value!r}")
             if self.maximum is not None and value > self.maximum:
                 raise SinkConfigError(
-                    f"{where}: {self.name!r} must be <= {self.maximum:g}, got {value!r}")
+                    f"{where}: {self.name!r} must be <= {_number(self.maximum)}, got {value!r}")
         if self.check is not None:
             try:
                 self.check(value)
@@ -89,6 +98,11 @@ class Option:
         if kind == "path":  # text, so that a trailing "/" (a directory) survives
             return os.path.expanduser(os.fspath(value))
         return value
+
+
+def _number(bound: float) -> str:
+    """A bound as a reader writes it: 5242880, not 5.24288e+06."""
+    return str(int(bound)) if float(bound).is_integer() else repr(bound)
 
 
 def _positive(kind: str, name: str, default: Any, doc: str, **more: Any) -> Option:
@@ -144,7 +158,8 @@ def describe(options: Iterable[Option]) -> dict[str, str]:
     """``{name: "description (default ...)"}``, as ``telemetry sinks`` prints them."""
     out = {}
     for opt in options:
-        default = "" if opt.required or opt.default is None else f" (default {opt.default!r})"
+        shown = oct(opt.default) if opt.kind == "mode" else repr(opt.default)
+        default = "" if opt.required or opt.default is None else f" (default {shown})"
         out[opt.name] = ("required: " if opt.required else "") + opt.doc + default
     return out
 
@@ -184,5 +199,6 @@ def check_options(
     for opt in own.values():
         if opt.required and config.get(opt.name) in (None, ""):
             raise SinkConfigError(f"{where}: {opt.name!r} is required: {opt.doc}")
-    values = {name: opt.convert(where, config.get(name)) for name, opt in known.items()}
+    values = {name: opt.convert(where, config.get(name), given=name in config)
+              for name, opt in known.items()}
     return {k: values[k] for k in framework}, {k: values[k] for k in own}, extra

@@ -103,8 +103,12 @@ def _has_segments(directory: Path) -> bool:
         return False
 
 
-def _try_lock(path: Path, file_mode: int) -> int | None:
-    fd = open_private(path, os.O_RDWR, file_mode)
+def try_lock(path: Path, file_mode: int | None) -> int | None:
+    """A descriptor holding the exclusive flock of ``path``, or None when another process
+    holds it. ``path`` is created with ``file_mode`` if missing; with None it must exist
+    and is left as it is (``telemetry spool`` inspects, it does not create or chmod)."""
+    fd = (os.open(path, os.O_RDWR | os.O_CLOEXEC) if file_mode is None
+          else open_private(path, os.O_RDWR, file_mode))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
@@ -128,7 +132,7 @@ def acquire_slot(sink_dir: Path, max_slots: int,
     for index in [*leftovers, *range(max_slots)]:
         if index >= max_slots:
             continue
-        fd = _try_lock(sink_dir / f"slot-{index}.lock", file_mode)
+        fd = try_lock(sink_dir / f"slot-{index}.lock", file_mode)
         if fd is not None:
             path = sink_dir / f"slot-{index}"
             try:
@@ -138,6 +142,13 @@ def acquire_slot(sink_dir: Path, max_slots: int,
                 raise
             return Slot(path, fd)
     return None
+
+
+def read_cursor(slot_dir: Path) -> tuple[int, int]:
+    """``(segment, offset)`` the slot's head was delivered up to; FileNotFoundError when
+    nothing was delivered yet, ValueError (or OSError) when the cursor is damaged."""
+    seg_text, off_text = (slot_dir / _CURSOR).read_text().split()
+    return int(seg_text), int(off_text)
 
 
 class Spool:
@@ -205,8 +216,7 @@ class Spool:
             self._cut_torn_tail(self._segments[-1])
         cursor = self.dir / _CURSOR
         try:
-            seg_text, off_text = cursor.read_text().split()
-            seg, off = int(seg_text), int(off_text)
+            seg, off = read_cursor(self.dir)
             if seg in self._sizes and 0 <= off <= self._sizes[seg]:
                 self._cursor = (seg, off)
         except FileNotFoundError:

@@ -8,6 +8,7 @@ reader can tell a live sink from a stale file.
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from pathlib import Path
@@ -25,6 +26,13 @@ def default_spool_root() -> Path:
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(
         os.path.expanduser("~"), ".local", "state")
     return Path(state) / "telemetry" / "spool"
+
+
+def add_spool_root_argument(parser: argparse.ArgumentParser, more: str = "") -> None:
+    """The ``--spool-root`` option of ``telemetry sinks --stats`` and ``telemetry spool``."""
+    parser.add_argument("--spool-root", type=Path, default=None,
+                        help="where the spool dirs are (default: $XDG_STATE_HOME/telemetry/"
+                             "spool or ~/.local/state/telemetry/spool)" + more)
 
 
 def write_stats(slot_dir: Path, payload: dict[str, Any],

@@ -79,7 +79,8 @@ KERNEL = {
 
 def eventlog(url: str, prefix: str, **options: Any) -> EventLog:
     """An EventLog whose only sink is elasticsearch, as an administrator configures it."""
-    sink = {"type": "elasticsearch", "hosts": [url], "index": f"{prefix}-{{schema_path}}-{{month}}",
+    sink = {"type": "elasticsearch", "hosts": [url],
+            "index": f"{prefix}-{{schema_path}}-{{year}}.{{month}}",
             "index_template": f"{prefix}-events", "batch_age": 0.02, "retry_initial": 0.02,
             "retry_max": 0.2, **options}
     log = EventLog(sinks=[sink], allowed_schemas=[COMMAND["$id"], KERNEL["$id"]])

@@ -44,7 +44,7 @@ def test_recorded_events_are_searchable_and_equal_what_was_recorded(
              if e and e.get("command_id") == "docmanager:save-1"}
     assert ids(command_id="docmanager:save-1") == saves and len(saves) == 10
     month = recorded[0]["__timestamp__"][:7].replace("-", ".")  # type: ignore[index]
-    assert f"{prefix}-kernel-lifecycle-{month}" in es.indices.get(index=f"{prefix}-*")
+    assert f"{prefix}-kernel_lifecycle-{month}" in es.indices.get(index=f"{prefix}-*")
 
 
 def test_unmappable_event_is_dead_lettered_with_the_reason_and_the_rest_indexed(

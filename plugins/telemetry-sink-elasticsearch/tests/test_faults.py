@@ -61,13 +61,13 @@ def test_write_while_down_is_transient_and_replay_after_restart_adds_no_duplicat
                            "index": "replay", "request_timeout": 2})
     handler.start()
     batch = [make_event(n=i) for i in range(30)]
-    assert handler.write_batch(batch[:20]) is None  # indexed before the outage
+    assert handler.sink.write_batch(batch[:20]) is None  # indexed before the outage
     own_server.stop()
     with pytest.raises(TransientSinkError, match=own_server.url.split("//")[1]):
-        handler.write_batch(batch)
+        handler.sink.write_batch(batch)
     own_server.start()
     # The framework replays the whole failed batch: the 20 already there conflict.
-    assert handler.write_batch(batch) is None
+    assert handler.sink.write_batch(batch) is None
     assert handler.stats()["already_indexed"] == 20
     handler.close()
     es = Elasticsearch(own_server.url, request_timeout=30)
@@ -92,5 +92,5 @@ def test_a_silent_server_is_bounded_by_request_timeout(es_server: Any) -> None:
                             "request_timeout": 0.3})
         live.start()
         with pytest.raises(TransientSinkError, match="timed out"):
-            live.write_batch([make_event()])
+            live.sink.write_batch([make_event()])
         live.close()

@@ -12,26 +12,34 @@ from telemetry_core.sinks import SinkConfigError
 def test_placeholders_render_from_the_event() -> None:
     namer = IndexNamer("telemetry-{schema_path}-v{version}-{date}")
     event = make_event(SCHEMA_A, "3", timestamp="2025-01-31T23:59:59.999999Z")
-    assert namer(event) == "telemetry-lab-command-v1-v3-2025.01.31"
+    assert namer(event) == "telemetry-lab_command_v1-v3-2025-01-31"
     # The same rule as every other sink: the last segment that is not a version.
     assert IndexNamer("telemetry-{schema_name}")(event) == "telemetry-command"
-    assert IndexNamer("t-{month}")(event) == "t-2025.01"
+    # One meaning per variable, as in every sink: {month} is MM, {date} YYYY-MM-DD.
+    assert IndexNamer("t-{year}.{month}")(event) == "t-2025.01"
+    assert IndexNamer("t-{month}")(event) == "t-01"
     assert IndexNamer("t-{year}")(event) == "t-2025"
-    assert IndexNamer("t-{schema}")(event) == "t-https-events.example.org-lab-command-v1"
+    # {schema}: the id without its scheme, each run of forbidden characters one "_".
+    assert IndexNamer("t-{schema}")(event) == "t-events.example.org_lab_command_v1"
 
 
 def test_names_are_lowercased_and_illegal_characters_replaced() -> None:
     # SCHEMA_B has capitals and a space; '/' is illegal in index names.
     event = make_event(SCHEMA_B, "2")
-    assert IndexNamer("Telemetry-{schema_path}")(event) == "telemetry-kernel-actions-v2"
-    assert IndexNamer("Telemetry-{schema_name}")(event) == "telemetry-kernel-actions"
+    assert IndexNamer("Telemetry-{schema_path}")(event) == "telemetry-kernel_actions_v2"
+    assert IndexNamer("Telemetry-{schema_name}")(event) == "telemetry-kernel_actions"
 
 
 def test_leading_characters_elasticsearch_forbids_are_removed_and_length_is_bounded() -> None:
     event = make_event("_private." + "x" * 400, "1")
     name = IndexNamer("{schema}")(event)
     assert name.startswith("private.x")
-    assert len(name.encode()) == 255
+    # A value is cut to 120 characters with a hash of the whole, so long ids stay apart.
+    assert len(name) == 120 and name != IndexNamer("{schema}")(
+        make_event("_private." + "x" * 399 + "y", "1"))
+    # The whole name stays within Elasticsearch's 255 bytes, however the template grows.
+    long_name = IndexNamer("{schema}-{schema}-{schema}")(event)
+    assert long_name.startswith("private.x") and len(long_name.encode()) == 255
 
 
 def test_constant_template_needs_no_event_fields() -> None:
@@ -45,10 +53,10 @@ def test_pattern_matches_every_rendered_name() -> None:
 
 
 @pytest.mark.parametrize("template, words", [
-    ("telemetry-{schema_nme}", "unknown placeholder {schema_nme}"),
-    ("telemetry-{date:%Y}", "takes no format"),
-    ("telemetry*-{date}", "cannot have: '*'"),
-    ("tele metry", "cannot have: ' '"),
+    ("telemetry-{schema_nme}", "uses {schema_nme}; did you mean {schema_name}?"),
+    ("telemetry-{date:%Y}", "uses {date:%Y}"),
+    ("telemetry*-{date}", "contains '*', which this destination does not allow"),
+    ("tele metry", "contains ' ', which this destination does not allow"),
     ("", "non-empty string"),
 ])
 def test_bad_templates_are_configuration_errors(template: str, words: str) -> None:

@@ -55,7 +55,8 @@ def test_topic_template_routes_by_schema(kafka, topic, tmp_path):
     sink.close()
 
     topic_a = f"{topic}.jupyter_server_kernel_actions_v1.v1"
-    topic_b = f"{topic}.my-org.button_click.v2"
+    topic_b = f"{topic}.my-org_button_click_v2.v2"  # "/" and " " are not legal in a topic
+    assert topic_for(sink.sink.topic.template, SCHEMA_B, "2") == topic_b
     assert topic_for(sink.sink.topic.template, SCHEMA_A, "1") == topic_a
     for name, schema in ((topic_a, SCHEMA_A), (topic_b, SCHEMA_B)):
         wanted = sorted(e.event_id for e in events if e.schema_id == schema)

@@ -25,7 +25,7 @@ from telemetry_sink_s3 import S3Sink
 
 from telemetry_core import EventLog
 from telemetry_core._plugins import create_sink
-from telemetry_core.sinks import SinkEvent
+from telemetry_core.sinks import SinkEvent, SinkHandler
 from telemetry_core.testing.servers import s3_server
 
 SCHEMA = "https://example.org/telemetry/s3-sink-test"
@@ -107,12 +107,20 @@ def make_log(s3_config: Callable[..., dict[str, Any]]) -> Iterator[Callable[...,
         log.close()
 
 
-@pytest.fixture
-def make_sink(s3_config: Callable[..., dict[str, Any]]) -> Iterator[Callable[..., S3Sink]]:
-    """``make_sink(**options)``: a started ``s3`` sink on its own, built by type name."""
-    sinks: list[S3Sink] = []
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Sinks spool under $XDG_STATE_HOME by default: each test its own, never ~/.local.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
-    def make(**options: Any) -> S3Sink:
+
+@pytest.fixture
+def make_sink(s3_config: Callable[..., dict[str, Any]],
+              ) -> Iterator[Callable[..., SinkHandler]]:
+    """``make_sink(**options)``: a started ``s3`` sink on its own, built by type name
+    (the handler; its ``.sink`` is the S3Sink)."""
+    sinks: list[SinkHandler] = []
+
+    def make(**options: Any) -> SinkHandler:
         sink = create_sink(s3_config(**options))
         assert isinstance(sink.sink, S3Sink)
         sinks.append(sink)

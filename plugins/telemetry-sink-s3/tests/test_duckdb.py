@@ -32,7 +32,7 @@ def test_the_readme_query_reads_the_objects(
     second = record(log, 20, version=2, step=timedelta(hours=12))  # two days
     assert log.flush(timeout=60)
     # A repeat under another key (a batch regrouped after a restart): readers dedupe by id.
-    assert make_sink().write_batch(sink_events(first[100:] + other[:10])) is None
+    assert make_sink().sink.write_batch(sink_events(first[100:] + other[:10])) is None
     sent = first + other + second
 
     client = s3.client()
