@@ -46,10 +46,12 @@ from pathlib import Path
 from typing import Any
 
 import jupyter_server
+from _state import use_temporary_state
 
 from telemetry_core.testing.servers import free_port, rest_server
 from telemetry_core.testing.servers import jupyter_server as start_jupyter
 
+use_temporary_state()  # the servers' spools in a temporary dir, never ~/.local/state
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 SECONDS = 2.0 if QUICK else 4.0  # per measurement, after a warm-up
 ROUNDS = 2 if QUICK else 5  # rows measured in turn, round after round; medians shown

@@ -466,3 +466,19 @@ def test_nothing_sent_is_logged(api: str, caplog: pytest.LogCaptureFixture) -> N
         post(api, [event({"name": "SECRET-NAME", "count": "SECRET-COUNT"}),
                    {"schema_id": "SECRET-ID", "version": 1, "data": {"x": "SECRET-X"}}])
     assert "SECRET" not in caplog.text
+
+
+def test_record_event_source_and_event_id(eventlog: EventLog, capture: CaptureHandler) -> None:
+    source = {"via": "rest", "client": "c"}
+    recorded = eventlog.record_event(SCHEMA_ID, 1, {"name": "x"}, source=source,
+                                     event_id="given-id")
+    source["client"] = "changed later"
+    assert recorded is not None
+    assert list(recorded)[4:6] == ["__event_id__", "__source__"]
+    assert capture.events[0]["__event_id__"] == "given-id"
+    assert capture.events[0]["__source__"] == {"via": "rest", "client": "c"}
+    # A modifier can neither drop nor change it (the envelope is restored after modifiers).
+    eventlog.add_modifier(lambda schema_id, data: {"name": "y"})
+    eventlog.record_event(SCHEMA_ID, 1, {"name": "x"}, source={"via": "rest"})
+    assert capture.events[1]["__source__"] == {"via": "rest"}
+    assert capture.events[1]["name"] == "y"
