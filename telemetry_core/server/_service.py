@@ -135,18 +135,14 @@ def _check_event(item: Any, at: str) -> None:
     """Refuse an event whose fields are not of the documented shape (one path, one rule)."""
     if type(item) is not dict:
         raise _shape_error(at, "type", "an event is a JSON object")
-    for key in ("schema_id", "version", "data"):
-        if key not in item:
-            raise _shape_error(f"{at}.{key}", "required", "this field is required")
-    unknown = item.keys() - _EVENT_FIELDS
-    if unknown:
-        raise _shape_error(at, "additionalProperties",
-                           f"unknown field(s); an event has {', '.join(sorted(_EVENT_FIELDS))}")
-    schema_id = item["schema_id"]
+    try:
+        schema_id, version, data = item["schema_id"], item["version"], item["data"]
+    except KeyError as missing:
+        raise _shape_error(f"{at}.{missing.args[0]}", "required",
+                           "this field is required") from None
     if type(schema_id) is not str or not 0 < len(schema_id) <= MAX_SCHEMA_ID:
         raise _shape_error(f"{at}.schema_id", "type",
                            f"a string of 1 to {MAX_SCHEMA_ID} characters")
-    version = item["version"]
     if type(version) is float and version.is_integer():  # 2.0 is an integer in JSON Schema
         version = item["version"] = int(version)
     if type(version) is int:
@@ -155,8 +151,16 @@ def _check_event(item: Any, at: str) -> None:
     elif type(version) is not str or not 0 < len(version) <= MAX_VERSION_TEXT:
         raise _shape_error(f"{at}.version", "type",
                            f"an integer, or a string of 1 to {MAX_VERSION_TEXT} characters")
-    if type(item["data"]) is not dict:
+    if type(data) is not dict:
         raise _shape_error(f"{at}.data", "type", "the event's properties, a JSON object")
+    if len(item) > 3:  # the optional fields
+        _check_optional(item, at)
+
+
+def _check_optional(item: dict[str, Any], at: str) -> None:
+    if not item.keys() <= _EVENT_FIELDS:
+        raise _shape_error(at, "additionalProperties",
+                           f"unknown field(s); an event has {', '.join(sorted(_EVENT_FIELDS))}")
     timestamp = item.get("timestamp", "")
     if "timestamp" in item and (type(timestamp) is not str or not _RFC3339.match(timestamp)):
         raise _shape_error(f"{at}.timestamp", "format", "an RFC 3339 date-time")
@@ -235,6 +239,8 @@ class Service:
         counts = {"recorded": 0, "not_recorded": 0, "duplicate": 0, "invalid": 0}
         not_recorded: dict[str, int] = {}
         invalid: dict[str, int] = {}
+        users_from_client = self.users_from_client
+        recorded_count = 0
         for item in items:
             client_id = item.get("id")
             event_id = None if client_id is None else derive_event_id(client, client_id)
@@ -246,7 +252,7 @@ class Service:
             if "timestamp" in item:
                 source = {**shared_source, "client_timestamp": item["timestamp"]}
             schema_id, version, data = item["schema_id"], item["version"], item["data"]
-            about = (item.get("user") if self.users_from_client else None) or user or client
+            about = (item.get("user") if users_from_client else None) or user or client
             reserved = [key for key in data if key[:2] == "__"] if check_reserved else None
             try:
                 if reserved:  # envelope fields are the server's, whatever the schema says
@@ -269,7 +275,7 @@ class Service:
                     if event_id is not None:
                         recent.remember(client, event_id)
                     results.append({"status": "recorded", "event_id": recorded["__event_id__"]})
-                    counts["recorded"] += 1
+                    recorded_count += 1
                     continue
                 reason = self.why_not_recorded(schema_id, about)
                 result = {"status": "not_recorded", "reason": reason}
@@ -280,6 +286,7 @@ class Service:
                 rule = result["error"]["rule"]
                 invalid[rule] = invalid.get(rule, 0) + 1
             results.append(result)
+        counts["recorded"] = recorded_count
         self.metrics.count_events(len(items), counts, not_recorded, invalid)
         return {"results": results, **counts}
 
