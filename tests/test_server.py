@@ -113,21 +113,20 @@ def test_a_batch_answers_one_result_per_event_in_order(api: str,
     assert [e["name"] for e in capture.events] == ["a"]
 
 
+# Values marked so that no part of an answer can contain one by coincidence.
+_secret = st.text(max_size=20).map(lambda text: f"SECRET:{text}")
+
+
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(value=st.one_of(st.text(min_size=3), st.lists(st.text(min_size=3), min_size=1),
-                       st.dictionaries(st.text(min_size=3), st.text(min_size=3), min_size=1)))
+@given(value=st.one_of(_secret, st.lists(_secret, min_size=1),
+                       st.dictionaries(_secret, _secret, min_size=1)))
 def test_an_invalid_value_never_appears_in_the_answer(api: str, value: Any) -> None:
-    secret = json.dumps(value)
     answer = post(api, event({"name": "x", "count": value, "details": {"size": value}}))
     assert answer.status_code == 200
     [result] = answer.json()["results"]
     assert result["status"] == "invalid"
-    for text in (value if isinstance(value, list) else
-                 [*value.keys(), *value.values()] if isinstance(value, dict) else [value]):
-        if len(text.strip()) >= 3 and text not in SCHEMA_ID and text not in (
-                "invalid event for schema", "fails the schema's"):
-            assert json.dumps(text)[1:-1] not in json.dumps(result["error"]), secret
+    assert "SECRET" not in answer.text
 
 
 def test_clients_cannot_set_envelope_fields(api: str, capture: CaptureHandler) -> None:
