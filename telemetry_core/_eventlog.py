@@ -41,7 +41,13 @@ from ._schema_registry import (
     version_key,
 )
 from ._traits import AllowedSchemas, Handlers
-from ._validation import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, json_problem
+from ._validation import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_SIZE,
+    NotJSONError,
+    json_bytes,
+    json_problem,
+)
 from .sinks import SinkHandler
 
 log = logging.getLogger("telemetry_core")
@@ -70,11 +76,12 @@ class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
     __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
-                 "warned")
+                 "warned", "names")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
-                 schema_id: str) -> None:
+                 schema_id: str, names: frozenset[str]) -> None:
         self.schema = schema
+        self.names = names  # the top-level names the schema declares (none reserved)
         self.is_valid = schema.validator.is_valid
         self.redactor = redactor
         self.warned = False  # about dropping undeclared properties (once per route)
@@ -322,7 +329,8 @@ class EventLog(Configurable):
             key = (schema_id, schema.version)
             redactor = Redactor(plan, policy, lambda n: self._count_dropped(key, n)) \
                 if plan.active else None
-            route = _Route(schema, redactor, schema_id)
+            names = frozenset(k for k in plan.declared if k[:2] != "__")
+            route = _Route(schema, redactor, schema_id, names)
         if len(self._routes) < _ROUTE_CACHE_MAX:
             # The version's type is part of the key: True == 1 == 1.0 as dict keys, but
             # only 1 is a version.
@@ -364,9 +372,10 @@ class EventLog(Configurable):
         if type(event) is not dict:
             event = self._as_dict(route, event)
         # Step 3: JSON values within bounds first (nothing else reaches the validators).
-        problem = json_problem(event, *self._bounds)
-        if problem is not None:
-            raise route.schema.validator.not_json(*problem)
+        try:
+            json_bytes(event, *self._bounds, route.names)
+        except NotJSONError as problem:
+            raise route.schema.validator.not_json(problem.path, problem.rule) from None
         if not route.is_valid(event):
             raise route.schema.validator.error_for(event, self.debug_values_in_errors)
         if timestamp_override is None:

@@ -35,12 +35,12 @@ _NOT_JSON = ("a {}, not a JSON value (dict, list, str, int, float, bool or None;
              "these types)")
 
 
-def _fast_ok(value: Any, depth: int, max_depth: int) -> bool:
-    # The common case, kept cheap: exact JSON types, finite floats, depth. Keys, text
-    # (lone surrogates) and integers past 64 bits are left to orjson, which refuses them.
-    if depth > max_depth:
-        return False
-    items = value.values() if type(value) is dict else value
+def _exact(items: Any, depth: int, max_depth: int) -> bool:
+    """The common case, kept cheap: the values ``items`` of a container at ``depth`` are
+    exact JSON types, floats are finite, containers nest no deeper than ``max_depth``.
+    One C pass gathers the types; the Python loop runs only for floats and containers.
+    Keys, text (lone surrogates) and integers past 64 bits are left to orjson, which
+    refuses them."""
     kinds = set(map(type, items))
     if kinds <= _LEAVES:
         return True
@@ -51,8 +51,12 @@ def _fast_ok(value: Any, depth: int, max_depth: int) -> bool:
         if kind is float:
             if item - item != 0.0:  # NaN and the infinities
                 return False
-        elif (kind is dict or kind is list) and not _fast_ok(item, depth + 1, max_depth):
-            return False
+        elif kind is dict:
+            if depth >= max_depth or not _exact(item.values(), depth + 1, max_depth):
+                return False
+        elif kind is list:
+            if depth >= max_depth or not _exact(item, depth + 1, max_depth):
+                return False
     return True
 
 
@@ -77,7 +81,7 @@ def _text_ok(text: str) -> bool:
 
 
 def _explain(value: Any, depth: int, max_depth: int) -> None:
-    """The slow twin of ``_fast_ok``, run only on rejection: raises ``_NotJSON`` at the
+    """The slow twin of ``_exact``, run only on rejection: raises ``_NotJSON`` at the
     first problem, with its path."""
     if depth > max_depth:
         raise _NotJSON(f"nested deeper than {max_depth} levels (max_event_depth)")
@@ -107,27 +111,61 @@ def _explain(value: Any, depth: int, max_depth: int) -> None:
             raise
 
 
-def json_problem(event: dict[str, Any], max_depth: int = DEFAULT_MAX_DEPTH,
-                 max_size: int = DEFAULT_MAX_SIZE, *,
-                 enveloped: bool = False) -> tuple[str, str] | None:
-    """``(json_path, rule)`` for the first place ``event`` is not a bounded JSON value,
-    or None when it is one. The event itself is depth 1; its size is its length in
-    bytes as compact JSON. Top-level names starting with ``__`` are the envelope's: an
-    error unless ``enveloped`` (the event already carries its envelope)."""
-    try:
-        if _fast_ok(event, 1, max_depth) and len(_dumps(event)) <= max_size:
-            names = "\0".join(event)  # one C call: is any top-level name reserved?
-            if enveloped or (names[:2] != "__" and "\0__" not in names):
-                return None
+class NotJSONError(Exception):
+    """Raised by :func:`json_bytes`: where the event is not a bounded JSON value, and
+    which rule it breaks (never the value)."""
+
+    def __init__(self, path: str, rule: str) -> None:
+        super().__init__(f"{path}: {rule}")
+        self.path = path
+        self.rule = rule
+
+
+_RESERVED = "names starting with '__' are reserved for the envelope"
+
+
+def json_bytes(event: dict[str, Any], max_depth: int = DEFAULT_MAX_DEPTH,
+               max_size: int = DEFAULT_MAX_SIZE, names: frozenset[str] = frozenset(), *,
+               enveloped: bool = False) -> bytes:
+    """``event`` as compact JSON, once it is known to be a bounded JSON value; raises
+    :class:`NotJSONError` (path and rule) at the first place it is not one.
+
+    The event itself is depth 1; its size is the length of these bytes. Top-level names
+    starting with ``__`` are the envelope's: an error unless ``enveloped`` (the event
+    already carries its envelope). ``names``: top-level names known not to be reserved
+    (the schema's own), so the common event skips that scan.
+    """
+    if max_depth >= 1 and _exact(event.values(), 1, max_depth):
+        try:
+            raw = _dumps(event)  # refuses non-string keys, lone surrogates, huge ints
+        except TypeError:
+            raw = b""
+        if raw and len(raw) <= max_size:
+            if enveloped or event.keys() <= names:
+                return raw
+            joined = "\0".join(event)  # one C call: is any top-level name reserved?
+            if joined[:2] != "__" and "\0__" not in joined:
+                return raw
             key = next(k for k in event if k[:2] == "__")
-            return json_path((key,)), "names starting with '__' are reserved for the envelope"
-    except TypeError:  # orjson: a non-string key or a lone surrogate
-        pass
+            raise NotJSONError(json_path((key,)), _RESERVED)
+    # Rejected: the slow walk finds where, and why.
     try:
         _explain(event, 1, max_depth)
     except _NotJSON as exc:
-        return json_path(reversed(exc.where)), exc.rule
-    return "$", f"larger than {max_size} bytes as JSON (max_event_size)"
+        raise NotJSONError(json_path(reversed(exc.where)), exc.rule) from None
+    raise NotJSONError("$", f"larger than {max_size} bytes as JSON (max_event_size)")
+
+
+def json_problem(event: dict[str, Any], max_depth: int = DEFAULT_MAX_DEPTH,
+                 max_size: int = DEFAULT_MAX_SIZE, *,
+                 enveloped: bool = False) -> tuple[str, str] | None:
+    """``(json_path, rule)`` for the first place ``event`` is not a bounded JSON value
+    (see :func:`json_bytes`), or None when it is one."""
+    try:
+        json_bytes(event, max_depth, max_size, enveloped=enveloped)
+    except NotJSONError as problem:
+        return problem.path, problem.rule
+    return None
 
 
 def json_path(parts: Any) -> str:
