@@ -46,18 +46,18 @@ class Clock:
         self._ms: tuple[int, str, str, int] = (-1, "", "", -1)
         self._id_time = ""  # the id's millisecond part; kept while the clock is behind
 
-    def now(self) -> tuple[str, str]:
-        """``(timestamp, event_id)`` for an event recorded now."""
-        return self.now_at(_time_ns())
-
-    def now_at(self, time_ns: int) -> tuple[str, str]:
-        """``now()``, for a given ``time.time_ns()`` reading."""
-        ms, micros = divmod(time_ns // 1000, 1000)
+    def now(self, time_ns: int | None = None) -> tuple[str, str]:
+        """``(timestamp, event_id)`` for an event recorded now (or at ``time_ns``, a
+        ``time.time_ns()`` reading)."""
+        micros = (_time_ns() if time_ns is None else time_ns) // 1000
+        ms = micros // 1000
         n = self._next()
         cached = self._ms
         if cached[0] != ms or cached[3] != n >> 12:
             cached = self._refresh(ms, n)
-        return cached[1] + _MICROS[micros], cached[2] + _HEX3[n & 0xFFF]
+        return cached[1] + _MICROS[micros % 1000], cached[2] + _HEX3[n & 0xFFF]
+
+    now_at = now  # ``now()`` at a given reading, by name (tests step the clock back)
 
     def _refresh(self, ms: int, n: int) -> tuple[int, str, str, int]:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000)) + _MILLIS[ms % 1000]

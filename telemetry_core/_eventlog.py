@@ -161,7 +161,7 @@ class EventLog(Configurable):
         #: Properties dropped because their schema does not declare them, by
         #: (schema id, version).
         self.undeclared_dropped: dict[tuple[str, str], int] = {}
-        self._bounds = (self.max_event_depth, self.max_event_size)
+        self._max_depth, self._max_size = self.max_event_depth, self.max_event_size
         self._modifiers: list[tuple[str | None, Modifier]] = []
         self._own_sinks: list[SinkHandler] = []
         self._policies = self._build_policies()
@@ -238,7 +238,7 @@ class EventLog(Configurable):
 
     @observe("max_event_depth", "max_event_size")
     def _bounds_changed(self, change: Any) -> None:
-        self._bounds = (self.max_event_depth, self.max_event_size)
+        self._max_depth, self._max_size = self.max_event_depth, self.max_event_size
 
     @observe("handlers")
     def _handlers_changed(self, change: Any) -> None:
@@ -373,7 +373,7 @@ class EventLog(Configurable):
             event = self._as_dict(route, event)
         # Step 3: JSON values within bounds first (nothing else reaches the validators).
         try:
-            json_bytes(event, *self._bounds, route.names)
+            json_bytes(event, self._max_depth, self._max_size, route.names)
         except NotJSONError as problem:
             raise route.schema.validator.not_json(problem.path, problem.rule) from None
         if not route.is_valid(event):
@@ -435,7 +435,7 @@ class EventLog(Configurable):
                                    **{k: kwargs[k] for k in impl.argnames})
         for name in [k for k in event if k[:2] == "__" and k not in envelope]:
             del event[name]  # the envelope is the EventLog's: no new fields in it
-        problem = json_problem(event, *self._bounds, enveloped=True)
+        problem = json_problem(event, self._max_depth, self._max_size, enveloped=True)
         if problem is not None:
             log.error("schema %r version %s: modifiers made the event invalid at %s (%s); "
                       "recorded it as it was before them", schema_id, route.version, *problem)

@@ -28,9 +28,8 @@ from ._errors import EventValidationError, InvalidSchemaError
 DEFAULT_MAX_DEPTH = 32
 DEFAULT_MAX_SIZE = 1_000_000  # bytes of compact JSON
 _INT_RANGE = range(-(2**63), 2**64)  # what orjson, jsonschema-rs and most sinks can hold
-_OK_SCALARS = (str, bool, type(None))
-_LEAVES = frozenset({str, int, bool, type(None)})
-_JSON_TYPES = _LEAVES | {float, dict, list}
+_NONE = type(None)
+_OK_SCALARS = (str, bool, _NONE)
 _NOT_JSON = ("a {}, not a JSON value (dict, list, str, int, float, bool or None; exactly "
              "these types)")
 
@@ -38,16 +37,13 @@ _NOT_JSON = ("a {}, not a JSON value (dict, list, str, int, float, bool or None;
 def _exact(items: Any, depth: int, max_depth: int) -> bool:
     """The common case, kept cheap: the values ``items`` of a container at ``depth`` are
     exact JSON types, floats are finite, containers nest no deeper than ``max_depth``.
-    One C pass gathers the types; the Python loop runs only for floats and containers.
-    Keys, text (lone surrogates) and integers past 64 bits are left to orjson, which
-    refuses them."""
-    kinds = set(map(type, items))
-    if kinds <= _LEAVES:
-        return True
-    if not kinds <= _JSON_TYPES:
-        return False
+    A chain of identity tests per value (about twice as fast, for events of a few
+    dozen values, as gathering their types in a set first). Keys, text (lone
+    surrogates) and integers past 64 bits are left to orjson, which refuses them."""
     for item in items:
         kind = type(item)
+        if kind is str or kind is int or kind is _NONE or kind is bool:
+            continue
         if kind is float:
             if item - item != 0.0:  # NaN and the infinities
                 return False
@@ -57,6 +53,8 @@ def _exact(items: Any, depth: int, max_depth: int) -> bool:
         elif kind is list:
             if depth >= max_depth or not _exact(item, depth + 1, max_depth):
                 return False
+        else:
+            return False
     return True
 
 
