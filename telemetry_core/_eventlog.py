@@ -372,8 +372,9 @@ class EventLog(Configurable):
         if type(event) is not dict:
             event = self._as_dict(route, event)
         # Step 3: JSON values within bounds first (nothing else reaches the validators).
+        declared = event.keys() <= route.names  # the common case: no name to look into
         try:
-            json_bytes(event, self._max_depth, self._max_size, route.names)
+            json_bytes(event, self._max_depth, self._max_size, declared)
         except NotJSONError as problem:
             raise route.schema.validator.not_json(problem.path, problem.rule) from None
         if not route.is_valid(event):
@@ -387,7 +388,7 @@ class EventLog(Configurable):
         recorded["__timestamp__"] = timestamp
         recorded["__event_id__"] = event_id
         if route.redactor is not None:
-            route.redactor.redact_owned(recorded)  # step 4, on our own copy
+            route.redactor.redact_owned(recorded, keys_declared=declared)  # step 4, on our copy
         if self._modifiers or self._hookimpls:
             recorded = self._modify(route, recorded)
         dispatch = self._dispatch

@@ -143,7 +143,8 @@ class Redactor:
         undeclared properties dropped. ``reference``: see :meth:`redact_owned`."""
         return self._dict(self.root, event, reference, None)
 
-    def redact_owned(self, event: dict[str, Any], reference: Any = _MISSING) -> bool:
+    def redact_owned(self, event: dict[str, Any], reference: Any = _MISSING, *,
+                     keys_declared: bool = False) -> bool:
         """Redact in place in a dict the caller owns (its top level only: nested values
         may be someone else's and are copied on change). Saves a copy per event. False
         when nothing changed.
@@ -151,7 +152,8 @@ class Redactor:
         ``reference`` is this event as redacted before modifiers ran: in hash mode a
         value equal to the pseudonym already there is ours and stays; any other value at
         a marked place is hashed, so a caller cannot slip in a value, or forge a
-        pseudonym, by making it look like one."""
+        pseudonym, by making it look like one. ``keys_declared``: the caller found every
+        top-level name of ``event`` declared (its envelope's aside), so none is dropped."""
         flat = self._flat
         if flat is not None and reference is _MISSING:
             # The common shape, without the general walk: marked top-level properties,
@@ -168,7 +170,7 @@ class Redactor:
                 if type(value) is dict and not value.keys() <= keys:
                     break  # an undeclared key in there: the general walk drops it
             else:
-                if self._keep or event.keys() <= declared:
+                if keys_declared or self._keep or event.keys() <= declared:
                     return changed
         self._dict(self.root, event, reference, event)
         return True

@@ -123,15 +123,15 @@ _RESERVED = "names starting with '__' are reserved for the envelope"
 
 
 def json_bytes(event: dict[str, Any], max_depth: int = DEFAULT_MAX_DEPTH,
-               max_size: int = DEFAULT_MAX_SIZE, names: frozenset[str] = frozenset(), *,
+               max_size: int = DEFAULT_MAX_SIZE, names_known: bool = False, *,
                enveloped: bool = False) -> bytes:
     """``event`` as compact JSON, once it is known to be a bounded JSON value; raises
     :class:`NotJSONError` (path and rule) at the first place it is not one.
 
     The event itself is depth 1; its size is the length of these bytes. Top-level names
     starting with ``__`` are the envelope's: an error unless ``enveloped`` (the event
-    already carries its envelope). ``names``: top-level names known not to be reserved
-    (the schema's own), so the common event skips that scan.
+    already carries its envelope). ``names_known``: the caller found every top-level name
+    among the schema's own (never reserved), so the common event skips that scan.
     """
     if max_depth >= 1 and _exact(event.values(), 1, max_depth):
         try:
@@ -139,7 +139,7 @@ def json_bytes(event: dict[str, Any], max_depth: int = DEFAULT_MAX_DEPTH,
         except TypeError:
             raw = b""
         if raw and len(raw) <= max_size:
-            if enveloped or event.keys() <= names:
+            if enveloped or names_known:
                 return raw
             joined = "\0".join(event)  # one C call: is any top-level name reserved?
             if joined[:2] != "__" and "\0__" not in joined:
