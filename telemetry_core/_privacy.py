@@ -157,20 +157,21 @@ class Redactor:
         flat = self._flat
         if flat is not None and reference is _MISSING:
             # The common shape, without the general walk: marked top-level properties,
-            # and objects whose keys are only checked. Anything else: the general walk.
+            # and objects whose keys are only checked. Anything else (an undeclared key
+            # to drop) goes to the general walk before anything is changed here.
             marked, checked, declared = flat
-            changed = False
-            for key in marked:
-                value = event.get(key)
-                if value is not None:
-                    event[key] = self.pseudonym(value) if self._hash else None
-                    changed = True
-            for key, keys in checked:
-                value = event.get(key)
-                if type(value) is dict and not value.keys() <= keys:
-                    break  # an undeclared key in there: the general walk drops it
-            else:
-                if keys_declared or self._keep or event.keys() <= declared:
+            if keys_declared or self._keep or event.keys() <= declared:
+                for key, keys in checked:
+                    value = event.get(key)
+                    if type(value) is dict and not value.keys() <= keys:
+                        break
+                else:
+                    changed = False
+                    for key in marked:
+                        value = event.get(key)
+                        if value is not None:
+                            event[key] = self.pseudonym(value) if self._hash else None
+                            changed = True
                     return changed
         self._dict(self.root, event, reference, event)
         return True
