@@ -11,6 +11,9 @@ import datetime as _dt
 import itertools
 import os
 import time
+from typing import Any
+
+import orjson
 
 METADATA_VERSION = 1
 _time_ns = time.time_ns
@@ -71,6 +74,35 @@ class Clock:
     def event_id(self) -> str:
         """A fresh event id (for events whose timestamp is overridden)."""
         return self.now()[1]
+
+
+_HEAD = '{"__timestamp__":"'
+
+
+class Envelope:
+    """One schema's envelope: a dict that record_event copies per event, and the same as
+    JSON text around an event's own bytes, so that an event nothing changed after the
+    JSON check is serialised once."""
+
+    __slots__ = ("fields", "_middle")
+
+    def __init__(self, schema_id: str, version: Any) -> None:
+        self.fields: dict[str, Any] = {
+            "__timestamp__": "", "__schema__": schema_id, "__schema_version__": version,
+            "__metadata_version__": METADATA_VERSION, "__event_id__": "",
+        }
+        # '{"__timestamp__":"' <middle> '"}' with both per-event fields empty; orjson
+        # writes the fixed ones, so they are escaped exactly as it escapes them.
+        self._middle = orjson.dumps(self.fields).decode()[len(_HEAD):-2]
+
+    def json(self, timestamp: str, event_id: str, body: bytes) -> bytes:
+        """``orjson.dumps(fields | event)`` (with this timestamp and id) for the event
+        whose compact JSON is ``body``. Timestamps and ids are ASCII digits, letters and
+        punctuation that JSON never escapes."""
+        head = f"{_HEAD}{timestamp}{self._middle}{event_id}\"".encode()
+        if body == b"{}":
+            return head + b"}"
+        return head + b"," + body[1:]
 
 
 def random_seed() -> tuple[int, int]:

@@ -28,7 +28,7 @@ from traitlets.config import Config, Configurable
 
 from . import _plugins
 from ._dispatch import Dispatcher
-from ._envelope import METADATA_VERSION, format_timestamp, new_clock
+from ._envelope import Envelope, format_timestamp, new_clock
 from ._errors import EventValidationError, SchemaNotRegisteredError
 from ._privacy import Policy, Redactor
 from ._schema_registry import (
@@ -76,7 +76,7 @@ class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
     __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
-                 "warned", "names")
+                 "template", "warned", "names")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
                  schema_id: str, names: frozenset[str]) -> None:
@@ -91,11 +91,8 @@ class _Route:
         self.envelope_version = schema.schema["version"]
         # The envelope in its order; record_event copies it and fills in the two
         # per-event fields (cheaper than building the five-key dict each time).
-        self.envelope: dict[str, Any] = {
-            "__timestamp__": "", "__schema__": schema_id,
-            "__schema_version__": self.envelope_version,
-            "__metadata_version__": METADATA_VERSION, "__event_id__": "",
-        }
+        self.template = Envelope(schema_id, self.envelope_version)
+        self.envelope = self.template.fields
 
 
 class EventLog(Configurable):
@@ -374,7 +371,7 @@ class EventLog(Configurable):
         # Step 3: JSON values within bounds first (nothing else reaches the validators).
         declared = event.keys() <= route.names  # the common case: no name to look into
         try:
-            json_bytes(event, self._max_depth, self._max_size, declared)
+            body = json_bytes(event, self._max_depth, self._max_size, declared)
         except NotJSONError as problem:
             raise route.schema.validator.not_json(problem.path, problem.rule) from None
         if not route.is_valid(event):
@@ -384,16 +381,20 @@ class EventLog(Configurable):
         else:
             timestamp, event_id = format_timestamp(timestamp_override), _clock.event_id()
         # Step 5 first, so that step 4 runs on our own copy, never on the caller's dict.
-        recorded = route.envelope | event  # no clash: json_problem refused "__" names
+        recorded = route.envelope | event  # no clash: json_bytes refused "__" names
         recorded["__timestamp__"] = timestamp
         recorded["__event_id__"] = event_id
-        if route.redactor is not None:
-            route.redactor.redact_owned(recorded, keys_declared=declared)  # step 4, on our copy
+        changed = False
+        if route.redactor is not None:  # step 4, on our copy
+            changed = route.redactor.redact_owned(recorded, keys_declared=declared)
         if self._modifiers or self._hookimpls:
             recorded = self._modify(route, recorded)
+            changed = True
         dispatch = self._dispatch
         if dispatch.active:
-            dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id)  # type: ignore[arg-type]
+            # Unchanged since the JSON check: its bytes, wrapped in the envelope's.
+            raw = None if changed else route.template.json(timestamp, event_id, body)
+            dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id, raw)  # type: ignore[arg-type]
         # No copy needed: handlers got its bytes, nothing else keeps ``recorded``, so
         # the caller changing it cannot change what was recorded.
         return recorded
