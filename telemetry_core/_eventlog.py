@@ -8,8 +8,9 @@ The pipeline of one ``record_event`` call, each step in its own module:
 -> handlers  ``_dispatch``
 
 Everything that depends only on ``(schema id, version)`` and the policy (validator,
-redaction plan, envelope version) is worked out once into a *route* and cached, so
-the per-event work is the validation itself, the envelope and one serialisation.
+redaction plan, envelope) is worked out once into a *route* and cached, so the
+per-event work is the validation itself, the envelope and one serialisation (two
+when redaction changed the event: the JSON check's bytes are reused otherwise).
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ class EventLog(Configurable):
         True, config=True, help="Register the Jupyter event schemas this project ships.")
     max_event_depth = Int(
         DEFAULT_MAX_DEPTH, config=True,
-        help="Events nested deeper than this (the event itself is 1) are rejected.")
+        help="""Events nested deeper than this (the event itself is 1) are rejected; at
+        most 254, the deepest orjson writes.""")
     max_event_size = Int(
         DEFAULT_MAX_SIZE, config=True,
         help="Events larger than this many bytes as compact JSON are rejected.")

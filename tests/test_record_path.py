@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telemetry_core import EventLog
+from telemetry_core import EventLog, EventValidationError
 from telemetry_core._envelope import Envelope, new_clock
 from telemetry_core._privacy import _MISSING, Redactor
 from telemetry_core._validation import NotJSONError, _explain, _NotJSON, json_bytes
@@ -173,3 +173,18 @@ def test_what_handlers_get_is_the_recorded_event(event):
     lines = stream.getvalue().splitlines()
     assert [orjson.loads(line) for line in lines] == [recorded, with_override]
     assert lines[0].encode() == orjson.dumps(recorded)
+
+
+def test_depth_bound_above_what_orjson_writes_is_254():
+    log = make_log({"properties": {"a": {}}}, max_event_depth=1000)
+
+    def nested(levels: int) -> dict[str, Any]:
+        event: dict[str, Any] = {}
+        for _ in range(levels - 1):
+            event = {"a": event}
+        return event
+
+    assert log.record_event(SID, 1, nested(254)) is not None
+    for levels in (255, 2000):
+        with pytest.raises(EventValidationError, match="deeper than 254 levels"):
+            log.record_event(SID, 1, nested(levels))
