@@ -394,7 +394,10 @@ class EventLog(Configurable):
             changed = True
         dispatch = self._dispatch
         if dispatch.active:
-            # Unchanged since the JSON check: its bytes, wrapped in the envelope's.
+            # Unchanged since the JSON check: its bytes, wrapped in the envelope's text.
+            # That text takes timestamp and id as they are: ours are ASCII JSON never
+            # escapes; anything added to the envelope per event must go through orjson
+            # (or set ``changed``).
             raw = None if changed else route.template.json(timestamp, event_id, body)
             dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id, raw)  # type: ignore[arg-type]
         # No copy needed: handlers got its bytes, nothing else keeps ``recorded``, so
