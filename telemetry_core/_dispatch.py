@@ -118,16 +118,18 @@ class Dispatcher:
         return (*self.sinks, *self.streams, *self.loggers)
 
     def deliver(self, event: dict[str, Any], schema_id: str, version: str,
-                timestamp: str, event_id: str) -> None:
-        """Serialise ``event`` once and hand it to every handler.
+                timestamp: str, event_id: str, raw: bytes | None = None) -> None:
+        """Serialise ``event`` once (unless ``raw``, its JSON, is given) and hand it to
+        every handler.
 
         Nothing handed on refers to ``event`` itself (handlers get its bytes), so the
         caller may give ``event`` away afterwards.
         """
-        try:
-            raw = _dumps(event)
-        except TypeError:
-            raw = serialise(event)
+        if raw is None:
+            try:
+                raw = _dumps(event)
+            except TypeError:
+                raw = serialise(event)
         record: logging.LogRecord | None = None
         if self.sinks:
             # Bytes only: a queued event then costs what queue_max_bytes counts, and the

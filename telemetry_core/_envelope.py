@@ -11,6 +11,9 @@ import datetime as _dt
 import itertools
 import os
 import time
+from typing import Any
+
+import orjson
 
 METADATA_VERSION = 1
 _time_ns = time.time_ns
@@ -46,18 +49,18 @@ class Clock:
         self._ms: tuple[int, str, str, int] = (-1, "", "", -1)
         self._id_time = ""  # the id's millisecond part; kept while the clock is behind
 
-    def now(self) -> tuple[str, str]:
-        """``(timestamp, event_id)`` for an event recorded now."""
-        return self.now_at(_time_ns())
-
-    def now_at(self, time_ns: int) -> tuple[str, str]:
-        """``now()``, for a given ``time.time_ns()`` reading."""
-        ms, micros = divmod(time_ns // 1000, 1000)
+    def now(self, time_ns: int | None = None) -> tuple[str, str]:
+        """``(timestamp, event_id)`` for an event recorded now (or at ``time_ns``, a
+        ``time.time_ns()`` reading)."""
+        micros = (_time_ns() if time_ns is None else time_ns) // 1000
+        ms = micros // 1000
         n = self._next()
         cached = self._ms
         if cached[0] != ms or cached[3] != n >> 12:
             cached = self._refresh(ms, n)
-        return cached[1] + _MICROS[micros], cached[2] + _HEX3[n & 0xFFF]
+        return cached[1] + _MICROS[micros % 1000], cached[2] + _HEX3[n & 0xFFF]
+
+    now_at = now  # ``now()`` at a given reading, by name (tests step the clock back)
 
     def _refresh(self, ms: int, n: int) -> tuple[int, str, str, int]:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000)) + _MILLIS[ms % 1000]
@@ -71,6 +74,39 @@ class Clock:
     def event_id(self) -> str:
         """A fresh event id (for events whose timestamp is overridden)."""
         return self.now()[1]
+
+
+_HEAD = '{"__timestamp__":"'
+
+
+class Envelope:
+    """One schema's envelope: a dict that record_event copies per event, and the same as
+    JSON text around an event's own bytes, so that an event nothing changed after the
+    JSON check is serialised once."""
+
+    __slots__ = ("fields", "_middle")
+
+    def __init__(self, schema_id: str, version: Any) -> None:
+        self.fields: dict[str, Any] = {
+            "__timestamp__": "", "__schema__": schema_id, "__schema_version__": version,
+            "__metadata_version__": METADATA_VERSION, "__event_id__": "",
+        }
+        # '{"__timestamp__":"' <middle> '"}' with both per-event fields empty; orjson
+        # writes the fixed ones, so they are escaped exactly as it escapes them.
+        self._middle = orjson.dumps(self.fields).decode()[len(_HEAD):-2]
+
+    def json(self, timestamp: str, event_id: str, body: bytes,
+             source: dict[str, Any] | None = None) -> bytes:
+        """``orjson.dumps(fields | event)`` (with this timestamp and id, and the REST
+        server's ``__source__`` after them when given) for the event whose compact JSON
+        is ``body``. Timestamps and ids are ASCII digits, letters and punctuation that
+        JSON never escapes."""
+        head = f"{_HEAD}{timestamp}{self._middle}{event_id}\"".encode()
+        if source is not None:
+            head += b',"__source__":' + orjson.dumps(source)
+        if body == b"{}":
+            return head + b"}"
+        return head + b"," + body[1:]
 
 
 def random_seed() -> tuple[int, int]:

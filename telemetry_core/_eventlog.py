@@ -8,8 +8,9 @@ The pipeline of one ``record_event`` call, each step in its own module:
              then compiled)                      -> handlers  ``_dispatch``
 
 Everything that depends only on ``(schema id, version)`` and the policy (validator,
-redaction plan, envelope version) is worked out once into a *route* and cached, so
-the per-event work is the validation itself, the envelope and one serialisation.
+redaction plan, envelope) is worked out once into a *route* and cached, so the
+per-event work is the validation itself, the envelope and one serialisation (two
+when redaction changed the event: the JSON check's bytes are reused otherwise).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from traitlets.config import Config, Configurable
 
 from . import _plugins
 from ._dispatch import Dispatcher
-from ._envelope import METADATA_VERSION, format_timestamp, new_clock
+from ._envelope import Envelope, format_timestamp, new_clock
 from ._errors import EventValidationError, SchemaNotRegisteredError
 from ._privacy import Policy, Redactor
 from ._schema_registry import (
@@ -54,7 +55,13 @@ from ._schema_registry import (
     version_key,
 )
 from ._traits import AllowedSchemas, Handlers, check_deployment
-from ._validation import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, json_problem
+from ._validation import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_SIZE,
+    NotJSONError,
+    json_bytes,
+    json_problem,
+)
 from .consent import Consent
 from .consent._identity import _current
 from .sinks import SinkHandler
@@ -85,11 +92,12 @@ class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
     __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
-                 "warned", "needs_consent", "sourced_envelope")
+                 "template", "warned", "names", "needs_consent", "sourced_envelope")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
-                 schema_id: str, needs_consent: bool) -> None:
+                 schema_id: str, names: frozenset[str], needs_consent: bool) -> None:
         self.schema = schema
+        self.names = names  # the top-level names the schema declares (none reserved)
         self.needs_consent = needs_consent  # False for `required`: no per-user work
         self.is_valid = schema.validator.is_valid
         self.redactor = redactor
@@ -100,11 +108,8 @@ class _Route:
         self.envelope_version = schema.schema["version"]
         # The envelope in its order; record_event copies it and fills in the two
         # per-event fields (cheaper than building the five-key dict each time).
-        self.envelope: dict[str, Any] = {
-            "__timestamp__": "", "__schema__": schema_id,
-            "__schema_version__": self.envelope_version,
-            "__metadata_version__": METADATA_VERSION, "__event_id__": "",
-        }
+        self.template = Envelope(schema_id, self.envelope_version)
+        self.envelope = self.template.fields
         # The same, with the REST server's __source__ after the other fields.
         self.sourced_envelope: dict[str, Any] = {**self.envelope, "__source__": None}
 
@@ -168,7 +173,8 @@ class EventLog(Configurable):
         True, config=True, help="Register the Jupyter event schemas this project ships.")
     max_event_depth = Int(
         DEFAULT_MAX_DEPTH, config=True,
-        help="Events nested deeper than this (the event itself is 1) are rejected.")
+        help="""Events nested deeper than this (the event itself is 1) are rejected; at
+        most 254, the deepest orjson writes.""")
     max_event_size = Int(
         DEFAULT_MAX_SIZE, config=True,
         help="Events larger than this many bytes as compact JSON are rejected.")
@@ -231,7 +237,7 @@ class EventLog(Configurable):
         #: Properties dropped because their schema does not declare them, by
         #: (schema id, version).
         self.undeclared_dropped: dict[tuple[str, str], int] = {}
-        self._bounds = (self.max_event_depth, self.max_event_size)
+        self._max_depth, self._max_size = self.max_event_depth, self.max_event_size
         self._modifiers: list[tuple[str | None, Modifier]] = []
         self._own_sinks: list[SinkHandler] = []
         self._policies = self._build_policies()
@@ -310,7 +316,7 @@ class EventLog(Configurable):
 
     @observe("max_event_depth", "max_event_size")
     def _bounds_changed(self, change: Any) -> None:
-        self._bounds = (self.max_event_depth, self.max_event_size)
+        self._max_depth, self._max_size = self.max_event_depth, self.max_event_size
 
     @observe("handlers")
     def _handlers_changed(self, change: Any) -> None:
@@ -402,7 +408,8 @@ class EventLog(Configurable):
             key = (schema_id, schema.version)
             redactor = Redactor(plan, policy, lambda n: self._count_dropped(key, n)) \
                 if plan.active else None
-            route = _Route(schema, redactor, schema_id,
+            names = frozenset(k for k in plan.declared if k[:2] != "__")
+            route = _Route(schema, redactor, schema_id, names,
                            self.consent.mode(schema_id) != "required")
         if len(self._routes) < _ROUTE_CACHE_MAX:
             # The version's type is part of the key: True == 1 == 1.0 as dict keys, but
@@ -460,9 +467,11 @@ class EventLog(Configurable):
         if type(event) is not dict:
             event = self._as_dict(route, event)
         # Step 3: JSON values within bounds first (nothing else reaches the validators).
-        problem = json_problem(event, *self._bounds)
-        if problem is not None:
-            raise route.schema.validator.not_json(*problem)
+        declared = event.keys() <= route.names  # the common case: no name to look into
+        try:
+            body = json_bytes(event, self._max_depth, self._max_size, declared)
+        except NotJSONError as problem:
+            raise route.schema.validator.not_json(problem.path, problem.rule) from None
         if not route.is_valid(event):
             raise route.schema.validator.error_for(event, self.debug_values_in_errors)
         given_id = event_id
@@ -473,22 +482,29 @@ class EventLog(Configurable):
         if given_id is not None:
             event_id = given_id
         # Step 5 first, so that step 4 runs on our own copy, never on the caller's dict.
-        # No clash with the envelope: json_problem refused "__" names.
-        if source is None:
-            recorded = route.envelope | event
+        stamp = None if source is None else dict(source)
+        if stamp is None:
+            recorded = route.envelope | event  # no clash: json_bytes refused "__" names
         else:
             recorded = route.sourced_envelope | event
+            recorded["__source__"] = stamp
         recorded["__timestamp__"] = timestamp
         recorded["__event_id__"] = event_id
-        if source is not None:
-            recorded["__source__"] = dict(source)
-        if route.redactor is not None:
-            route.redactor.redact_owned(recorded)  # step 4, on our own copy
+        # A given id goes into the envelope's text as it is: only one JSON never escapes.
+        changed = given_id is not None and not _plain_ascii(given_id)
+        if route.redactor is not None:  # step 4, on our copy
+            changed = route.redactor.redact_owned(recorded, keys_declared=declared) or changed
         if self._modifiers or self._hookimpls:
             recorded = self._modify(route, recorded)
+            changed = True
         dispatch = self._dispatch
         if dispatch.active:
-            dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id)  # type: ignore[arg-type]
+            # Unchanged since the JSON check: its bytes, wrapped in the envelope's text.
+            # That text takes timestamp and id as they are: ours are ASCII JSON never
+            # escapes; anything added to the envelope per event must go through orjson
+            # (or set ``changed``).
+            raw = None if changed else route.template.json(timestamp, event_id, body, stamp)
+            dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id, raw)  # type: ignore[arg-type]
         # No copy needed: handlers got its bytes, nothing else keeps ``recorded``, so
         # the caller changing it cannot change what was recorded.
         return recorded
@@ -531,7 +547,7 @@ class EventLog(Configurable):
                                    **{k: kwargs[k] for k in impl.argnames})
         for name in [k for k in event if k[:2] == "__" and k not in envelope]:
             del event[name]  # the envelope is the EventLog's: no new fields in it
-        problem = json_problem(event, *self._bounds, enveloped=True)
+        problem = json_problem(event, self._max_depth, self._max_size, enveloped=True)
         if problem is not None:
             log.error("schema %r version %s: modifiers made the event invalid at %s (%s); "
                       "recorded it as it was before them", schema_id, route.version, *problem)
@@ -600,6 +616,11 @@ class EventLog(Configurable):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _plain_ascii(text: str) -> bool:
+    """Whether JSON writes ``text`` as it is (printable ASCII, no quote or backslash)."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def _call_modifier(fn: Modifier, current: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

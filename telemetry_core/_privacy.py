@@ -118,7 +118,7 @@ class Redactor:
     """Applies a plan to events; never changes the dicts it is given (except the top
     level of one it is told it owns, :meth:`redact_owned`)."""
 
-    __slots__ = ("root", "_secret", "_hash", "_keep", "_on_drop")
+    __slots__ = ("root", "_secret", "_hash", "_keep", "_on_drop", "_flat")
 
     def __init__(self, root: Node, policy: Policy,
                  on_drop: Callable[[int], None] | None = None) -> None:
@@ -131,6 +131,7 @@ class Redactor:
             raise ValueError(
                 "redaction 'hash' needs a secret: set EventLog.redaction_secret "
                 "(or the TELEMETRY_REDACTION_SECRET environment variable)")
+        self._flat = _flat_plan(root)
 
     def pseudonym(self, value: Any) -> str:
         """The keyed hash that stands for ``value`` (equal values, equal pseudonyms)."""
@@ -142,15 +143,38 @@ class Redactor:
         undeclared properties dropped. ``reference``: see :meth:`redact_owned`."""
         return self._dict(self.root, event, reference, None)
 
-    def redact_owned(self, event: dict[str, Any], reference: Any = _MISSING) -> None:
+    def redact_owned(self, event: dict[str, Any], reference: Any = _MISSING, *,
+                     keys_declared: bool = False) -> bool:
         """Redact in place in a dict the caller owns (its top level only: nested values
-        may be someone else's and are copied on change). Saves a copy per event.
+        may be someone else's and are copied on change). Saves a copy per event. False
+        when nothing changed.
 
         ``reference`` is this event as redacted before modifiers ran: in hash mode a
         value equal to the pseudonym already there is ours and stays; any other value at
         a marked place is hashed, so a caller cannot slip in a value, or forge a
-        pseudonym, by making it look like one."""
+        pseudonym, by making it look like one. ``keys_declared``: the caller found every
+        top-level name of ``event`` declared (its envelope's aside), so none is dropped."""
+        flat = self._flat
+        if flat is not None and reference is _MISSING:
+            # The common shape, without the general walk: marked top-level properties,
+            # and objects whose keys are only checked. Anything else (an undeclared key
+            # to drop) goes to the general walk before anything is changed here.
+            marked, checked, declared = flat
+            if keys_declared or self._keep or event.keys() <= declared:
+                for key, keys in checked:
+                    value = event.get(key)
+                    if type(value) is dict and not value.keys() <= keys:
+                        break
+                else:
+                    changed = False
+                    for key in marked:
+                        value = event.get(key)
+                        if value is not None:
+                            event[key] = self.pseudonym(value) if self._hash else None
+                            changed = True
+                    return changed
         self._dict(self.root, event, reference, event)
+        return True
 
     def _redact(self, value: Any, ref: Any) -> Any:
         if not self._hash or value is None:
@@ -226,3 +250,24 @@ class Redactor:
                     out = list(values)
                 out[i] = new
         return values if out is None else out
+
+
+FlatPlan = tuple[tuple[str, ...], tuple[tuple[str, frozenset[str]], ...], frozenset[str]]
+
+
+def _flat_plan(root: Node) -> FlatPlan | None:
+    """``(marked names, (name, declared keys) of objects only checked, declared names)``
+    when applying ``root`` needs nothing more than that at the top level (no patterns,
+    no catch-alls, nothing marked deeper down), else None."""
+    if root.shapes or root.unevaluated is not None:
+        return None
+    marked: list[str] = []
+    checked: list[tuple[str, frozenset[str]]] = []
+    for key, child in root.todo:
+        if child.redact:
+            marked.append(key)
+        elif child.flat and not child.prefix and child.items is None:
+            checked.append((key, child.declared))
+        else:
+            return None
+    return tuple(marked), tuple(checked), root.declared

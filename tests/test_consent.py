@@ -89,13 +89,18 @@ def test_the_user_is_not_added_to_the_event(schema):
 
 def test_default_modes_follow_what_the_policy_keeps(schema):
     other = dict(copy.deepcopy(schema), **{"$id": OTHER_ID})
+    third_id = OTHER_ID + "-3"
+    third = dict(copy.deepcopy(schema), **{"$id": third_id})
     log = EventLog(allowed_schemas={SCHEMA_ID: {"allowed_properties": ["user"]},
-                                    OTHER_ID: {"allowed_categories": ["geo"]}},
+                                    OTHER_ID: {"allowed_categories": ["geo"]},
+                                    third_id: {"allowed_properties": ["name", "count"]}},
                    register_builtin_schemas=False)
-    log.register_schema(schema)
-    log.register_schema(other)
+    for each in (schema, other, third):
+        log.register_schema(each)
     assert log.consent.mode(SCHEMA_ID) == "opt-in"  # keeps `user` (pii)
-    assert log.consent.mode(OTHER_ID) == "required"  # keeps only non-personal `location`
+    # `location` has a category: data an administrator must allow, so keeping it asks
+    assert log.consent.mode(OTHER_ID) == "opt-in"
+    assert log.consent.mode(third_id) == "required"  # keeps nothing marked
     listed = EventLog(allowed_schemas=[SCHEMA_ID])
     listed.register_schema(schema)
     assert listed.consent.mode(SCHEMA_ID) == "required"  # list form: personal data redacted

@@ -481,3 +481,17 @@ def test_record_event_source_and_event_id(eventlog: EventLog, capture: CaptureHa
     eventlog.record_event(SCHEMA_ID, 1, {"name": "x"}, source={"via": "rest"})
     assert capture.events[1]["__source__"] == {"via": "rest"}
     assert capture.events[1]["name"] == "y"
+
+
+def test_the_sources_text_is_the_recorded_event(eventlog: EventLog,
+                                                capture: CaptureHandler) -> None:
+    # The handlers get the envelope's text around the event's bytes: it must say what
+    # record_event returns, with __source__, a given id JSON must escape, and an
+    # undeclared property the policy drops.
+    for data, event_id in (({"name": "x"}, "plain-id"), ({"name": "x", "undeclared": 1},
+                           'quote"and\\back'), ({"name": "ü"}, "ünïcode")):
+        recorded = eventlog.record_event(SCHEMA_ID, 1, data, event_id=event_id,
+                                         source={"via": "rest", "client": "c\"q"})
+        assert capture.events[-1] == recorded
+        assert capture.events[-1]["__event_id__"] == event_id
+        assert capture.events[-1]["__source__"] == {"via": "rest", "client": "c\"q"}
