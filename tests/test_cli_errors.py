@@ -121,3 +121,15 @@ def test_record_event_after_close_records_nothing_and_says_so(tmp_path, caplog):
     lines = [line for f in (tmp_path / "events").rglob("*.jsonl")
              for line in f.read_text().splitlines()]
     assert len(lines) == 1
+
+
+def test_schema_validate_reads_a_json_file_as_json(tmp_path, capsys):
+    good = ('{"$id": "https://example.org/e", "version": 1, "type": "object", '
+            '"properties": {"a": {"type": "string"}}}')
+    (tmp_path / "good.json").write_text(good)
+    (tmp_path / "comma.json").write_text(good[:-1] + ",}")  # YAML would accept this
+    (tmp_path / "comma.yaml").write_text(good[:-1] + ",}")
+    assert _run(["schema", "validate", str(tmp_path / "good.json")], capsys)[0] == 0
+    code, _, err = _run(["schema", "validate", str(tmp_path / "comma.json")], capsys)
+    assert code == 1 and "comma.json:1: not valid JSON" in err and "Traceback" not in err
+    assert _run(["schema", "validate", str(tmp_path / "comma.yaml")], capsys)[0] == 0
