@@ -15,8 +15,9 @@ PLUGINS = ["kafka", "s3", "elasticsearch"]
 @nox.session
 def tests(session: nox.Session) -> None:
     """Core tests: EventLog, schemas, validation, privacy, consent (SQLite and a real
-    PostgreSQL), sinks framework, file sink, CLI, docs examples, and the Jupyter hooks
-    against a real jupyter_server, kernel and JupyterHub (its proxy from npm)."""
+    PostgreSQL), sinks framework, file sink, CLI, docs examples, the Jupyter hooks
+    against a real jupyter_server, kernel and JupyterHub (its proxy from npm), and the
+    REST API (telemetry serve and jupyter_server subprocesses, schemathesis)."""
     session.install("-e", ".[test,jupyter,hub]", "ipykernel")
     proxy = _configurable_http_proxy(session)
     session.run("pytest", "tests", *session.posargs,

@@ -92,7 +92,7 @@ class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
     __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
-                 "template", "warned", "names", "needs_consent")
+                 "template", "warned", "names", "needs_consent", "sourced_envelope")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
                  schema_id: str, names: frozenset[str], needs_consent: bool) -> None:
@@ -110,6 +110,8 @@ class _Route:
         # per-event fields (cheaper than building the five-key dict each time).
         self.template = Envelope(schema_id, self.envelope_version)
         self.envelope = self.template.fields
+        # The same, with the REST server's __source__ after the other fields.
+        self.sourced_envelope: dict[str, Any] = {**self.envelope, "__source__": None}
 
 
 class EventLog(Configurable):
@@ -434,14 +436,19 @@ class EventLog(Configurable):
                      event: Mapping[str, Any] | None = None,
                      timestamp_override: _dt.datetime | None = None, *,
                      schema_name: str | None = None,
-                     user: str | None = None) -> dict[str, Any] | None:
+                     user: str | None = None,
+                     source: Mapping[str, Any] | None = None,
+                     event_id: str | None = None) -> dict[str, Any] | None:
         """Record one event; returns it as recorded (envelope included), or None when its
         schema is not in ``allowed_schemas`` or the user's consent is missing (both
         counted in :meth:`stats`; :meth:`why_not_recorded` says which).
 
         ``user`` is who the event is about, for consent; without it, the user of the
         innermost ``with acting_as(...)``. It is not added to the event.
-        ``schema_name=`` is the older spelling of ``schema_id``. Raises
+        ``source`` (set by the REST server, never by event data) becomes the ``__source__``
+        envelope field, after the others; ``event_id`` overrides the generated
+        ``__event_id__`` (the server derives it from a client's own id, so a retried event
+        keeps its id). ``schema_name=`` is the older spelling of ``schema_id``. Raises
         ``SchemaNotRegisteredError`` (a ``ValueError``) for an allowed schema that is not
         registered and ``EventValidationError`` (a ``jsonschema.ValidationError``) for an
         invalid event. The caller's dict is never changed.
@@ -480,17 +487,26 @@ class EventLog(Configurable):
             raise route.schema.validator.not_json(problem.path, problem.rule) from None
         if not route.is_valid(event):
             raise route.schema.validator.error_for(event, self.debug_values_in_errors)
+        given_id = event_id
         if timestamp_override is None:
             timestamp, event_id = _now()
         else:
             timestamp, event_id = format_timestamp(timestamp_override), _clock.event_id()
+        if given_id is not None:
+            event_id = given_id
         # Step 5 first, so that step 4 runs on our own copy, never on the caller's dict.
-        recorded = route.envelope | event  # no clash: json_bytes refused "__" names
+        stamp = None if source is None else dict(source)
+        if stamp is None:
+            recorded = route.envelope | event  # no clash: json_bytes refused "__" names
+        else:
+            recorded = route.sourced_envelope | event
+            recorded["__source__"] = stamp
         recorded["__timestamp__"] = timestamp
         recorded["__event_id__"] = event_id
-        changed = False
+        # A given id goes into the envelope's text as it is: only one JSON never escapes.
+        changed = given_id is not None and not _plain_ascii(given_id)
         if route.redactor is not None:  # step 4, on our copy
-            changed = route.redactor.redact_owned(recorded, keys_declared=declared)
+            changed = route.redactor.redact_owned(recorded, keys_declared=declared) or changed
         if self._modifiers or self._hookimpls:
             recorded = self._modify(route, recorded)
             changed = True
@@ -500,7 +516,7 @@ class EventLog(Configurable):
             # That text takes timestamp and id as they are: ours are ASCII JSON never
             # escapes; anything added to the envelope per event must go through orjson
             # (or set ``changed``).
-            raw = None if changed else route.template.json(timestamp, event_id, body)
+            raw = None if changed else route.template.json(timestamp, event_id, body, stamp)
             dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id, raw)  # type: ignore[arg-type]
         # No copy needed: handlers got its bytes, nothing else keeps ``recorded``, so
         # the caller changing it cannot change what was recorded.
@@ -633,6 +649,11 @@ class EventLog(Configurable):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _plain_ascii(text: str) -> bool:
+    """Whether JSON writes ``text`` as it is (printable ASCII, no quote or backslash)."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def _call_modifier(fn: Modifier, current: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
