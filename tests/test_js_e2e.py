@@ -349,6 +349,37 @@ def test_consent_is_per_user_named_by_the_x_telemetry_user_header(
     assert [e["query"] for e in collector.recorded()] == ["ada's"]
 
 
+def test_users_taking_turns_in_one_browser_keep_their_own_stored_events(
+        collector: Collector, site: Site, context: Any) -> None:
+    # Ada, then Bob on the same browser profile and site: an event Ada recorded offline
+    # must go as Ada's (under her consent) when she is back, never as Bob's.
+    def user_url(user: str) -> str:
+        return site.page(f"turns-{user}", {**collector.client_options, "maxBatchAgeMs": 100,
+                                           "maxRetries": 0, "retryMaxMs": 600000,
+                                           "headers": {"X-Telemetry-User": user}})
+
+    ada = open_page(context, user_url("ada"))
+    ada.evaluate("""async (schema) => {
+      const notice = await client.getNotice();
+      await client.setConsent({[schema]: true}, notice.noticeVersion);
+    }""", SEARCH)
+    collector.stop()
+    queued = ada.evaluate("""async (schema) => {
+      const r = await client.recordEvent(schema, 1, {query: "ada-offline"});
+      return {r, flushed: await client.flush()};
+    }""", SEARCH)
+    assert queued["r"]["status"] == "queued" and queued["flushed"] is False
+    ada.close()
+    collector.server.restart()
+    bob = open_page(context, user_url("bob"))
+    bob_stats = bob.evaluate("async () => (await client.flush(), client.stats())")
+    assert bob_stats["sent"] == 0 and bob_stats["notRecorded"] == 0
+    ada = open_page(context, user_url("ada"))
+    assert ada.evaluate("async () => (await client.flush(), client.stats().recorded)") == 1
+    collector.stop()
+    assert [e["query"] for e in collector.recorded()] == ["ada-offline"]
+
+
 def test_events_recorded_while_the_server_is_down_arrive_once_after_restart_and_reload(
         collector: Collector, site: Site, context: Any) -> None:
     # Retries end fast and the next round is far away: only the reload can resend.
