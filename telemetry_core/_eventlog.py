@@ -230,7 +230,10 @@ class EventLog(Configurable):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.consent = Consent(self)
+        self._closed = False
+        self._checked_registrations = False
         self._not_allowed = 0
+        self._after_close = 0
         self._count_lock = threading.Lock()
         self.schemas = SchemaRegistry()
         self._routes: dict[tuple[Any, Any, type], _Route | None] = {}
@@ -393,6 +396,10 @@ class EventLog(Configurable):
             raise TypeError(
                 f"record_event needs a schema id (a string, e.g. the schema's $id), got "
                 f"{schema_id!r}")
+        if self._closed:
+            return None  # never cached: record_event counts and warns
+        if not self._checked_registrations:
+            self._warn_unregistered()
         policy = self._policies.get(schema_id)
         if policy is None:
             route = None  # not allowed: recorded nowhere, whether registered or not
@@ -458,7 +465,13 @@ class EventLog(Configurable):
             route = self._route(schema_id, repr(version))
         if route is None:
             with self._count_lock:
-                self._not_allowed += 1
+                if self._closed:
+                    self._after_close += 1
+                    if self._after_close == 1:
+                        log.warning("record_event after EventLog.close(): nothing is "
+                                    "recorded (counted in stats()['after_close'])")
+                else:
+                    self._not_allowed += 1
             return None
         if route.needs_consent and not self.consent.check(  # step 2, cached per user
                 user if user is not None else _current.get(), schema_id):  # type: ignore[arg-type]
@@ -573,10 +586,22 @@ class EventLog(Configurable):
 
     def stats(self) -> dict[str, int]:
         """Counts of events not recorded, by reason (counts only, never content):
-        ``not_allowed``, ``no_consent``; and ``consent_store_errors``."""
+        ``not_allowed``, ``no_consent``, ``after_close`` (recorded after :meth:`close`);
+        and ``consent_store_errors``."""
         consent = self.consent.counters
         return {"not_allowed": self._not_allowed, "no_consent": consent["no_consent"],
+                "after_close": self._after_close,
                 "consent_store_errors": consent["store_errors"]}
+
+    def _warn_unregistered(self) -> None:
+        # Once, when the first event is recorded: an allowed id that no schema has is
+        # most often a typo in the configuration, and would record nothing, silently.
+        self._checked_registrations = True
+        missing = sorted(sid for sid in self.allowed_schemas if not self.schemas.versions(sid))
+        if missing:
+            log.warning("allowed_schemas lists %d schema id(s) that no registered schema "
+                        "has, so nothing is recorded for them: %s (register the schema, "
+                        "or check the id)", len(missing), ", ".join(missing))
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -600,7 +625,15 @@ class EventLog(Configurable):
         return ok
 
     def close(self) -> None:
-        """Flush all handlers; close the sinks this EventLog built from ``sinks``."""
+        """Flush all handlers; close the sinks this EventLog built from ``sinks``.
+
+        After it, ``record_event`` records nothing and returns None (a warning, once,
+        and ``stats()["after_close"]`` counts them): the application is not broken by
+        a late event, and no event goes to a sink that was closed.
+        """
+        self._closed = True
+        if hasattr(self, "_routes"):
+            self._routes.clear()
         if hasattr(self, "_dispatch"):
             self.flush()
         for sink in self._own_sinks:
