@@ -318,7 +318,9 @@ def test_user_format_property(user):
         accepted = True
     except ConsentError as exc:
         accepted = False
-        assert user == "" or user not in str(exc)  # the message never repeats the value
+        # The message never repeats the value (a short or blank one may appear in any
+        # sentence by chance, so only values long enough to be told apart are checked).
+        assert len(user.strip()) < 4 or user not in str(exc)
     assert accepted == ok
 
 

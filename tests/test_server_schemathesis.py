@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,8 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(tmp_path:
                            "schema_files": [str(tmp_path / "schema.json")],
                            "sinks": [{"type": "file", "path": f"{tmp_path}/events/"}]},
               "TelemetryServer": {"allowed_origins": ["https://lab.example.org"]}}
-    command = shutil.which("schemathesis") or shutil.which("st")
+    here = os.path.dirname(sys.executable)  # this venv's, even when it is not on PATH
+    command = shutil.which("schemathesis", path=here) or shutil.which("schemathesis")
     assert command, "schemathesis is a test dependency"
     examples = os.environ.get("TELEMETRY_SCHEMATHESIS_EXAMPLES", "60")
     (tmp_path / "schemathesis.toml").write_text(CONFIG)
