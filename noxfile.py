@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "js"]
+nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "js", "js_e2e"]
 nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = ["kafka", "s3", "elasticsearch"]
@@ -15,8 +15,9 @@ PLUGINS = ["kafka", "s3", "elasticsearch"]
 @nox.session
 def tests(session: nox.Session) -> None:
     """Core tests: EventLog, schemas, validation, privacy, consent (SQLite and a real
-    PostgreSQL), sinks framework, file sink, CLI, docs examples, and the Jupyter hooks
-    against a real jupyter_server, kernel and JupyterHub (its proxy from npm)."""
+    PostgreSQL), sinks framework, file sink, CLI, docs examples, the Jupyter hooks
+    against a real jupyter_server, kernel and JupyterHub (its proxy from npm), and the
+    REST API (telemetry serve and jupyter_server subprocesses, schemathesis)."""
     session.install("-e", ".[test,jupyter,hub]", "ipykernel")
     proxy = _configurable_http_proxy(session)
     session.run("pytest", "tests", *session.posargs,
@@ -77,6 +78,19 @@ def js_browser(session: nox.Session) -> None:
     session.chdir("js")
     session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
     session.run("npm", "run", "test:browser", external=True)
+
+
+@nox.session
+def js_e2e(session: nox.Session) -> None:
+    """The JavaScript client end to end (tests/test_js_e2e.py): the built js/dist/index.js
+    in Debian's chromium, on another origin than a real `telemetry serve`, and in Node.js.
+    Fails, not skips, without /usr/bin/chromium (apt-get install -y chromium first)."""
+    session.install("-e", ".[test]", "playwright")
+    with session.chdir("js"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+        session.run("npm", "run", "build", external=True)
+    session.run("pytest", "tests/test_js_e2e.py", *session.posargs,
+                env={"TELEMETRY_REQUIRE_BROWSER": "1"})
 
 
 @nox.session

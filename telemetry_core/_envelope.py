@@ -95,11 +95,15 @@ class Envelope:
         # writes the fixed ones, so they are escaped exactly as it escapes them.
         self._middle = orjson.dumps(self.fields).decode()[len(_HEAD):-2]
 
-    def json(self, timestamp: str, event_id: str, body: bytes) -> bytes:
-        """``orjson.dumps(fields | event)`` (with this timestamp and id) for the event
-        whose compact JSON is ``body``. Timestamps and ids are ASCII digits, letters and
-        punctuation that JSON never escapes."""
+    def json(self, timestamp: str, event_id: str, body: bytes,
+             source: dict[str, Any] | None = None) -> bytes:
+        """``orjson.dumps(fields | event)`` (with this timestamp and id, and the REST
+        server's ``__source__`` after them when given) for the event whose compact JSON
+        is ``body``. Timestamps and ids are ASCII digits, letters and punctuation that
+        JSON never escapes."""
         head = f"{_HEAD}{timestamp}{self._middle}{event_id}\"".encode()
+        if source is not None:
+            head += b',"__source__":' + orjson.dumps(source)
         if body == b"{}":
             return head + b"}"
         return head + b"," + body[1:]

@@ -92,7 +92,7 @@ class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
     __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
-                 "template", "warned", "names", "needs_consent")
+                 "template", "warned", "names", "needs_consent", "sourced_envelope")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
                  schema_id: str, names: frozenset[str], needs_consent: bool) -> None:
@@ -110,6 +110,8 @@ class _Route:
         # per-event fields (cheaper than building the five-key dict each time).
         self.template = Envelope(schema_id, self.envelope_version)
         self.envelope = self.template.fields
+        # The same, with the REST server's __source__ after the other fields.
+        self.sourced_envelope: dict[str, Any] = {**self.envelope, "__source__": None}
 
 
 class EventLog(Configurable):
@@ -228,7 +230,10 @@ class EventLog(Configurable):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.consent = Consent(self)
+        self._closed = False
+        self._checked_registrations = False
         self._not_allowed = 0
+        self._after_close = 0
         self._count_lock = threading.Lock()
         self.schemas = SchemaRegistry()
         self._routes: dict[tuple[Any, Any, type], _Route | None] = {}
@@ -391,6 +396,10 @@ class EventLog(Configurable):
             raise TypeError(
                 f"record_event needs a schema id (a string, e.g. the schema's $id), got "
                 f"{schema_id!r}")
+        if self._closed:
+            return None  # never cached: record_event counts and warns
+        if not self._checked_registrations:
+            self._warn_unregistered()
         policy = self._policies.get(schema_id)
         if policy is None:
             route = None  # not allowed: recorded nowhere, whether registered or not
@@ -427,14 +436,19 @@ class EventLog(Configurable):
                      event: Mapping[str, Any] | None = None,
                      timestamp_override: _dt.datetime | None = None, *,
                      schema_name: str | None = None,
-                     user: str | None = None) -> dict[str, Any] | None:
+                     user: str | None = None,
+                     source: Mapping[str, Any] | None = None,
+                     event_id: str | None = None) -> dict[str, Any] | None:
         """Record one event; returns it as recorded (envelope included), or None when its
         schema is not in ``allowed_schemas`` or the user's consent is missing (both
         counted in :meth:`stats`; :meth:`why_not_recorded` says which).
 
         ``user`` is who the event is about, for consent; without it, the user of the
         innermost ``with acting_as(...)``. It is not added to the event.
-        ``schema_name=`` is the older spelling of ``schema_id``. Raises
+        ``source`` (set by the REST server, never by event data) becomes the ``__source__``
+        envelope field, after the others; ``event_id`` overrides the generated
+        ``__event_id__`` (the server derives it from a client's own id, so a retried event
+        keeps its id). ``schema_name=`` is the older spelling of ``schema_id``. Raises
         ``SchemaNotRegisteredError`` (a ``ValueError``) for an allowed schema that is not
         registered and ``EventValidationError`` (a ``jsonschema.ValidationError``) for an
         invalid event. The caller's dict is never changed.
@@ -451,7 +465,13 @@ class EventLog(Configurable):
             route = self._route(schema_id, repr(version))
         if route is None:
             with self._count_lock:
-                self._not_allowed += 1
+                if self._closed:
+                    self._after_close += 1
+                    if self._after_close == 1:
+                        log.warning("record_event after EventLog.close(): nothing is "
+                                    "recorded (counted in stats()['after_close'])")
+                else:
+                    self._not_allowed += 1
             return None
         if route.needs_consent and not self.consent.check(  # step 2, cached per user
                 user if user is not None else _current.get(), schema_id):  # type: ignore[arg-type]
@@ -467,17 +487,26 @@ class EventLog(Configurable):
             raise route.schema.validator.not_json(problem.path, problem.rule) from None
         if not route.is_valid(event):
             raise route.schema.validator.error_for(event, self.debug_values_in_errors)
+        given_id = event_id
         if timestamp_override is None:
             timestamp, event_id = _now()
         else:
             timestamp, event_id = format_timestamp(timestamp_override), _clock.event_id()
+        if given_id is not None:
+            event_id = given_id
         # Step 5 first, so that step 4 runs on our own copy, never on the caller's dict.
-        recorded = route.envelope | event  # no clash: json_bytes refused "__" names
+        stamp = None if source is None else dict(source)
+        if stamp is None:
+            recorded = route.envelope | event  # no clash: json_bytes refused "__" names
+        else:
+            recorded = route.sourced_envelope | event
+            recorded["__source__"] = stamp
         recorded["__timestamp__"] = timestamp
         recorded["__event_id__"] = event_id
-        changed = False
+        # A given id goes into the envelope's text as it is: only one JSON never escapes.
+        changed = given_id is not None and not _plain_ascii(given_id)
         if route.redactor is not None:  # step 4, on our copy
-            changed = route.redactor.redact_owned(recorded, keys_declared=declared)
+            changed = route.redactor.redact_owned(recorded, keys_declared=declared) or changed
         if self._modifiers or self._hookimpls:
             recorded = self._modify(route, recorded)
             changed = True
@@ -487,7 +516,7 @@ class EventLog(Configurable):
             # That text takes timestamp and id as they are: ours are ASCII JSON never
             # escapes; anything added to the envelope per event must go through orjson
             # (or set ``changed``).
-            raw = None if changed else route.template.json(timestamp, event_id, body)
+            raw = None if changed else route.template.json(timestamp, event_id, body, stamp)
             dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id, raw)  # type: ignore[arg-type]
         # No copy needed: handlers got its bytes, nothing else keeps ``recorded``, so
         # the caller changing it cannot change what was recorded.
@@ -557,10 +586,22 @@ class EventLog(Configurable):
 
     def stats(self) -> dict[str, int]:
         """Counts of events not recorded, by reason (counts only, never content):
-        ``not_allowed``, ``no_consent``; and ``consent_store_errors``."""
+        ``not_allowed``, ``no_consent``, ``after_close`` (recorded after :meth:`close`);
+        and ``consent_store_errors``."""
         consent = self.consent.counters
         return {"not_allowed": self._not_allowed, "no_consent": consent["no_consent"],
+                "after_close": self._after_close,
                 "consent_store_errors": consent["store_errors"]}
+
+    def _warn_unregistered(self) -> None:
+        # Once, when the first event is recorded: an allowed id that no schema has is
+        # most often a typo in the configuration, and would record nothing, silently.
+        self._checked_registrations = True
+        missing = sorted(sid for sid in self.allowed_schemas if not self.schemas.versions(sid))
+        if missing:
+            log.warning("allowed_schemas lists %d schema id(s) that no registered schema "
+                        "has, so nothing is recorded for them: %s (register the schema, "
+                        "or check the id)", len(missing), ", ".join(missing))
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -584,7 +625,15 @@ class EventLog(Configurable):
         return ok
 
     def close(self) -> None:
-        """Flush all handlers; close the sinks this EventLog built from ``sinks``."""
+        """Flush all handlers; close the sinks this EventLog built from ``sinks``.
+
+        After it, ``record_event`` records nothing and returns None (a warning, once,
+        and ``stats()["after_close"]`` counts them): the application is not broken by
+        a late event, and no event goes to a sink that was closed.
+        """
+        self._closed = True
+        if hasattr(self, "_routes"):
+            self._routes.clear()
         if hasattr(self, "_dispatch"):
             self.flush()
         for sink in self._own_sinks:
@@ -600,6 +649,11 @@ class EventLog(Configurable):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _plain_ascii(text: str) -> bool:
+    """Whether JSON writes ``text`` as it is (printable ASCII, no quote or backslash)."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def _call_modifier(fn: Modifier, current: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

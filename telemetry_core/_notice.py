@@ -118,8 +118,9 @@ def _what(prop: dict[str, Any]) -> str:
 
 
 def _label(prop: dict[str, Any]) -> str:
-    personal = "personal data, " if prop["personal"] else ""
-    return f"{personal}{', '.join(prop['categories'])}"
+    if not prop["personal"]:
+        return "not personal data"
+    return f"personal data: {', '.join(prop['categories'])}"
 
 
 def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:

@@ -230,7 +230,9 @@ class Planner:
                 node.marked = True
                 cats = categories_of(frag)
                 node.categories += [c for c in cats if c not in node.categories]
-                node.personal = node.personal or PII_CATEGORY in cats
+                # Any category but "unrestricted" is data an administrator must allow:
+                # the notice calls it personal data, and keeping it asks for consent.
+                node.personal = node.personal or any(c != UNRESTRICTED for c in cats)
                 node.redact = node.redact or not self.categorise(name, frag)
         self._object(node, flat)
         self._array(node, flat, name)
@@ -365,8 +367,8 @@ def categories_of(frag: Any) -> list[str]:
     """The categories of one schema, with the PII marking folded in."""
     if not isinstance(frag, dict):
         return [UNRESTRICTED]
-    categories = list(frag.get("categories") or [UNRESTRICTED])
+    categories = list(frag.get("categories") or ())
     if (frag.get("pii") is True or frag.get("personal-data") is True) \
             and PII_CATEGORY not in categories:
         categories.append(PII_CATEGORY)
-    return categories
+    return categories or [UNRESTRICTED]

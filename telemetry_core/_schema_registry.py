@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -73,7 +74,15 @@ class LoadedSource:
     text: str | None = None
 
 
-def _parse_text(text: str, origin: str) -> Any:
+def _parse_text(text: str, origin: str, *, json_only: bool = False) -> Any:
+    if json_only:  # a .json file is JSON: YAML would accept a trailing comma, say
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SchemaLoadError(f"{origin}:{exc.lineno}: not valid JSON: {exc.msg} "
+                                  f"(column {exc.colno})") from None
+        except RecursionError:
+            raise SchemaLoadError(f"{origin}: nested too deeply to read") from None
     try:
         return yaml.safe_load(text)  # YAML is a superset of JSON: one parser for both
     except yaml.YAMLError as exc:
@@ -101,7 +110,8 @@ def _read_path(path: Path) -> LoadedSource:
     except OSError as exc:
         raise SchemaLoadError(f"{path}: cannot read the schema file: {exc}") from exc
     text = _decode(raw, str(path))
-    return LoadedSource(_parse_text(text, str(path)), str(path), text)
+    json_only = path.suffix.lower() == ".json"
+    return LoadedSource(_parse_text(text, str(path), json_only=json_only), str(path), text)
 
 
 def _decode(raw: bytes, origin: str) -> str:

@@ -89,3 +89,47 @@ def test_the_tests_write_no_state_outside_their_temp_dirs(tmp_path):
 
     state = Path(os.environ["XDG_STATE_HOME"])
     assert str(state).startswith(str(Path(tmp_path).parents[1]))
+
+
+# -- silent surprises -----------------------------------------------------------------
+
+
+def test_an_allowed_schema_nobody_registered_is_warned_once(caplog):
+    typo = "https://telemetry.jupyter.org/schemas/events/kernel/code-execute"
+    with EventLog(allowed_schemas=[KERNEL, typo]) as eventlog:
+        event = {"kernel_id": "k", "kernel_name": "python3", "execution_count": 1,
+                 "status": "ok"}
+        with caplog.at_level("WARNING", logger="telemetry_core"):
+            for _ in range(3):
+                assert eventlog.record_event(KERNEL, 1, event) is not None
+        warnings = [r for r in caplog.records if "no registered schema" in r.getMessage()]
+        assert len(warnings) == 1 and typo in warnings[0].getMessage()
+
+
+def test_record_event_after_close_records_nothing_and_says_so(tmp_path, caplog):
+    eventlog = EventLog(allowed_schemas=[KERNEL],
+                        sinks=[{"type": "file", "path": str(tmp_path / "events") + "/"}])
+    event = {"kernel_id": "k", "kernel_name": "python3", "execution_count": 1,
+             "status": "ok"}
+    assert eventlog.record_event(KERNEL, 1, event) is not None
+    eventlog.close()
+    with caplog.at_level("WARNING", logger="telemetry_core"):
+        assert eventlog.record_event(KERNEL, 1, event) is None
+        assert eventlog.record_event(KERNEL, 1, event) is None
+    assert eventlog.stats()["after_close"] == 2
+    assert sum("after EventLog.close()" in r.getMessage() for r in caplog.records) == 1
+    lines = [line for f in (tmp_path / "events").rglob("*.jsonl")
+             for line in f.read_text().splitlines()]
+    assert len(lines) == 1
+
+
+def test_schema_validate_reads_a_json_file_as_json(tmp_path, capsys):
+    good = ('{"$id": "https://example.org/e", "version": 1, "type": "object", '
+            '"properties": {"a": {"type": "string"}}}')
+    (tmp_path / "good.json").write_text(good)
+    (tmp_path / "comma.json").write_text(good[:-1] + ",}")  # YAML would accept this
+    (tmp_path / "comma.yaml").write_text(good[:-1] + ",}")
+    assert _run(["schema", "validate", str(tmp_path / "good.json")], capsys)[0] == 0
+    code, _, err = _run(["schema", "validate", str(tmp_path / "comma.json")], capsys)
+    assert code == 1 and "comma.json:1: not valid JSON" in err and "Traceback" not in err
+    assert _run(["schema", "validate", str(tmp_path / "comma.yaml")], capsys)[0] == 0

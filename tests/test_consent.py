@@ -89,13 +89,18 @@ def test_the_user_is_not_added_to_the_event(schema):
 
 def test_default_modes_follow_what_the_policy_keeps(schema):
     other = dict(copy.deepcopy(schema), **{"$id": OTHER_ID})
+    third_id = OTHER_ID + "-3"
+    third = dict(copy.deepcopy(schema), **{"$id": third_id})
     log = EventLog(allowed_schemas={SCHEMA_ID: {"allowed_properties": ["user"]},
-                                    OTHER_ID: {"allowed_categories": ["geo"]}},
+                                    OTHER_ID: {"allowed_categories": ["geo"]},
+                                    third_id: {"allowed_properties": ["name", "count"]}},
                    register_builtin_schemas=False)
-    log.register_schema(schema)
-    log.register_schema(other)
+    for each in (schema, other, third):
+        log.register_schema(each)
     assert log.consent.mode(SCHEMA_ID) == "opt-in"  # keeps `user` (pii)
-    assert log.consent.mode(OTHER_ID) == "required"  # keeps only non-personal `location`
+    # `location` has a category: data an administrator must allow, so keeping it asks
+    assert log.consent.mode(OTHER_ID) == "opt-in"
+    assert log.consent.mode(third_id) == "required"  # keeps nothing marked
     listed = EventLog(allowed_schemas=[SCHEMA_ID])
     listed.register_schema(schema)
     assert listed.consent.mode(SCHEMA_ID) == "required"  # list form: personal data redacted
@@ -133,7 +138,8 @@ def test_opt_in_records_only_after_a_yes(schema):
         assert log.record_event(SCHEMA_ID, 1, EVENT, user="bob") is None
         log.consent.revoke("alice", SCHEMA_ID)  # takes effect at once in this process
         assert log.record_event(SCHEMA_ID, 1, EVENT, user="alice") is None
-        assert log.stats() == {"not_allowed": 0, "no_consent": 4, "consent_store_errors": 0}
+        assert log.stats() == {"not_allowed": 0, "no_consent": 4, "after_close": 0,
+                               "consent_store_errors": 0}
 
 
 def test_opt_out_records_unless_the_user_said_no(schema):

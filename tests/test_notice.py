@@ -14,7 +14,8 @@ from telemetry_core._notice import render_notice
 @pytest.fixture
 def hashed_log(schema) -> EventLog:
     schema["title"] = "Test <event> & co"
-    log = EventLog(allowed_schemas={SCHEMA_ID: {"allowed_categories": ["geo"]},
+    log = EventLog(allowed_schemas={SCHEMA_ID: {"allowed_categories": ["geo"],
+                                                "consent": "required"},
                                     "https://example.org/not-registered": {}},
                    redaction="hash", redaction_secret="k", register_builtin_schemas=False)
     log.register_schema(schema)
@@ -26,11 +27,13 @@ def hashed_log(schema) -> EventLog:
 def test_text_notice_lists_each_property_and_its_fate(hashed_log):
     text = render_notice(hashed_log, "text")
     assert f"Test <event> & co  ({SCHEMA_ID}, version 1)" in text
-    assert "* user [personal data, unrestricted, user-identifiable-information]: HASHED" in text
-    assert "* location [geo]: KEPT" in text
-    assert "* details.email [personal data, unrestricted, user-identifiable-information]: " \
-        "HASHED" in text
-    assert "* name - Name [unrestricted]: KEPT" in text and "What happened." in text
+    # Personal data is labelled so, with its categories; "unrestricted" never sits beside
+    # it, and a property with categories (no pii mark) is personal data too.
+    assert "* user [personal data: user-identifiable-information]: HASHED" in text
+    assert "* location [personal data: geo]: KEPT" in text
+    assert "* details.email [personal data: user-identifiable-information]: HASHED" in text
+    assert "* name - Name [not personal data]: KEPT" in text and "What happened." in text
+    assert "unrestricted" not in text
     assert "Allowed but no schema registered (nothing recorded): " \
         "https://example.org/not-registered" in text
     assert "Known but not recorded: https://example.org/known-not-recorded" in text

@@ -38,9 +38,9 @@ def record(schema: dict[str, Any], allowed: Any, **traits: Any) -> dict[str, Any
 
 def test_categories_of_a_property():
     assert property_categories({}) == ["unrestricted"]
-    assert property_categories({"pii": True}) == ["unrestricted", PII_CATEGORY]
+    assert property_categories({"pii": True}) == [PII_CATEGORY]
     assert property_categories({"categories": ["geo"], "pii": True}) == ["geo", PII_CATEGORY]
-    assert property_categories({"personal-data": True}) == ["unrestricted", PII_CATEGORY]
+    assert property_categories({"personal-data": True}) == [PII_CATEGORY]
     assert property_categories({"pii": False}) == ["unrestricted"]
 
 
@@ -138,7 +138,7 @@ def test_decisions_list_every_property_with_its_fate(schema):
     fates = {d.path: (d.decision, d.personal) for d in decisions(plan, policy)}
     assert fates == {
         "name": ("kept", False), "count": ("kept", False), "user": ("hashed", True),
-        "location": ("kept", False), "details": ("kept", False),
+        "location": ("kept", True), "details": ("kept", False),
         "details.size": ("kept", False), "details.email": ("hashed", True),
         "files": ("kept", False), "files[].kind": ("kept", False),
         "files[].path": ("hashed", True),

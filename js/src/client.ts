@@ -29,7 +29,10 @@ export interface TelemetryClientOptions {
   fetch?: FetchLike;
   /** Where the queue persists: `localStorage` in browsers, memory elsewhere by default. */
   storage?: QueueStorage;
-  /** The storage key; by default derived from the URL, so servers never share a queue. */
+  /**
+   * The storage key; by default derived from the URL and the `X-Telemetry-User` header, so
+   * servers and users never share a queue (or a cached consent).
+   */
   storageKey?: string;
   /** Events per request (default 20): a batch this full is sent at once. */
   batchSize?: number;
@@ -142,7 +145,7 @@ export class TelemetryClient {
   constructor(options: TelemetryClientOptions) {
     this.ep = endpoint(options);
     this.o = {
-      storageKey: options.storageKey ?? `telemetry-core:${this.ep.url}`,
+      storageKey: options.storageKey ?? defaultStorageKey(this.ep.url, options.headers),
       batchSize: options.batchSize ?? 20,
       maxBatchAgeMs: options.maxBatchAgeMs ?? 5000,
       maxBatchBytes: options.maxBatchBytes ?? KEEPALIVE_BUDGET,
@@ -554,6 +557,16 @@ export class TelemetryClient {
       try { listener(error); } catch { /* a listener's error is not ours to throw */ }
     }
   }
+}
+
+/**
+ * `telemetry-core:` + the URL, and the `X-Telemetry-User` the client sends, if any: the
+ * stored queue and consent are one user's, so the next user of the same browser neither
+ * sends them under their own name nor checks them against their own consent.
+ */
+function defaultStorageKey(url: string, headers: Record<string, string> = {}): string {
+  const user = Object.entries(headers).find(([k]) => k.toLowerCase() === "x-telemetry-user")?.[1];
+  return `telemetry-core:${url}${user ? `#user=${encodeURIComponent(user)}` : ""}`;
 }
 
 function body(batch: QueuedEvent[]): string {

@@ -113,3 +113,21 @@ test("a storage that throws is reported; events still go", async () => {
   assert.equal(api.posted.flat().length, 1);
   assert.ok(errors.some((e) => e.kind === "storage"));
 });
+
+test("with X-Telemetry-User, another user's stored events are neither adopted nor sent", async () => {
+  const storage = new MemoryStorage();
+  const down = fakeApi({ answers: Array.from({ length: 10 }, () => "network") });
+  const ada = makeClient(down, { storage, maxRetries: 0, maxBatchAgeMs: 1e9,
+                                 headers: { "X-Telemetry-User": "ada" } });
+  const { id } = await ada.recordEvent(PAGE_VIEW, 1, { page: "/a" });
+  assert.equal(await ada.flush(), false);
+  assert.deepEqual(stored(storage, `${URL_}#user=ada`).map((e) => e.id), [id]);
+
+  const api = fakeApi();
+  const bob = makeClient(api, { storage, headers: { "x-telemetry-user": "bob" } });
+  assert.equal(await bob.flush(), true);
+  assert.deepEqual(api.posted.flat(), []);
+  const adaAgain = makeClient(api, { storage, headers: { "X-Telemetry-User": "ada" } });
+  assert.equal(await adaAgain.flush(), true);
+  assert.deepEqual(api.posted.flat().map((e) => e.id), [id]);
+});

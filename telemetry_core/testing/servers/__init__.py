@@ -1,6 +1,6 @@
 """Real servers for tests: S3 (moto), Kafka (Tansu), Elasticsearch (noida-db emulator),
 PostgreSQL (the machine's own binaries), jupyter_server / JupyterLab and JupyterHub
-(subprocesses).
+(subprocesses), and this project's own REST API (``telemetry serve``).
 
 Each launcher is a context manager yielding the server's address. It first honours an
 environment variable naming an existing server (a real cluster), then starts the
@@ -15,8 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["elasticsearch_server", "free_port", "jupyter_server", "jupyterhub", "kafka_server",
-           "postgresql_server",
-           "s3_server"]
+           "postgresql_server", "rest_server", "s3_server"]
 
 
 def free_port() -> int:
@@ -47,6 +46,13 @@ def elasticsearch_server(**kwargs: Any) -> Any:
     from ._elasticsearch import elasticsearch_server as impl
 
     return impl(**kwargs)
+
+
+def rest_server(config: dict[str, Any], **kwargs: Any) -> Any:
+    """Context manager yielding a ``RestServer``: ``telemetry serve`` as a subprocess."""
+    from ._rest import rest_server as impl
+
+    return impl(config, **kwargs)
 
 
 def jupyter_server(config: str = "", **kwargs: Any) -> Any:

@@ -116,11 +116,13 @@ def _running(cmd: list[str], base: Path, env: Mapping[str, str] | None, url: str
 @contextmanager
 def jupyter_server(config: str = "", *, app: str = "server", token: str = "T",
                    args: Sequence[str] = (), env: Mapping[str, str] | None = None,
-                   tmp: Path | None = None, timeout: float = 90) -> Iterator[JupyterProcess]:
+                   tmp: Path | None = None, timeout: float = 90,
+                   base_url: str = "/") -> Iterator[JupyterProcess]:
     """Run ``jupyter <app>`` (server, lab, notebook) on a free port on 127.0.0.1.
 
     ``config`` is the text of its ``jupyter_server_config.py``. The root directory is
-    ``tmp/root``; the server is stopped with SIGTERM afterwards.
+    ``tmp/root``; the server is stopped with SIGTERM afterwards. ``url`` ends with
+    ``base_url`` (e.g. ``/user/ada/``, as under JupyterHub).
     """
     with _temporary("jupyter-test-", tmp) as base:
         (base / "root").mkdir(parents=True, exist_ok=True)
@@ -129,12 +131,14 @@ def jupyter_server(config: str = "", *, app: str = "server", token: str = "T",
         port = free_port()
         cmd = [sys.executable, "-m", "jupyter", app, "--no-browser", "--allow-root",
                f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.token={token}",
-               f"--ServerApp.root_dir={base / 'root'}", "--ServerApp.port_retries=0", *args]
+               f"--ServerApp.root_dir={base / 'root'}", "--ServerApp.port_retries=0",
+               f"--ServerApp.base_url={base_url}", *args]
         if app == "lab":
             (base / "workspaces").mkdir(exist_ok=True)
             cmd.append(f"--LabApp.workspaces_dir={base / 'workspaces'}")
-        with _running(cmd, base, env, f"http://127.0.0.1:{port}/", token, "api/status",
-                      timeout) as server:
+        prefix = "/".join(("", *filter(None, base_url.split("/")), ""))  # "/" or "/a/b/"
+        url = f"http://127.0.0.1:{port}{prefix}"
+        with _running(cmd, base, env, url, token, "api/status", timeout) as server:
             yield server
 
 

@@ -1,0 +1,77 @@
+"""The HTTP REST API of telemetry-core (docs/rest-api.md).
+
+One set of handlers, two ways to run them:
+
+- ``telemetry serve [--config FILE]``: a standalone tornado server (bearer tokens);
+- the jupyter_server extension ``telemetry_core.server``: the same handlers under
+  ``{base_url}api/telemetry/``, guarded by Jupyter's authentication and authorizer
+  (resource ``telemetry``), recording to the EventLog of the server's own config.
+
+``make_app(service)`` builds the standalone tornado Application (for embedding, and
+for tests that run the server in-process).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tornado import web
+
+from ._service import Service, derive_event_id
+from ._settings import TelemetryServer
+
+_access_log = logging.getLogger("tornado.access")
+
+__all__ = ["Service", "TelemetryServer", "derive_event_id", "make_app"]
+
+
+def make_app(service: Service, **tornado_settings: Any) -> web.Application:
+    """The standalone tornado Application serving ``service`` (bearer tokens, CORS)."""
+    from ._handlers import StandaloneGate, routes
+
+    tornado_settings.setdefault("log_function", _log_request)
+    return web.Application(routes(StandaloneGate, service, "/",
+                                  metrics=service.settings.metrics),
+                           default_handler_class=_NotFound,
+                           default_handler_args={"service": service}, **tornado_settings)
+
+
+def _log_request(handler: web.RequestHandler) -> None:
+    # An access line per request costs as much as recording a batch; /metrics counts
+    # them instead. Server errors are logged, and everything at DEBUG.
+    status = handler.get_status()
+    if status >= 500 or _access_log.isEnabledFor(logging.DEBUG):
+        _access_log.log(logging.ERROR if status >= 500 else logging.DEBUG, "%d %s %.2fms",
+                        status, handler.request.method, 1000 * handler.request.request_time())
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """jupyter_server finds the extension here (``jupyter server extension enable
+    telemetry_core.server``; pip install enables it through jupyter-config)."""
+    return [{"module": "telemetry_core.server"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    from ._jupyter import load
+
+    load(serverapp)
+
+
+async def _unload_jupyter_server_extension(serverapp: Any) -> None:
+    from ._jupyter import unload
+
+    await unload(serverapp)
+
+
+class _NotFound(web.RequestHandler):
+    """404 as JSON for any other path."""
+
+    def initialize(self, service: Service) -> None:
+        self.service = service
+
+    def prepare(self) -> None:
+        self.set_status(404)
+        self.set_header("Content-Type", "application/json")
+        self.finish(b'{"error":{"code":"not_found","message":"no such endpoint; see '
+                    b'/api/telemetry/openapi.json"}}')

@@ -1,0 +1,312 @@
+"""The REST API's tornado handlers: one set of endpoint classes, two ways to guard them.
+
+Each endpoint is a small class of behaviour (``*Endpoint``) that reads the request,
+asks the ``Service`` and writes JSON. ``routes(gate, ...)`` combines each endpoint with
+a *gate*, the base class that says who is calling and whether they may:
+
+- ``StandaloneGate`` (``telemetry serve``): bearer tokens, CORS, the rate limit;
+- ``JupyterGate`` (``_jupyter.py``): jupyter_server's authentication and authorizer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+import orjson
+from tornado import web
+
+from ..consent._identity import USER_FORMAT
+from ._auth import is_user_id
+from ._service import RequestError, Service
+
+log = logging.getLogger("telemetry_core.server")
+
+API_PREFIX = "api/telemetry/"
+_JSON = "application/json"
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
+                 429: "rate_limited", 501: "not_implemented", 503: "unavailable"}
+
+
+def check_json_body(request: Any, limit: int) -> None:
+    """415 unless the body is declared JSON; 413 when it says it is larger than ``limit``."""
+    content_type = request.headers.get("Content-Type", "")
+    if content_type.split(";", 1)[0].strip().lower() != _JSON:
+        raise RequestError(415, "unsupported_media_type", "send Content-Type: application/json")
+    length = request.headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise RequestError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    if request.body and len(request.body) > limit:  # read already (not streamed)
+        raise RequestError(413, "body_too_large", f"the body is larger than {limit} bytes")
+
+
+class Endpoint(web.RequestHandler):
+    """What every endpoint shares: the Service, JSON answers, JSON errors, timing.
+
+    A gate subclass provides ``prepare`` (who is calling) and ``caller()``.
+    """
+
+    endpoint = ""  # the label of this endpoint's latency histogram
+    public = False  # answered without authentication (standalone)
+
+    def initialize(self, service: Service, base_url: str = "/") -> None:
+        self.service = service
+        self.api_base_url = base_url
+        self.started = time.perf_counter()
+        self.client = ""
+
+    def caller(self) -> tuple[str, str | None]:
+        """(client, the user it says events are about, if any)."""
+        return self.client, None
+
+    def check_rate(self, client: str) -> None:
+        """429 when ``client`` has used up its request rate."""
+        wait = self.service.limiter.retry_after(client)
+        if wait:
+            raise RequestError(429, "rate_limited",
+                               f"too many requests from this client; retry in {wait} s",
+                               headers={"Retry-After": str(wait)})
+
+    def check_request(self) -> None:
+        """Checks of the request itself (before any body is read); endpoints add theirs."""
+
+    def send_json(self, body: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", _JSON)
+        self.finish(orjson.dumps(body))
+
+    def set_gate_headers(self) -> None:
+        """Headers every answer carries, errors included (CORS, standalone)."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, RequestError):
+            error = exc
+        elif isinstance(exc, web.HTTPError):
+            error = RequestError(exc.status_code,
+                                 _STATUS_CODES.get(exc.status_code, "error"),
+                                 exc.log_message or self._reason)
+        else:
+            error = RequestError(500, "internal", "internal error; the server log has details")
+        self.set_status(error.status)
+        if error.status == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        for name, value in error.headers.items():
+            self.set_header(name, value)
+        self.set_gate_headers()
+        if error.status >= 400:
+            self.service.metrics.rejected.labels(str(error.status), error.code).inc()
+        self.set_header("Content-Type", _JSON)
+        self.finish(orjson.dumps(error.body()))
+
+    def allowed_methods(self) -> list[str]:
+        """The methods this endpoint answers (for a 405's Allow header)."""
+        return [m for m in ("GET", "POST", "PUT", "OPTIONS")
+                if getattr(type(self), m.lower()) is not getattr(web.RequestHandler, m.lower())]
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, RequestError):
+            return  # an answer, not a failure
+        super().log_exception(typ, value, tb)
+
+    def on_finish(self) -> None:
+        self.service.metrics.observe_latency(self.endpoint, time.perf_counter() - self.started)
+
+
+class StandaloneGate(Endpoint):
+    """``telemetry serve``: bearer tokens name clients; CORS for configured origins."""
+
+    def prepare(self) -> None:
+        self.set_gate_headers()
+        if self.request.method == "OPTIONS" or self.public:
+            return
+        tokens = self.service.tokens
+        if tokens is None:
+            self.client = "anonymous"
+        else:
+            client = tokens.client_for(self.request.headers.get("Authorization"))
+            if client is None:
+                raise RequestError(401, "unauthorized",
+                                   "send 'Authorization: Bearer <token>' with a configured token",
+                                   headers={"WWW-Authenticate": 'Bearer realm="telemetry"'})
+            self.client = client
+        self.check_rate(self.client)
+        self.check_request()
+
+    def caller(self) -> tuple[str, str | None]:
+        # Token holders are trusted to name the user an event is about (documented).
+        user = self.request.headers.get("X-Telemetry-User")
+        if user is not None and not is_user_id(user):
+            raise RequestError(400, "bad_header", f"X-Telemetry-User: a user id is {USER_FORMAT}")
+        return self.client, user
+
+    def set_gate_headers(self) -> None:
+        origin = self.request.headers.get("Origin")
+        if origin and self.service.origin_allowed(origin):
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Expose-Headers",
+                            "Retry-After, X-Telemetry-Notice-Version")
+            self.add_header("Vary", "Origin")
+
+    def options(self, *args: Any) -> None:
+        """A CORS preflight: 204 for an allowed origin, 403 otherwise."""
+        origin = self.request.headers.get("Origin")
+        if not origin or not self.service.origin_allowed(origin):
+            raise RequestError(403, "origin_not_allowed",
+                               "this origin is not in TelemetryServer.allowed_origins")
+        self.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS")
+        self.set_header("Access-Control-Allow-Headers",
+                        "Authorization, Content-Type, X-Telemetry-User")
+        self.set_header("Access-Control-Max-Age", "600")
+        self.set_status(204)
+        self.finish()
+
+
+# -- the endpoints ------------------------------------------------------------------------
+
+
+class EventsEndpoint(Endpoint):
+    """POST events: one event or an array; one result per event."""
+
+    endpoint = "events"
+
+    def check_request(self) -> None:
+        if self.request.method != "POST":
+            return  # tornado answers 405
+        check_json_body(self.request, self.service.settings.max_body_bytes)
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def data_received(self, chunk: bytes) -> None:
+        if not hasattr(self, "_chunks"):
+            return  # refused before the body (the answer is written already)
+        self._size += len(chunk)
+        if self._size <= self.service.settings.max_body_bytes:
+            self._chunks.append(chunk)
+
+    def post(self) -> Awaitable[None] | None:
+        service = self.service
+        settings = service.settings
+        if self._size > settings.max_body_bytes:
+            raise RequestError(413, "body_too_large",
+                               f"the body is larger than {settings.max_body_bytes} bytes")
+        body = b"".join(self._chunks)
+        items = service.parse_events(body)
+        client, user = self.caller()
+        answer = service.record_events(items, client=client, user=user,
+                                       ip=self.request.remote_ip, body=body)
+        if settings.acknowledgement == "durable" and answer["recorded"]:
+            return self._answer_when_durable(answer)  # tornado awaits it
+        self.send_json(answer)  # the common case, without a coroutine
+        return None
+
+    async def _answer_when_durable(self, answer: dict[str, Any]) -> None:
+        service = self.service
+        loop = asyncio.get_running_loop()
+        done = await loop.run_in_executor(None, service.eventlog.flush,
+                                          service.settings.durable_timeout)
+        if not done:
+            raise RequestError(503, "not_durable",
+                               "the sinks did not confirm the events in time; they stay "
+                               "queued; re-send with the same ids to learn their fate",
+                               headers={"Retry-After": "1"})
+        self.send_json(answer)
+
+
+class SchemasEndpoint(Endpoint):
+    """GET schemas: what may be recorded here, with each schema and its consent mode."""
+
+    endpoint = "schemas"
+
+    def get(self) -> None:
+        self.send_json(self.service.schemas())
+
+
+class NoticeEndpoint(Endpoint):
+    """GET notice?format=json|html|text: the transparency notice."""
+
+    endpoint = "notice"
+
+    def get(self) -> None:
+        fmt = self.get_query_argument("format", "json")
+        content_type, body = self.service.notice(fmt)
+        self.set_header("Content-Type", content_type)
+        self.set_header("X-Telemetry-Notice-Version", self.service.notice_version())
+        self.finish(body)
+
+
+class ConsentEndpoint(Endpoint):
+    """GET and PUT consent: the calling user's consent state and decisions."""
+
+    endpoint = "consent"
+
+    def user(self) -> str:
+        client, user = self.caller()
+        return user or client
+
+    def get(self) -> None:
+        self.send_json(self.service.consent_state(self.user()))
+
+    def put(self) -> None:
+        check_json_body(self.request, self.service.settings.max_body_bytes)
+        self.send_json(self.service.decide(self.user(), self.request.body))
+
+
+class HealthEndpoint(Endpoint):
+    """GET health: "ok" or "degraded", and every sink's counters."""
+
+    endpoint = "health"
+    public = True
+
+    def get(self) -> None:
+        self.send_json(self.service.health())
+
+
+class OpenApiEndpoint(Endpoint):
+    """GET openapi.json: the OpenAPI 3.1 document of this API."""
+
+    endpoint = "openapi"
+    public = True
+    with_metrics = False
+
+    def get(self) -> None:
+        self.send_json(self.service.openapi(self.api_base_url, with_metrics=self.with_metrics))
+
+
+class MetricsEndpoint(Endpoint):
+    """GET /metrics: Prometheus text format (standalone)."""
+
+    endpoint = "metrics"
+    public = True
+
+    def get(self) -> None:
+        self.set_header("Content-Type", self.service.metrics.content_type)
+        self.finish(self.service.metrics.render())
+
+
+def routes(gate: type[Endpoint], service: Service, base_url: str = "/", *,
+           metrics: bool = False) -> list[tuple[str, type[web.RequestHandler], dict[str, Any]]]:
+    """The URL rules of every endpoint, each endpoint guarded by ``gate``."""
+    api = base_url.rstrip("/") + "/" + API_PREFIX
+    kwargs = {"service": service, "base_url": base_url}
+    endpoints: list[tuple[str, type[Endpoint]]] = [
+        (api + "events", EventsEndpoint), (api + "schemas", SchemasEndpoint),
+        (api + "notice", NoticeEndpoint), (api + "consent", ConsentEndpoint),
+        (api + "health", HealthEndpoint), (api + "openapi.json", OpenApiEndpoint)]
+    if metrics:
+        endpoints.append((base_url.rstrip("/") + "/metrics", MetricsEndpoint))
+    rules: list[tuple[str, type[web.RequestHandler], dict[str, Any]]] = []
+    for path, endpoint in endpoints:
+        name = endpoint.__name__.replace("Endpoint", "Handler")
+        attrs: dict[str, Any] = {"__doc__": endpoint.__doc__}
+        if endpoint is OpenApiEndpoint:
+            attrs["with_metrics"] = metrics
+        handler = type(name, (endpoint, gate), attrs)
+        if endpoint is EventsEndpoint:
+            handler = web.stream_request_body(handler)
+        rules.append((path.replace(".", r"\."), handler, kwargs))
+    return rules

@@ -1,0 +1,398 @@
+"""What the REST API does, without HTTP: parse a POST events body, record each event,
+and answer the read-only endpoints. The tornado handlers (``_handlers.py``) only move
+bytes and identities in and out of this class, for both ways of running them.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import re
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .._errors import EventValidationError, SchemaNotRegisteredError
+from .._notice import notice_data, render_notice
+from ..consent import ConsentError, ConsentStoreUnavailable
+from ..consent._identity import USER_FORMAT
+from ._auth import Tokens, is_user_id
+from ._limits import RateLimiter, RecentIds
+from ._metrics import Metrics
+
+if TYPE_CHECKING:
+    from .._eventlog import EventLog
+    from ._settings import TelemetryServer
+
+# Event ids derived from a client's own id live in this (fixed, random) UUID namespace.
+_ID_NAMESPACE = uuid.UUID("6f1d4c1e-52a8-4f5e-9d0b-2b7c61a0e3c4")
+_EVENT_FIELDS = frozenset({"schema_id", "version", "data", "timestamp", "id", "user"})
+_MAX_VERSION = 2**53 - 1
+_RFC3339 = re.compile(
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
+    r"(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$")
+# Bounds of the request's own fields (the same as openapi.json's).
+MAX_SCHEMA_ID = 1024
+MAX_VERSION_TEXT = 64
+MAX_CLIENT_ID = 128
+MAX_DECISIONS = 1000  # in one PUT consent
+
+
+def _store_down() -> RequestError:
+    return RequestError(503, "consent_store_unavailable",
+                        "the consent store cannot be reached; retry later",
+                        headers={"Retry-After": "5"})
+
+
+def _check_decisions(parsed: Any) -> list[tuple[str, bool]]:
+    """The (scope, granted) pairs of a PUT consent body, or a 400 naming path and rule."""
+    if type(parsed) is not dict:
+        raise _shape_error("$", "type", "a JSON object")
+    for key in ("notice_version", "decisions"):
+        if key not in parsed:
+            raise _shape_error(f"$.{key}", "required", "this field is required")
+    if parsed.keys() - {"notice_version", "decisions"}:
+        raise _shape_error("$", "additionalProperties", "only notice_version and decisions")
+    if type(parsed["notice_version"]) is not str or not parsed["notice_version"]:
+        raise _shape_error("$.notice_version", "type", "the notice version shown, a string")
+    decisions = parsed["decisions"]
+    if type(decisions) is not list or len(decisions) > MAX_DECISIONS:
+        raise _shape_error("$.decisions", "type", f"an array of at most {MAX_DECISIONS}")
+    found = []
+    for i, decision in enumerate(decisions):
+        at = f"$.decisions[{i}]"
+        if type(decision) is not dict or decision.keys() != {"scope", "granted"}:
+            raise _shape_error(at, "required", "an object with scope and granted, only")
+        if type(decision["scope"]) is not str or not decision["scope"]:
+            raise _shape_error(f"{at}.scope", "type", "a schema id or group, a string")
+        if type(decision["granted"]) is not bool:
+            raise _shape_error(f"{at}.granted", "type", "true or false")
+        found.append((decision["scope"], decision["granted"]))
+    return found
+
+
+class RequestError(Exception):
+    """A request the API refuses as a whole: an HTTP status and a JSON error body."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body every error answer carries."""
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+@functools.lru_cache(maxsize=1)
+def _openapi_document() -> dict[str, Any]:
+    text = importlib.resources.files(__package__).joinpath("openapi.json").read_bytes()
+    return orjson.loads(text)  # type: ignore[no-any-return]
+
+
+_second: tuple[int, str] = (-1, "")
+
+
+def _utc_now() -> str:
+    """Now, RFC 3339 in UTC with microseconds (the date part formatted once a second)."""
+    global _second
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    cached = _second
+    if cached[0] != seconds:
+        cached = _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return f"{cached[1]}.{nanos // 1000:06d}Z"
+
+
+class _Reserved(Exception):
+    """Event data that sets a ``__`` field (the envelope's); its name is the message."""
+
+
+def derive_event_id(client: str, client_event_id: str) -> str:
+    """The event id for a client's own id: the same for the same client and id, anywhere."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{len(client)}:{client}:{client_event_id}"))
+
+
+def _depth_exceeds(value: Any, remaining: int) -> bool:
+    """True when ``value`` (a dict or list) nests more than ``remaining`` levels below."""
+    children = value.values() if type(value) is dict else value
+    for child in children:
+        if type(child) is dict or type(child) is list:
+            if remaining <= 0 or _depth_exceeds(child, remaining - 1):
+                return True
+    return False
+
+
+def _shape_error(path: str, rule: str, what: str) -> RequestError:
+    return RequestError(400, "bad_shape", f"{path}: {what} (rule {rule})")
+
+
+def _check_event(item: Any, at: str) -> None:
+    """Refuse an event whose fields are not of the documented shape (one path, one rule)."""
+    if type(item) is not dict:
+        raise _shape_error(at, "type", "an event is a JSON object")
+    try:
+        schema_id, version, data = item["schema_id"], item["version"], item["data"]
+    except KeyError as missing:
+        raise _shape_error(f"{at}.{missing.args[0]}", "required",
+                           "this field is required") from None
+    if type(schema_id) is not str or not 0 < len(schema_id) <= MAX_SCHEMA_ID:
+        raise _shape_error(f"{at}.schema_id", "type",
+                           f"a string of 1 to {MAX_SCHEMA_ID} characters")
+    if type(version) is float and version.is_integer():  # 2.0 is an integer in JSON Schema
+        version = item["version"] = int(version)
+    if type(version) is int:
+        if not 0 <= version <= _MAX_VERSION:
+            raise _shape_error(f"{at}.version", "minimum", "an integer from 0 to 2**53-1")
+    elif type(version) is not str or not 0 < len(version) <= MAX_VERSION_TEXT:
+        raise _shape_error(f"{at}.version", "type",
+                           f"an integer, or a string of 1 to {MAX_VERSION_TEXT} characters")
+    if type(data) is not dict:
+        raise _shape_error(f"{at}.data", "type", "the event's properties, a JSON object")
+    if len(item) > 3:  # the optional fields
+        _check_optional(item, at)
+
+
+def _check_optional(item: dict[str, Any], at: str) -> None:
+    if not item.keys() <= _EVENT_FIELDS:
+        raise _shape_error(at, "additionalProperties",
+                           f"unknown field(s); an event has {', '.join(sorted(_EVENT_FIELDS))}")
+    timestamp = item.get("timestamp", "")
+    if "timestamp" in item and (type(timestamp) is not str or not _RFC3339.match(timestamp)):
+        raise _shape_error(f"{at}.timestamp", "format", "an RFC 3339 date-time")
+    client_id = item.get("id", "")
+    if "id" in item and (type(client_id) is not str or not 0 < len(client_id) <= MAX_CLIENT_ID):
+        raise _shape_error(f"{at}.id", "type", f"a string of 1 to {MAX_CLIENT_ID} characters")
+    if "user" in item and not is_user_id(item["user"]):
+        raise _shape_error(f"{at}.user", "pattern", f"a user id: {USER_FORMAT}")
+
+
+class Service:
+    """The REST API's state and behaviour for one EventLog and one configuration."""
+
+    def __init__(self, eventlog: EventLog, settings: TelemetryServer, *,
+                 users_from_client: bool = True, tokens: Tokens | None = None) -> None:
+        self.eventlog = eventlog
+        self.settings = settings
+        self.tokens = tokens  # standalone: who may call; None when auth is off or Jupyter's
+        # Standalone, token holders are trusted to name the user an event is about;
+        # inside Jupyter it is always the Jupyter user.
+        self.users_from_client = users_from_client
+        self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst,
+                                   settings.client_rate_limits)
+        self.recent = RecentIds(settings.dedup_max_ids, settings.dedup_seconds)
+        self.metrics = Metrics(eventlog)
+
+    # -- POST events ----------------------------------------------------------------
+
+    def parse_events(self, body: bytes) -> list[dict[str, Any]]:
+        """The events of a POST body, checked for shape, depth and size; or RequestError."""
+        settings = self.settings
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise RequestError(400, "malformed_json",
+                               "the body is not valid JSON (UTF-8, integers within 64 bits)"
+                               ) from None
+        items = parsed if type(parsed) is list else [parsed]
+        if len(items) > settings.max_events_per_request:
+            raise RequestError(413, "too_many_events",
+                               f"{len(items)} events in one request; at most "
+                               f"{settings.max_events_per_request}")
+        single = type(parsed) is not list
+        measure = len(body) > settings.max_event_bytes  # else every event fits
+        for i, item in enumerate(items):
+            at = "$" if single else f"$[{i}]"
+            _check_event(item, at)
+            data = item["data"]
+            if _depth_exceeds(data, settings.max_event_depth - 1):
+                raise RequestError(400, "event_too_deep",
+                                   f"{at}.data: nested deeper than "
+                                   f"{settings.max_event_depth} levels")
+            if measure and len(orjson.dumps(data)) > settings.max_event_bytes:
+                raise RequestError(400, "event_too_large",
+                                   f"{at}.data: larger than {settings.max_event_bytes} "
+                                   "bytes as JSON")
+        return items
+
+    def record_events(self, items: list[dict[str, Any]], *, client: str, user: str | None,
+                      ip: str | None = None, body: bytes | None = None) -> dict[str, Any]:
+        """Record each event; the answer's body (one result per event, and the counts).
+
+        ``body``, the request's bytes, lets a body that cannot name a ``__`` field (no
+        ``"__`` and no ``\\u`` escape in it) skip that check event by event.
+        """
+        received = _utc_now()
+        record_event = self.eventlog.record_event
+        recent = self.recent
+        check_reserved = body is None or b'"__' in body or b"\\u" in body
+        # One source stamp for the request, copied by record_event; events with a
+        # timestamp of their own get their own.
+        shared_source: dict[str, Any] = {"via": "rest", "client": client, "received": received}
+        if ip is not None and self.settings.record_client_ip:
+            shared_source["ip"] = ip
+        results: list[dict[str, Any]] = []
+        counts = {"recorded": 0, "not_recorded": 0, "duplicate": 0, "invalid": 0}
+        not_recorded: dict[str, int] = {}
+        invalid: dict[str, int] = {}
+        users_from_client = self.users_from_client
+        recorded_count = 0
+        for item in items:
+            client_id = item.get("id")
+            event_id = None if client_id is None else derive_event_id(client, client_id)
+            if event_id is not None and recent.seen(client, event_id):
+                results.append({"status": "duplicate", "event_id": event_id})
+                counts["duplicate"] += 1
+                continue
+            source = shared_source
+            if "timestamp" in item:
+                source = {**shared_source, "client_timestamp": item["timestamp"]}
+            schema_id, version, data = item["schema_id"], item["version"], item["data"]
+            about = (item.get("user") if users_from_client else None) or user or client
+            reserved = [key for key in data if key[:2] == "__"] if check_reserved else None
+            try:
+                if reserved:  # envelope fields are the server's, whatever the schema says
+                    raise _Reserved(min(reserved))
+                recorded = record_event(schema_id, version, data, user=about, source=source,
+                                        event_id=event_id)
+            except _Reserved as exc:
+                result = self._invalid(schema_id, version, f"$.{exc}", "reserved")
+            except EventValidationError as exc:
+                result = self._invalid(schema_id, version, exc.json_path,
+                                       str(exc.validator or "schema"))
+            except SchemaNotRegisteredError:
+                result = self._invalid(schema_id, version, "$", "registered")
+            except ConsentError:  # a user id consent cannot use: recorded for nobody
+                recorded = None
+                result = {"status": "not_recorded", "reason": "no_consent"}
+                not_recorded["no_consent"] = not_recorded.get("no_consent", 0) + 1
+            else:
+                if recorded is not None:
+                    if event_id is not None:
+                        recent.remember(client, event_id)
+                    results.append({"status": "recorded", "event_id": recorded["__event_id__"]})
+                    recorded_count += 1
+                    continue
+                reason = self.why_not_recorded(schema_id, about)
+                result = {"status": "not_recorded", "reason": reason}
+                not_recorded[reason] = not_recorded.get(reason, 0) + 1
+            status = result["status"]
+            counts[status] += 1
+            if status == "invalid":
+                rule = result["error"]["rule"]
+                invalid[rule] = invalid.get(rule, 0) + 1
+            results.append(result)
+        counts["recorded"] = recorded_count
+        self.metrics.count_events(len(items), counts, not_recorded, invalid)
+        return {"results": results, **counts}
+
+    def why_not_recorded(self, schema_id: str, user: str | None) -> str:
+        """Why an event of ``schema_id`` about ``user`` was not recorded."""
+        # None would mean "it would be recorded now": consent was granted meanwhile.
+        return self.eventlog.why_not_recorded(schema_id, user=user) or "no_consent"
+
+    def _invalid(self, schema_id: str, version: Any, path: str, rule: str) -> dict[str, Any]:
+        # Names the schema, version, path and rule: never a value (the event may carry
+        # personal data the policy would have redacted).
+        if rule == "reserved":
+            message = (f"invalid event for schema {schema_id!r} at {path}: fields starting "
+                       "with '__' are the server's envelope; remove them from data")
+        elif rule == "registered":
+            message = (f"schema {schema_id!r} version {version!r} is not registered on this "
+                       "server (GET schemas lists what is)")
+        else:
+            message = (f"invalid event for schema {schema_id!r} version {version!r} at "
+                       f"{path}: fails the schema's {rule!r} rule")
+        return {"status": "invalid", "error": {"path": path, "rule": rule, "message": message}}
+
+    # -- the read-only endpoints --------------------------------------------------------
+
+    def schemas(self) -> dict[str, Any]:
+        """GET schemas: every allowed, registered (schema id, version) with its schema."""
+        eventlog = self.eventlog
+        found = []
+        for schema_id in eventlog.allowed_schemas:
+            if eventlog.policy_for(schema_id) is None:
+                continue
+            for version in eventlog.schemas.versions(schema_id):
+                schema = eventlog.schemas.get(schema_id, version)
+                found.append({"schema_id": schema_id, "version": schema.schema["version"],
+                              "consent": self.consent_mode(schema_id),
+                              "schema": schema.schema})
+        return {"schemas": found}
+
+    def consent_mode(self, schema_id: str) -> str:
+        """The consent mode of ``schema_id``: required, opt-in or opt-out."""
+        return self.eventlog.consent.mode(schema_id)
+
+    def notice_version(self) -> str:
+        """The current notice's version (what a consent decision refers to)."""
+        return self.eventlog.consent.notice_version
+
+    # -- consent --------------------------------------------------------------------------
+
+    def consent_state(self, user: str) -> dict[str, Any]:
+        """GET consent: ``user``'s consent state."""
+        try:
+            return self.eventlog.consent.state(user)
+        except ConsentStoreUnavailable:
+            raise _store_down() from None
+        except ConsentError as exc:
+            raise RequestError(400, "bad_user", str(exc)) from None
+
+    def decide(self, user: str, body: bytes) -> dict[str, Any]:
+        """PUT consent: apply the body's decisions in order; ``user``'s state after them.
+
+        A refused decision (a required schema, an unknown scope, a stale notice) is a 400
+        naming its index; the decisions before it stand.
+        """
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise RequestError(400, "malformed_json", "the body is not valid JSON") from None
+        decisions = _check_decisions(parsed)
+        consent = self.eventlog.consent
+        for i, (scope, granted) in enumerate(decisions):
+            try:
+                consent.decide(user, scope, granted, via="rest",
+                               notice_version=parsed["notice_version"])
+            except ConsentStoreUnavailable:
+                raise _store_down() from None
+            except ConsentError as exc:
+                raise RequestError(400, "consent_refused",
+                                   f"$.decisions[{i}]: {exc}"
+                                   + (f" ({i} earlier decision(s) stand)" if i else "")) from None
+        return self.consent_state(user)
+
+    def notice(self, fmt: str) -> tuple[str, bytes]:
+        """GET notice: (content type, body) in ``fmt`` (json, html or text)."""
+        if fmt == "json":
+            return "application/json", orjson.dumps(notice_data(self.eventlog))
+        if fmt == "html":
+            return "text/html; charset=utf-8", render_notice(self.eventlog, "html").encode()
+        if fmt == "text":
+            return "text/plain; charset=utf-8", render_notice(self.eventlog, "text").encode()
+        raise RequestError(400, "bad_format", "format must be json, html or text")
+
+    def origin_allowed(self, origin: str) -> bool:
+        """Whether a browser page from ``origin`` may call the API (CORS)."""
+        allowed = self.settings.allowed_origins
+        return "*" in allowed or origin in allowed
+
+    def openapi(self, base_url: str, *, with_metrics: bool) -> dict[str, Any]:
+        """The OpenAPI document, for a server whose API lives under ``base_url``."""
+        doc = dict(_openapi_document())
+        doc["servers"] = [{"url": base_url.rstrip("/") or "/"}]
+        if not with_metrics:
+            doc["paths"] = {p: v for p, v in doc["paths"].items() if p != "/metrics"}
+        return doc
+
+    def health(self) -> dict[str, Any]:
+        """GET health: "ok", or "degraded" while a sink spools; each sink's counters."""
+        sinks = [{"sink": sink.label, **sink.stats()} for sink in self.eventlog.sink_handlers]
+        degraded = any(s.get("spooling") for s in sinks)
+        return {"status": "degraded" if degraded else "ok", "sinks": sinks}

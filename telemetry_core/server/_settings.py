@@ -1,0 +1,65 @@
+"""``TelemetryServer``: the REST API's configuration (``c.TelemetryServer.*``).
+
+The same settings serve ``telemetry serve`` and the jupyter_server extension; those
+that only make sense standalone (tokens, host, port, processes, CORS) say so.
+"""
+
+from __future__ import annotations
+
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
+from traitlets.config import Configurable
+
+DEFAULT_PORT = 8585
+
+
+class TelemetryServer(Configurable):
+    """Settings of the REST API (see docs/rest-api.md for what each one bounds)."""
+
+    tokens = Dict(
+        value_trait=Unicode(), config=True,
+        help="""Standalone: bearer tokens by client name, {"lab-portal": "<token>"}. A value
+        "sha256:<hex>" holds the token's SHA-256 instead of the token (better: the config
+        then holds no secret). Each client's name is its token's key.""")
+    insecure_no_auth = Bool(
+        False, config=True,
+        help="Standalone: serve without tokens (every request is client 'anonymous').")
+    host = Unicode("127.0.0.1", config=True, help="Standalone: the address to listen on.")
+    port = Int(DEFAULT_PORT, config=True, help="Standalone: the port to listen on.")
+    processes = Int(
+        1, config=True,
+        help="Standalone: processes to fork (0: one per CPU); each has its own spool slot.")
+    allowed_origins = List(
+        Unicode(), config=True,
+        help="""Standalone: browser origins allowed to call the API (CORS), e.g.
+        ["https://lab.example.org"]; "*" allows any. Nothing by default.""")
+    max_body_bytes = Int(1 << 20, config=True, help="Largest request body (413 above).")
+    max_events_per_request = Int(
+        1000, config=True, help="Most events in one POST events request (413 above).")
+    max_event_bytes = Int(
+        64 << 10, config=True, help="Largest event's data, as JSON (400 above).")
+    max_event_depth = Int(
+        32, config=True, help="Deepest nesting of an event's data (400 above).")
+    rate_limit = Float(
+        10_000.0, config=True,
+        help="Requests per second per client (a token bucket; 429 with Retry-After above).")
+    rate_burst = Int(
+        20_000, config=True, help="Requests a client may send at once before rate_limit applies.")
+    client_rate_limits = Dict(
+        value_trait=Float(), config=True,
+        help="Requests per second for named clients, overriding rate_limit.")
+    dedup_max_ids = Int(
+        100_000, config=True,
+        help="Client event ids remembered per client, to answer 'duplicate' to a re-send.")
+    dedup_seconds = Float(
+        600.0, config=True, help="How long a client event id is remembered.")
+    acknowledgement = Enum(
+        ["queued", "durable"], "queued", config=True,
+        help="""What a 2xx to POST events means: "queued" (in every sink's queue) or
+        "durable" (delivered or spooled to disk: the sinks are flushed before answering).""")
+    durable_timeout = Float(
+        30.0, config=True,
+        help="Durable acknowledgement: seconds to wait for the sinks before answering 503.")
+    record_client_ip = Bool(
+        False, config=True,
+        help="Put the client's IP address (personal data) in __source__.ip. Off by default.")
+    metrics = Bool(True, config=True, help="Standalone: serve GET /metrics (Prometheus).")

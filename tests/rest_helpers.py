@@ -1,0 +1,59 @@
+"""Running the REST API in this process (a tornado loop on a thread) for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+
+from telemetry_core import EventLog
+from telemetry_core.server import Service, TelemetryServer, make_app
+from telemetry_core.server._auth import Tokens
+
+TOKEN = "t0ken-for-tests"
+CLIENT = "lab-portal"
+
+
+@contextmanager
+def serve_in_process(eventlog: EventLog, **settings: Any) -> Iterator[tuple[str, Service]]:
+    """Serve ``eventlog`` on a free port; yields (base URL, the Service)."""
+    settings.setdefault("tokens", {CLIENT: TOKEN})
+    config = TelemetryServer(**settings)
+    tokens = Tokens(config.tokens)
+    service = Service(eventlog, config, tokens=tokens if tokens else None)
+    sockets = bind_sockets(0, "127.0.0.1")
+    port = sockets[0].getsockname()[1]
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, HTTPServer] = {}
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+
+        async def start() -> None:
+            holder["server"] = HTTPServer(make_app(service))
+            holder["server"].add_sockets(sockets)
+
+        loop.run_until_complete(start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield f"http://127.0.0.1:{port}", service
+    finally:
+        async def stop() -> None:
+            holder["server"].stop()
+            await holder["server"].close_all_connections()
+
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
