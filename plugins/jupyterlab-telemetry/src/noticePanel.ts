@@ -50,7 +50,13 @@ export class NoticeContent extends Widget {
       save.textContent = 'Save my decisions';
       save.onclick = async () => {
         save.disabled = true;
-        await this.client.setConsent(decisionsIn(list), view.noticeVersion);
+        try {
+          await this.client.setConsent(decisionsIn(list), view.noticeVersion);
+        } catch (error) {
+          save.after(this.message(`Not saved: ${(error as Error).message}`));
+          save.disabled = false;
+          return;
+        }
         await this.refresh();
       };
       this.node.append(this.subheading('Your decisions'), list, save);
