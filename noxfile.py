@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "js", "js_e2e"]
+nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "js", "js_e2e",
+                         "jupyterlab"]
 nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = ["kafka", "s3", "elasticsearch"]
@@ -91,6 +93,23 @@ def js_e2e(session: nox.Session) -> None:
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
         session.run("npm", "run", "build", external=True)
     session.run("pytest", "tests/test_js_e2e.py", *session.posargs,
+                env={"TELEMETRY_REQUIRE_BROWSER": "1"})
+
+
+@nox.session
+def jupyterlab(session: nox.Session) -> None:
+    """The JupyterLab / Notebook 7 extension (plugins/jupyterlab-telemetry): built from
+    source (the JS client in js/ first, then the labextension, by pip through
+    hatch-jupyter-builder), its unit tests in Node, and its tests in Python: installed
+    and enabled, and the end-to-end test in Debian's chromium against a real jupyter lab
+    (apt-get install -y chromium first; it fails, not skips, without it)."""
+    path = "plugins/jupyterlab-telemetry"
+    session.install("-e", ".[test,jupyter]")
+    for stale in ("lib", "jupyterlab_telemetry/labextension"):  # build from source, always
+        shutil.rmtree(Path(path) / stale, ignore_errors=True)
+    session.install(f"./{path}[test]")
+    session.run("npm", "test", "--prefix", path, external=True)
+    session.run("pytest", f"{path}/tests", *session.posargs,
                 env={"TELEMETRY_REQUIRE_BROWSER": "1"})
 
 

@@ -196,7 +196,12 @@ def test_shipped_schemas_cover_the_jupyter_events_the_issue_names():
         "Server session started or stopped", "Kernel started or stopped",
         # the server-side hooks of telemetry_core.jupyter (issue #19)
         "Dataset opened", "File saved", "JupyterHub login",
-        "JupyterHub user server spawning, started or stopped", "Consent decision"}
+        "JupyterHub user server spawning, started or stopped", "Consent decision",
+        # the JupyterLab / Notebook 7 extension (plugins/jupyterlab-telemetry, issue #19)
+        "JupyterLab document opened", "Notebook opened", "Notebook saved",
+        "Notebook shown or hidden", "Notebook scrolled", "Active cell changed",
+        "Notebook cell added", "Notebook cell removed", "Notebook cell edited",
+        "Notebook cell executed", "Notebook clipboard copy, cut or paste"}
 
 
 @pytest.mark.parametrize("path", builtin_schema_paths(), ids=lambda p: p.name)

@@ -37,7 +37,11 @@ export interface JupyterServerSettings {
 export function endpoint(o: { url?: string; token?: string; serverSettings?: JupyterServerSettings;
                               headers?: Record<string, string>; fetch?: FetchLike }): Endpoint {
   const s = o.serverSettings;
-  const fetch: FetchLike = o.fetch ?? s?.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  // Always called as a plain function: JupyterLab's settings hold the page's own
+  // `window.fetch`, which throws "Illegal invocation" when called as a method of ours.
+  const given = o.fetch ?? s?.fetch;
+  const fetch: FetchLike = given ? (input, init) => given(input, init)
+    : (input, init) => globalThis.fetch(input, init);
   if (s) {
     return {
       url: `${s.baseUrl.replace(/\/*$/, "/")}api/telemetry`,

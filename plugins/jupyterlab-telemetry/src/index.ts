@@ -1,64 +1,94 @@
 /**
  * jupyterlab-telemetry: the JupyterLab 4 / Notebook 7 side of telemetry-core.
  *
- * For now it provides the ITelemetry token and records nothing: the implementation
- * that sends events to the server's REST API (through the telemetry-core JS client)
- * comes once that API and client exist.
+ * Provides the ITelemetry token (other extensions record their own events through it),
+ * records commands, documents opened and notebook events through the telemetry-core JS
+ * client and the server's REST API, asks for consent at start when the notice needs it,
+ * and adds "Telemetry: what is collected" to the Help menu and the command palette.
  */
 import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Token } from '@lumino/coreutils';
+import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import {
+  IDocumentManager,
+  IDocumentWidgetOpener
+} from '@jupyterlab/docmanager';
+import { IMainMenu } from '@jupyterlab/mainmenu';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { TelemetryClient } from 'telemetry-core-client';
+import { recordCommands } from './commands';
+import { askForConsentIfNeeded } from './consentDialog';
+import { recordDocuments } from './documents';
+import { NoticeContent, noticePanel } from './noticePanel';
+import { recordNotebooks } from './notebooks';
+import { ITelemetry, Telemetry } from './telemetry';
 
-/**
- * Records telemetry events from the front end.
- */
-export interface ITelemetry {
-  /**
-   * Record one event against a schema the server knows.
-   *
-   * Resolves when the event was handed on; events that the server's policy does not
-   * allow are dropped there, never here.
-   */
-  recordEvent(
-    schemaId: string,
-    version: number | string,
-    data: Record<string, unknown>
-  ): Promise<void>;
-}
+export { ITelemetry } from './telemetry';
+export type { RecordResult } from './telemetry';
+export { SCHEMA } from './schemas';
 
-/**
- * The token other extensions require to record events.
- */
-export const ITelemetry = new Token<ITelemetry>(
-  'jupyterlab-telemetry:ITelemetry',
-  'Records schema-validated telemetry events through the server.'
-);
-
-/**
- * Records nothing yet: every call resolves without sending.
- */
-class NotYetRecording implements ITelemetry {
-  async recordEvent(
-    schemaId: string,
-    version: number | string,
-    data: Record<string, unknown>
-  ): Promise<void> {
-    void schemaId;
-    void version;
-    void data;
-  }
-}
+const SHOW_NOTICE = 'telemetry:show-notice';
 
 const plugin: JupyterFrontEndPlugin<ITelemetry> = {
   id: 'jupyterlab-telemetry:plugin',
-  description: 'Provides the ITelemetry token.',
+  description:
+    'Records commands, documents and notebook events with telemetry-core, asks for consent, and provides the ITelemetry token.',
   autoStart: true,
   provides: ITelemetry,
-  activate: (app: JupyterFrontEnd): ITelemetry => {
-    console.log(`jupyterlab-telemetry is activated in ${app.name}`);
-    return new NotYetRecording();
+  optional: [
+    INotebookTracker,
+    IDocumentManager,
+    IDocumentWidgetOpener,
+    IMainMenu,
+    ICommandPalette
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    notebooks: INotebookTracker | null,
+    docManager: IDocumentManager | null,
+    opener: IDocumentWidgetOpener | null,
+    mainMenu: IMainMenu | null,
+    palette: ICommandPalette | null
+  ): ITelemetry => {
+    const client = TelemetryClient.forJupyter(app.serviceManager.serverSettings, {
+      onError: error => console.warn(`jupyterlab-telemetry: ${error.message}`)
+    });
+    const user = app.serviceManager.user;
+    const telemetry = new Telemetry(client, () => user.identity?.username);
+
+    recordCommands(app.commands, telemetry);
+    if (docManager && opener) {
+      recordDocuments(opener, docManager, app.docRegistry, telemetry);
+    }
+    if (notebooks) {
+      recordNotebooks(notebooks, app.shell, telemetry);
+    }
+
+    let panel: MainAreaWidget<NoticeContent> | null = null;
+    app.commands.addCommand(SHOW_NOTICE, {
+      label: 'Telemetry: what is collected',
+      caption: 'What this deployment records about your use, and your decisions',
+      execute: () => {
+        if (!panel || panel.isDisposed) {
+          panel = noticePanel(client);
+          app.shell.add(panel, 'main');
+        } else {
+          void panel.content.refresh();
+        }
+        app.shell.activateById(panel.id);
+      }
+    });
+    mainMenu?.helpMenu.addGroup([{ command: SHOW_NOTICE }], 100);
+    palette?.addItem({ command: SHOW_NOTICE, category: 'Help' });
+
+    void app.restored
+      .then(() => askForConsentIfNeeded(client))
+      .catch((error: Error) =>
+        console.warn(`jupyterlab-telemetry: no consent dialog: ${error.message}`)
+      );
+    return telemetry;
   }
 };
 

@@ -1,0 +1,100 @@
+// Unit tests of the extension's logic that needs no JupyterLab: command arguments made
+// safe, which opt-in schemas to ask about, the notice joined with the consent state,
+// and the debounce of edits and scrolling. Run with `npm test` (on the tsc output, lib/).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { safeArgs } from "../lib/args.js";
+import { choicesFrom, schemasToAsk } from "../lib/consent.js";
+import { debounce } from "../lib/debounce.js";
+
+test("safeArgs keeps plain JSON and drops what cannot be sent", () => {
+  class Widget { constructor() { this.node = {}; } }
+  const args = { path: "a.ipynb", n: 3, ok: true, none: null, nan: NaN, fn: () => 1,
+                 widget: new Widget(), list: [1, "x", () => 2], nested: { deep: { deeper: { x: 1 } } } };
+  assert.deepEqual(safeArgs(args), {
+    path: "a.ipynb", n: 3, ok: true, none: null, list: [1, "x"], nested: { deep: {} } });
+});
+
+test("safeArgs bounds strings, keys and items", () => {
+  const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, i]));
+  assert.equal(Object.keys(safeArgs(many)).length, 20);
+  assert.equal(safeArgs({ s: "x".repeat(10000) }).s.length, 256);
+  assert.equal(safeArgs({ l: Array.from({ length: 99 }, () => 0) }).l.length, 20);
+  for (const notAnObject of [undefined, null, "s", 3, [1, 2]]) {
+    assert.deepEqual(safeArgs(notAnObject), {});
+  }
+});
+
+const A = "https://example.org/a", B = "https://example.org/b", C = "https://example.org/c";
+const R = "https://example.org/required", O = "https://example.org/opt-out";
+
+function state(schemas, decisions = []) {
+  return { notice_version: "n-2", schemas, decisions };
+}
+
+test("schemasToAsk: opt-in schemas not granted and not refused", () => {
+  const s = state([
+    { schema_id: A, consent: "opt-in", granted: false, recorded: false },   // never asked
+    { schema_id: B, consent: "opt-in", granted: true, recorded: true },     // yes still counts
+    { schema_id: C, consent: "opt-in", granted: false, recorded: false },   // refused
+    { schema_id: R, consent: "required", granted: false, recorded: true },  // never asked
+    { schema_id: O, consent: "opt-out", granted: null, recorded: true },    // never asked
+  ], [{ scope: C, granted: false, notice_version: "n-1" }]);
+  assert.deepEqual(schemasToAsk(s), [A]);
+});
+
+test("schemasToAsk: a yes that no longer counts (the notice collects more) is asked again", () => {
+  const s = state([{ schema_id: A, consent: "opt-in", granted: false, recorded: false }],
+                  [{ scope: A, granted: true, notice_version: "n-1" }]);
+  assert.deepEqual(schemasToAsk(s), [A]);
+});
+
+test("schemasToAsk: the newest decision on a scope wins", () => {
+  const schemas = [{ schema_id: A, consent: "opt-in", granted: false, recorded: false }];
+  const yesThenNo = [{ scope: A, granted: true }, { scope: A, granted: false }];
+  const noThenYes = [{ scope: A, granted: false }, { scope: A, granted: true }];
+  assert.deepEqual(schemasToAsk(state(schemas, yesThenNo)), []);
+  assert.deepEqual(schemasToAsk(state(schemas, noThenYes)), [A]);
+});
+
+test("choicesFrom joins the notice with what is recorded now, once per schema id", () => {
+  const notice = { schemas: [
+    { id: A, version: 1, title: "A", description: "a", consent: "opt-in" },
+    { id: A, version: 2, title: "A2", description: "a2", consent: "opt-in" },
+    { id: R, version: 1, title: "R", description: "r", consent: "required" },
+    { id: "https://example.org/gone", version: 1, title: "G", description: "g", consent: "opt-in" },
+  ] };
+  const s = state([{ schema_id: A, consent: "opt-in", granted: true, recorded: true },
+                   { schema_id: R, consent: "required", granted: false, recorded: true }]);
+  assert.deepEqual(choicesFrom(notice, s), [
+    { id: A, title: "A", description: "a", consent: "opt-in", recorded: true },
+    { id: R, title: "R", description: "r", consent: "required", recorded: true }]);
+});
+
+function fakeTimers() {
+  const pending = new Map();
+  let next = 1;
+  return {
+    setTimeout: (fn) => { pending.set(next, fn); return next++; },
+    clearTimeout: (h) => { pending.delete(h); },
+    fire() { const fns = [...pending.values()]; pending.clear(); fns.forEach(f => f()); },
+    get size() { return pending.size; },
+  };
+}
+
+test("debounce runs once after the calls stop, or at once on flush", () => {
+  const timers = fakeTimers();
+  let runs = 0;
+  const d = debounce(() => runs++, 2000, timers);
+  d.call(); d.call(); d.call();
+  assert.equal(timers.size, 1);
+  timers.fire();
+  assert.equal(runs, 1);
+  d.flush();                 // nothing waiting: nothing runs
+  assert.equal(runs, 1);
+  d.call(); d.flush();
+  assert.equal(runs, 2);
+  assert.equal(timers.size, 0);
+  d.call(); d.cancel(); timers.fire();
+  assert.equal(runs, 2);
+});
