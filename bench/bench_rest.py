@@ -19,6 +19,9 @@ Rows:
   single-event events/s;
 - telemetry serve, single-event POSTs with ``acknowledgement = "durable"`` (the sinks are
   flushed, with fsync, before each answer): the price of that guarantee (no target);
+- telemetry serve, single-event and batched POSTs whose events carry client ids: the
+  price of remembering them (one read and one write of the recent-id SQLite file a
+  request), against the rows without ids (no target);
 - the floor: a tornado handler that reads the body and answers a fixed 200, doing
   nothing else. No tornado server, this one or jupyter_server, can beat it; the gap
   between it and jupyter_server bounds the single-event ratio any tornado server reaches
@@ -101,9 +104,23 @@ def floor_server() -> Iterator[str]:
         process.wait(30)
 
 
-def one_event(i: int) -> dict[str, Any]:
-    return {"schema_id": SCHEMA_ID, "version": "1",
-            "data": {"action": "get", "path": f"notebooks/analysis-{i % 1000}.ipynb"}}
+def one_event(i: int, id_prefix: str | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "schema_id": SCHEMA_ID, "version": "1",
+        "data": {"action": "get", "path": f"notebooks/analysis-{i % 1000}.ipynb"}}
+    if id_prefix is not None:  # a client id: the server remembers it (on disk)
+        event["id"] = f"{id_prefix}-{i}"
+    return event
+
+
+def bodies_with_ids(round_: int) -> tuple[list[bytes], list[bytes]]:
+    """Single-event and batched bodies whose ids no earlier round sent, enough that no
+    body is sent twice in a measurement (a duplicate costs less than a new event)."""
+    prefix = f"round-{round_}"
+    single = [json.dumps(one_event(i, prefix)).encode() for i in range(20_000)]
+    batched = [json.dumps([one_event(i * BATCH + j, prefix + "b") for j in range(BATCH)]
+                          ).encode() for i in range(int(2500 * SECONDS / 2))]
+    return single, batched
 
 
 class Client:
@@ -136,7 +153,7 @@ def _client_run(args: tuple[str, dict[str, str], str, list[bytes], int, float]
         time.sleep(0.001)
     latencies: list[float] = []
     deadline = time.perf_counter() + SECONDS
-    i = 0
+    i = WARMUP  # the warm-up's bodies are not sent again (with ids: they are duplicates)
     while time.perf_counter() < deadline:
         body = bodies[i % len(bodies)]
         t0 = time.perf_counter()
@@ -197,6 +214,8 @@ def main() -> int:
         "jupyter_server POST /api/events, 1 event", "telemetry serve, 1 event",
         f"telemetry serve, {BATCH} events", "telemetry serve, 1 event, durable (fsync)",
         "floor: tornado handler doing nothing, 1 event")
+    single_ids, batched_ids = "telemetry serve, 1 event with id", \
+        f"telemetry serve, {BATCH} events with ids"
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-rest-") as tmp_name:
         tmp = Path(tmp_name)
@@ -215,9 +234,14 @@ def main() -> int:
                 (durable, durable_server.url, {"Authorization": f"Bearer {durable_server.token}"},
                  ours_path, bodies, 1, 200),
                 (floor, floor_url, {}, "/floor", bodies, 1, 200)]
-            for _ in range(ROUNDS):
+            auth = {"Authorization": f"Bearer {queued.token}"}
+            for round_ in range(ROUNDS):
                 for n in CONNECTIONS:
-                    for name, url, headers, path, sent, per_body, ok in plan:
+                    with_ids, batches_with_ids = bodies_with_ids(round_ * 10 + n)
+                    for name, url, headers, path, sent, per_body, ok in [
+                            *plan, (single_ids, queued.url, auth, ours_path, with_ids, 1, 200),
+                            (batched_ids, queued.url, auth, ours_path, batches_with_ids,
+                             BATCH, 200)]:
                         runs.setdefault((name, n), []).append(
                             measure(url, headers, path, sent, per_body, ok, n))
     for key, measured in runs.items():
@@ -229,7 +253,7 @@ def main() -> int:
     met = []
     for n in CONNECTIONS:
         base = rows[peer, n]["events_per_s"]
-        for name in (peer, single, batched, durable, floor):
+        for name in (peer, single, single_ids, batched, batched_ids, durable, floor):
             row = rows[name, n]
             print(f"{name:<46} {n:>2} {row['events_per_s']:>10,.0f} "
                   f"{row['events_per_s'] / base:>6.1f}x {row['p50_ms']:>7.2f} "

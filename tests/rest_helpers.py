@@ -57,3 +57,4 @@ def serve_in_process(eventlog: EventLog, **settings: Any) -> Iterator[tuple[str,
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+        service.close()

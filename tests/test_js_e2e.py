@@ -471,10 +471,6 @@ def test_a_rate_limited_page_waits_as_told_and_loses_nothing(
     assert page_views(collector.recorded()) == list(range(8))
 
 
-@pytest.mark.xfail(strict=True, reason="server: the memory of client ids is per process and "
-                   "lost on restart, so a page-exit event whose answer the page never saw is "
-                   "recorded again when the page comes back (same __event_id__; the file sink "
-                   "does not deduplicate)")
 def test_an_event_sent_on_page_exit_and_resent_after_a_server_restart_is_recorded_once(
         collector: Collector, site: Site, context: Any) -> None:
     url = site.page("exit-restart", {**collector.client_options, "maxBatchAgeMs": 600000})

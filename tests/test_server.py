@@ -155,7 +155,8 @@ def test_a_client_id_gives_a_stable_event_id_and_a_resend_is_a_duplicate(
 
 def test_the_dedup_window_is_bounded_by_count_and_time(eventlog: EventLog,
                                                        capture: CaptureHandler) -> None:
-    with serve_in_process(eventlog, dedup_max_ids=2, dedup_seconds=0.5) as (url, _):
+    with serve_in_process(eventlog, dedup_max_ids=2, dedup_seconds=0.5,
+                          dedup_store="memory") as (url, _):
         api = url + "/api/telemetry/"
         post(api, [event(id="1"), event(id="2"), event(id="3")])  # "1" falls out
         statuses = [r["status"] for r in post(api, [event(id="1"), event(id="3")]).json()[
@@ -163,6 +164,26 @@ def test_the_dedup_window_is_bounded_by_count_and_time(eventlog: EventLog,
         assert statuses == ["recorded", "duplicate"]
         time.sleep(0.6)
         assert post(api, event(id="3")).json()["results"][0]["status"] == "recorded"
+
+
+def test_the_recent_id_file_is_bounded_by_count_and_time_across_a_restart(
+        eventlog: EventLog, capture: CaptureHandler, tmp_path: Path) -> None:
+    store = tmp_path / "ids" / "recent.sqlite3"
+    settings = {"dedup_max_ids": 2, "dedup_seconds": 0.5, "dedup_store": str(store)}
+    with serve_in_process(eventlog, **settings) as (url, service):
+        post(url + "/api/telemetry/", [event(id="1"), event(id="2"), event(id="3")])
+        assert service.recent_on_disk is not None
+        service.recent_on_disk.compact()  # what runs every 30 s: "1" falls out
+    with serve_in_process(eventlog, **settings) as (url, _):  # a new process's memory
+        api = url + "/api/telemetry/"
+        statuses = [r["status"] for r in post(api, [event(id="1"), event(id="3")]).json()[
+            "results"]]
+        assert statuses == ["recorded", "duplicate"]
+    time.sleep(0.6)
+    with serve_in_process(eventlog, **settings) as (url, _):
+        assert post(url + "/api/telemetry/", event(id="3")).json()["results"][0][
+            "status"] == "recorded"
+    assert len(capture.events) == 5
 
 
 def test_an_invalid_event_is_not_remembered_as_seen(api: str) -> None:

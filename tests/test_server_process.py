@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -143,3 +144,39 @@ def test_the_readme_example_runs(tmp_path: Path) -> None:
     [line] = (tmp_path / "events" / "code-executed").glob("*.jsonl")
     [event] = [json.loads(x) for x in line.read_text().splitlines()]
     assert event["kernel_id"] == "k1" and event["__source__"]["client"] == "lab-portal"
+
+
+def test_a_resend_after_a_restart_or_to_another_worker_is_a_duplicate(tmp_path: Path) -> None:
+    secret = "SECRET-VALUE-4b1d"
+    body = json.dumps([{"schema_id": SCHEMA_ID, "version": 1, "data": {"name": secret},
+                        "id": f"page-exit-{i}"} for i in range(20)]).encode()
+    with rest_server(config(tmp_path), processes=2) as server:
+        assert post(server, body).json()["recorded"] == 20
+        # New connections, whichever worker takes each: every one knows the ids.
+        answers = [post(server, body).json() for _ in range(12)]
+        assert [a["duplicate"] for a in answers] == [20] * 12
+        assert server.stop(signal.SIGTERM) == 0
+        server.restart()
+        assert post(server, body).json()["duplicate"] == 20
+        assert server.stop(signal.SIGTERM) == 0
+    assert len(recorded(tmp_path)) == 20
+    state = Path(os.environ["XDG_STATE_HOME"], "telemetry", "rest")
+    [store] = state.glob("recent-ids-*.sqlite3")
+    assert state.stat().st_mode & 0o777 == 0o700
+    for path in state.iterdir():  # the file, and any -wal/-shm SQLite left
+        assert path.stat().st_mode & 0o077 == 0, path
+        assert secret.encode() not in path.read_bytes()
+        assert b"page-exit" not in path.read_bytes()  # ids are kept as their event ids
+    rows = sqlite3.connect(store).execute("SELECT count(*) FROM recent_ids").fetchone()
+    assert rows == (20,)
+
+
+def test_a_recent_id_file_that_cannot_be_written_loses_no_event(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # the store's directory would have to be a file's child
+    with rest_server(config(tmp_path, dedup_store=str(blocked / "ids.sqlite3"))) as server:
+        assert post(server, events(range(5))).json()["recorded"] == 5
+        assert post(server, events(range(5))).json()["duplicate"] == 5  # memory still works
+        assert server.stop(signal.SIGTERM) == 0
+        assert "recent event ids" in server.log()
+    assert len(recorded(tmp_path)) == 5

@@ -197,14 +197,20 @@ class EventsEndpoint(Endpoint):
         body = b"".join(self._chunks)
         items = service.parse_events(body)
         client, user = self.caller()
+        durable = settings.acknowledgement == "durable"
+        # Durable: ids reach the recent-id file only once their events are on disk, so
+        # a crash before that never turns a re-send into a lost "duplicate".
+        remember_later: list[str] | None = [] if durable else None
         answer = service.record_events(items, client=client, user=user,
-                                       ip=self.request.remote_ip, body=body)
-        if settings.acknowledgement == "durable" and answer["recorded"]:
-            return self._answer_when_durable(answer)  # tornado awaits it
+                                       ip=self.request.remote_ip, body=body,
+                                       remember_later=remember_later)
+        if durable and answer["recorded"]:
+            return self._answer_when_durable(answer, client, remember_later or [])
         self.send_json(answer)  # the common case, without a coroutine
         return None
 
-    async def _answer_when_durable(self, answer: dict[str, Any]) -> None:
+    async def _answer_when_durable(self, answer: dict[str, Any], client: str,
+                                   event_ids: list[str]) -> None:
         service = self.service
         loop = asyncio.get_running_loop()
         done = await loop.run_in_executor(None, service.eventlog.flush,
@@ -214,6 +220,7 @@ class EventsEndpoint(Endpoint):
                                "the sinks did not confirm the events in time; they stay "
                                "queued; re-send with the same ids to learn their fate",
                                headers={"Retry-After": "1"})
+        service.remember_on_disk(client, event_ids)
         self.send_json(answer)
 
 

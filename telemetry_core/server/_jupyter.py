@@ -50,7 +50,7 @@ class JupyterGate(Endpoint, APIHandler):
 def load(serverapp: Any) -> None:
     """Mount the API under ``{base_url}api/telemetry/``."""
     service = Service(get_eventlog(serverapp), TelemetryServer(config=serverapp.config),
-                      users_from_client=False)
+                      users_from_client=False, port=serverapp.port)
     serverapp.web_app.add_handlers(".*$", routes(JupyterGate, service, serverapp.base_url))
     serverapp.log.info("telemetry: REST API at %sapi/telemetry/", serverapp.base_url)
 

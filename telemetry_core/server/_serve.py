@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     where = f"http://{_url_host(settings.host)}:{port}/api/telemetry/"
     if workers > 1 and not _fork_workers(workers):
         return _supervise_exit_code
-    return asyncio.run(_serve(config, settings, tokens if tokens else None, sockets,
+    return asyncio.run(_serve(config, settings, tokens if tokens else None, sockets, port,
                               f"{where} ({auth}, {workers} process(es))"))
 
 
@@ -81,7 +81,7 @@ def _url_host(host: str) -> str:
 
 
 async def _serve(config: Config, settings: Any, tokens: Any,
-                 sockets: list[socket.socket], where: str) -> int:
+                 sockets: list[socket.socket], port: int, where: str) -> int:
     from tornado.httpserver import HTTPServer
 
     from .._eventlog import EventLog
@@ -89,7 +89,7 @@ async def _serve(config: Config, settings: Any, tokens: Any,
     from ._service import Service
 
     eventlog = EventLog(config=config)
-    service = Service(eventlog, settings, tokens=tokens)
+    service = Service(eventlog, settings, tokens=tokens, port=port)
     server = HTTPServer(make_app(service), max_body_size=max(settings.max_body_bytes,
                                                              100 << 20))
     server.add_sockets(sockets)
@@ -106,6 +106,7 @@ async def _serve(config: Config, settings: Any, tokens: Any,
     except asyncio.TimeoutError:
         pass
     await loop.run_in_executor(None, eventlog.close)
+    service.close()
     return 0
 
 

@@ -10,6 +10,7 @@ import importlib.resources
 import re
 import time
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -21,6 +22,7 @@ from ..consent._identity import USER_FORMAT
 from ._auth import Tokens, is_user_id
 from ._limits import RateLimiter, RecentIds
 from ._metrics import Metrics
+from ._recent_store import RecentIdStore, default_recent_ids_path
 
 if TYPE_CHECKING:
     from .._eventlog import EventLog
@@ -171,11 +173,20 @@ def _check_optional(item: dict[str, Any], at: str) -> None:
         raise _shape_error(f"{at}.user", "pattern", f"a user id: {USER_FORMAT}")
 
 
+def _recent_id_store(settings: TelemetryServer, port: int) -> RecentIdStore | None:
+    where = settings.dedup_store
+    if where == "memory" or settings.dedup_max_ids <= 0:
+        return None
+    path = Path(where).expanduser() if where else default_recent_ids_path(port)
+    return RecentIdStore(path, settings.dedup_max_ids, settings.dedup_seconds)
+
+
 class Service:
     """The REST API's state and behaviour for one EventLog and one configuration."""
 
     def __init__(self, eventlog: EventLog, settings: TelemetryServer, *,
-                 users_from_client: bool = True, tokens: Tokens | None = None) -> None:
+                 users_from_client: bool = True, tokens: Tokens | None = None,
+                 port: int | None = None) -> None:
         self.eventlog = eventlog
         self.settings = settings
         self.tokens = tokens  # standalone: who may call; None when auth is off or Jupyter's
@@ -184,7 +195,11 @@ class Service:
         self.users_from_client = users_from_client
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst,
                                    settings.client_rate_limits)
+        # Memory answers at once within this process; the file (if any) across restarts
+        # and worker processes, for ids written once their events were acknowledged.
         self.recent = RecentIds(settings.dedup_max_ids, settings.dedup_seconds)
+        self.recent_on_disk = _recent_id_store(settings, settings.port if port is None
+                                               else port)
         self.metrics = Metrics(eventlog)
 
     # -- POST events ----------------------------------------------------------------
@@ -220,11 +235,15 @@ class Service:
         return items
 
     def record_events(self, items: list[dict[str, Any]], *, client: str, user: str | None,
-                      ip: str | None = None, body: bytes | None = None) -> dict[str, Any]:
+                      ip: str | None = None, body: bytes | None = None,
+                      remember_later: list[str] | None = None) -> dict[str, Any]:
         """Record each event; the answer's body (one result per event, and the counts).
 
         ``body``, the request's bytes, lets a body that cannot name a ``__`` field (no
-        ``"__`` and no ``\\u`` escape in it) skip that check event by event.
+        ``"__`` and no ``\\u`` escape in it) skip that check event by event. The ids of
+        recorded events that had a client id are written to the recent-id file before
+        returning, or, given ``remember_later``, appended to it for the caller to pass to
+        ``remember_on_disk`` once the events are durable.
         """
         received = _utc_now()
         record_event = self.eventlog.record_event
@@ -241,10 +260,13 @@ class Service:
         invalid: dict[str, int] = {}
         users_from_client = self.users_from_client
         recorded_count = 0
-        for item in items:
-            client_id = item.get("id")
-            event_id = None if client_id is None else derive_event_id(client, client_id)
-            if event_id is not None and recent.seen(client, event_id):
+        event_ids = [None if item.get("id") is None else derive_event_id(client, item["id"])
+                     for item in items]
+        seen_on_disk = self._seen_on_disk(client, event_ids)
+        recorded_ids: list[str] = []
+        for item, event_id in zip(items, event_ids, strict=True):
+            if event_id is not None and (recent.seen(client, event_id)
+                                         or event_id in seen_on_disk):
                 results.append({"status": "duplicate", "event_id": event_id})
                 counts["duplicate"] += 1
                 continue
@@ -274,6 +296,7 @@ class Service:
                 if recorded is not None:
                     if event_id is not None:
                         recent.remember(client, event_id)
+                        recorded_ids.append(event_id)
                     results.append({"status": "recorded", "event_id": recorded["__event_id__"]})
                     recorded_count += 1
                     continue
@@ -288,7 +311,30 @@ class Service:
             results.append(result)
         counts["recorded"] = recorded_count
         self.metrics.count_events(len(items), counts, not_recorded, invalid)
+        if remember_later is None:
+            self.remember_on_disk(client, recorded_ids)
+        else:
+            remember_later.extend(recorded_ids)
         return {"results": results, **counts}
+
+    def _seen_on_disk(self, client: str, event_ids: list[str | None]) -> set[str]:
+        store = self.recent_on_disk
+        if store is None:
+            return set()
+        recent = self.recent
+        # What this process remembers needs no read (and most requests carry no ids).
+        unknown = [e for e in event_ids if e is not None and not recent.seen(client, e)]
+        return store.seen(client, unknown) if unknown else set()
+
+    def remember_on_disk(self, client: str, event_ids: list[str]) -> None:
+        """Write ``event_ids`` (recorded for ``client``) to the recent-id file, if any."""
+        if self.recent_on_disk is not None and event_ids:
+            self.recent_on_disk.remember(client, event_ids)
+
+    def close(self) -> None:
+        """Close the recent-id file (the EventLog is its owner's to close)."""
+        if self.recent_on_disk is not None:
+            self.recent_on_disk.close()
 
     def why_not_recorded(self, schema_id: str, user: str | None) -> str:
         """Why an event of ``schema_id`` about ``user`` was not recorded."""

@@ -52,6 +52,13 @@ class TelemetryServer(Configurable):
         help="Client event ids remembered per client, to answer 'duplicate' to a re-send.")
     dedup_seconds = Float(
         600.0, config=True, help="How long a client event id is remembered.")
+    dedup_store = Unicode(
+        "", config=True,
+        help="""Where remembered client event ids are kept, so that a re-send after a restart,
+        or to another worker process, is answered 'duplicate': "" (default) a SQLite file
+        $XDG_STATE_HOME/telemetry/rest/recent-ids-PORT.sqlite3 shared by the collector's
+        processes; a path (collectors on one machine that name the same file share it);
+        or "memory" (each process remembers its own, forgotten on restart).""")
     acknowledgement = Enum(
         ["queued", "durable"], "queued", config=True,
         help="""What a 2xx to POST events means: "queued" (in every sink's queue) or

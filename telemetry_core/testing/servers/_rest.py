@@ -30,6 +30,7 @@ class RestServer:
     config_path: Path
     log_path: Path
     args: list[str] = field(default_factory=list)
+    processes: int = 1
 
     @property
     def api(self) -> str:
@@ -49,7 +50,7 @@ class RestServer:
     def restart(self) -> None:
         """Start the same command again (same port, config and log)."""
         self.process = _spawn(self.args, self.log_path)
-        _wait_listening(self, 1)
+        _wait_listening(self, self.processes)  # every worker: a signal meanwhile kills it
 
 
 def _spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -97,7 +98,7 @@ def rest_server(config: dict[str, Any], *, token: str | None = "test-token",
                 *extra_args]
         log_path = Path(tmp, "serve.log")
         server = RestServer(f"http://127.0.0.1:{port}", token, _spawn(args, log_path),
-                            config_path, log_path, args)
+                            config_path, log_path, args, processes)
         try:
             _wait_listening(server, processes)
             yield server
