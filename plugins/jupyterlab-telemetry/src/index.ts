@@ -73,7 +73,7 @@ const plugin: JupyterFrontEndPlugin<ITelemetry> = {
       execute: () => {
         if (!panel || panel.isDisposed) {
           panel = noticePanel(client);
-          app.shell.add(panel, 'main');
+          addToShell(app.shell, panel);
         } else {
           void panel.content.refresh();
         }
@@ -91,5 +91,17 @@ const plugin: JupyterFrontEndPlugin<ITelemetry> = {
     return telemetry;
   }
 };
+
+/**
+ * The notice in the main area (JupyterLab); where the shell keeps the main area for
+ * its one document and drops any other widget (Notebook 7's notebook and file pages),
+ * in the right side panel instead.
+ */
+function addToShell(shell: JupyterFrontEnd.IShell, panel: MainAreaWidget): void {
+  shell.add(panel, 'main');
+  if (!Array.from(shell.widgets('main')).includes(panel)) {
+    shell.add(panel, 'right', { rank: 1000 });
+  }
+}
 
 export default plugin;

@@ -113,12 +113,16 @@ def _running(cmd: list[str], base: Path, env: Mapping[str, str] | None, url: str
         running.stop()
 
 
+# The frontends that keep workspaces, by ``jupyter <app>``: the class owning the option.
+_WORKSPACES_OWNER = {"lab": "LabApp", "notebook": "JupyterNotebookApp"}
+
+
 @contextmanager
 def jupyter_server(config: str = "", *, app: str = "server", token: str = "T",
                    args: Sequence[str] = (), env: Mapping[str, str] | None = None,
                    tmp: Path | None = None, timeout: float = 90,
                    base_url: str = "/") -> Iterator[JupyterProcess]:
-    """Run ``jupyter <app>`` (server, lab, notebook) on a free port on 127.0.0.1.
+    """Run ``jupyter <app>`` (server, lab, or Notebook 7's notebook) on a free port on 127.0.0.1.
 
     ``config`` is the text of its ``jupyter_server_config.py``. The root directory is
     ``tmp/root``; the server is stopped with SIGTERM afterwards. ``url`` ends with
@@ -133,9 +137,9 @@ def jupyter_server(config: str = "", *, app: str = "server", token: str = "T",
                f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.token={token}",
                f"--ServerApp.root_dir={base / 'root'}", "--ServerApp.port_retries=0",
                f"--ServerApp.base_url={base_url}", *args]
-        if app == "lab":
+        if app in _WORKSPACES_OWNER:  # a fresh workspace each run, never the user's
             (base / "workspaces").mkdir(exist_ok=True)
-            cmd.append(f"--LabApp.workspaces_dir={base / 'workspaces'}")
+            cmd.append(f"--{_WORKSPACES_OWNER[app]}.workspaces_dir={base / 'workspaces'}")
         prefix = "/".join(("", *filter(None, base_url.split("/")), ""))  # "/" or "/a/b/"
         url = f"http://127.0.0.1:{port}{prefix}"
         with _running(cmd, base, env, url, token, "api/status", timeout) as server:

@@ -1,0 +1,84 @@
+"""End to end in Notebook 7 (issue #19: "also works in Notebook 7"): the same server,
+extension and browser as the JupyterLab test (jupyter_browser_helpers), but
+``jupyter notebook`` and its one-document page /notebooks/x.ipynb. The consent dialog
+appears and is answered; one cell runs ``print(6*7)``; the file sink then holds the
+command, document-opened and (consented) cell-executed events, each exactly once, and
+the notice opens from the Help menu (in the right side panel: Notebook 7's main area
+holds only the notebook).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_browser_helpers import (
+    CODE,
+    DOCUMENT,
+    EXECUTED,
+    answer_consent,
+    assert_cell_run_recorded,
+    commands_run,
+    documents_opened,
+    needs_chromium,
+    read_events,
+    run_in_cell,
+    running_jupyter,
+    screenshot,
+    wait_for_events,
+)
+
+from telemetry_core.testing.servers._jupyter import JupyterProcess
+
+pytestmark = needs_chromium
+SHOW_NOTICE = "telemetry:show-notice"
+
+# A notebook with one empty code cell; its kernelspec starts the kernel on open.
+NOTEBOOK = json.dumps({
+    "cells": [{"cell_type": "code", "execution_count": None, "id": "first", "metadata": {},
+               "outputs": [], "source": ""}],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+})
+
+
+@pytest.fixture
+def jupyter(tmp_path: Path) -> Iterator[tuple[JupyterProcess, Path]]:
+    with running_jupyter("notebook", tmp_path, {"x.ipynb": NOTEBOOK}) as notebook:
+        yield notebook
+
+
+def test_notebook7_consent_then_cell_run_events_reach_the_sink(
+        jupyter: tuple[JupyterProcess, Path], page: Any, tmp_path: Path) -> None:
+    server, sink = jupyter
+    page.goto(f"{server.url}notebooks/x.ipynb?token={server.token}")
+
+    answer_consent(page, tmp_path, "consent-dialog-notebook7.png")
+
+    editor = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
+    editor.wait_for()
+    # a cell run before the kernel is ready is not sent to it
+    page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for()
+    run_in_cell(page, editor, "print(6*7)", "42")
+
+    # The notice from the Help menu: Notebook 7 keeps its main area for the notebook,
+    # so the panel opens in the right side panel.
+    page.locator(".lm-MenuBar-itemLabel", has_text="Help").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Telemetry: what is collected").click()
+    panel = page.locator("#jp-telemetry-notice-panel")
+    panel.locator("ul.jp-telemetry-choices").first.wait_for()
+    screenshot(panel, tmp_path, "notice-panel-notebook7.png")
+
+    wait_for_events(page, sink, lambda events: {EXECUTED, DOCUMENT, CODE} <= {
+        e["__schema__"] for e in events} and commands_run(events)[SHOW_NOTICE] > 0)
+    page.close()
+    server.stop()  # the sink flushes on exit
+    events = read_events(sink)
+
+    assert_cell_run_recorded(events, "print(6*7)")
+    assert commands_run(events)[SHOW_NOTICE] == 1, commands_run(events)
+    assert documents_opened(events) == {("Notebook", "notebook"): 1}
