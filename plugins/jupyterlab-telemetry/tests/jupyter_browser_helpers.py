@@ -150,6 +150,15 @@ def run_in_cell(page: Any, editor: Any, code: str, output: str) -> None:
     page.locator(".jp-OutputArea-output", has_text=output).wait_for()
 
 
+def open_notice(page: Any) -> Any:
+    """Help > Telemetry: what is collected; returns the panel once its choices loaded."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Help").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Telemetry: what is collected").click()
+    panel = page.locator("#jp-telemetry-notice-panel")
+    panel.locator("ul.jp-telemetry-choices").first.wait_for()
+    return panel
+
+
 def wait_for_events(page: Any, sink: Path,
                     arrived: Callable[[list[dict[str, Any]]], bool]) -> None:
     """Poll the sink until ``arrived(events)`` (the client sends a batch at most 5 s

@@ -27,6 +27,7 @@ from jupyter_browser_helpers import (
     commands_run,
     documents_opened,
     needs_chromium,
+    open_notice,
     read_events,
     run_in_cell,
     running_jupyter,
@@ -70,10 +71,7 @@ def test_consent_then_notebook_and_csv_events_reach_the_sink(
     news = page.locator(".jp-toast-button", has_text="No")
     if news.count():
         news.first.click()
-    page.locator(".lm-MenuBar-itemLabel", has_text="Help").click()
-    page.locator(".lm-Menu-itemLabel", has_text="Telemetry: what is collected").click()
-    panel = page.locator("#jp-telemetry-notice-panel")
-    panel.locator("ul.jp-telemetry-choices").first.wait_for()
+    panel = open_notice(page)
     screenshot(panel, tmp_path, "notice-panel.png")
 
     # Stop once the last expected event arrived, then stop the server (its sink flushes

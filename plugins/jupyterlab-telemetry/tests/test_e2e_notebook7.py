@@ -24,6 +24,7 @@ from jupyter_browser_helpers import (
     commands_run,
     documents_opened,
     needs_chromium,
+    open_notice,
     read_events,
     run_in_cell,
     running_jupyter,
@@ -67,10 +68,7 @@ def test_notebook7_consent_then_cell_run_events_reach_the_sink(
 
     # The notice from the Help menu: Notebook 7 keeps its main area for the notebook,
     # so the panel opens in the right side panel.
-    page.locator(".lm-MenuBar-itemLabel", has_text="Help").click()
-    page.locator(".lm-Menu-itemLabel", has_text="Telemetry: what is collected").click()
-    panel = page.locator("#jp-telemetry-notice-panel")
-    panel.locator("ul.jp-telemetry-choices").first.wait_for()
+    panel = open_notice(page)
     screenshot(panel, tmp_path, "notice-panel-notebook7.png")
 
     wait_for_events(page, sink, lambda events: {EXECUTED, DOCUMENT, CODE} <= {
