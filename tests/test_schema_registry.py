@@ -201,7 +201,8 @@ def test_shipped_schemas_cover_the_jupyter_events_the_issue_names():
         "JupyterLab document opened", "Notebook opened", "Notebook saved",
         "Notebook shown or hidden", "Notebook scrolled", "Active cell changed",
         "Notebook cell added", "Notebook cell removed", "Notebook cell edited",
-        "Notebook cell executed", "Notebook clipboard copy, cut or paste"}
+        "Notebook cell executed", "Notebook clipboard copy, cut or paste",
+        "JupyterLab click that ran no command"}
 
 
 @pytest.mark.parametrize("path", builtin_schema_paths(), ids=lambda p: p.name)

@@ -12,7 +12,7 @@ import type { Telemetry } from './telemetry';
  * Commands the UI runs by itself, not the user: menus and toolbars ask for the current
  * kernel with these every time the focus moves.
  */
-const QUERIES = /:get-kernel$/;
+export const QUERIES = /:get-kernel$/;
 
 export function recordCommands(
   commands: CommandRegistry,

@@ -18,6 +18,7 @@ import {
 import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { TelemetryClient } from 'telemetry-core-client';
+import { recordClicks } from './clicks';
 import { recordCommands } from './commands';
 import { askForConsentIfNeeded } from './consentDialog';
 import { recordDocuments } from './documents';
@@ -59,6 +60,7 @@ const plugin: JupyterFrontEndPlugin<ITelemetry> = {
     const telemetry = new Telemetry(client, () => user.identity?.username);
 
     recordCommands(app.commands, telemetry);
+    recordClicks(app.commands, telemetry);
     if (docManager && opener) {
       recordDocuments(opener, docManager, app.docRegistry, telemetry);
     }

@@ -17,7 +17,8 @@ export const SCHEMA = {
   cellRemoved: `${BASE}notebook/cell-removed`,
   cellEdited: `${BASE}notebook/cell-edited`,
   cellExecuted: `${BASE}notebook/cell-executed`,
-  clipboard: `${BASE}notebook/clipboard`
+  clipboard: `${BASE}notebook/clipboard`,
+  click: `${BASE}click`
 } as const;
 
 export const VERSION = 1;

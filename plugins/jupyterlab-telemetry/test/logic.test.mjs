@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { safeArgs } from "../lib/args.js";
 import { choicesFrom, schemasToAsk } from "../lib/consent.js";
 import { debounce } from "../lib/debounce.js";
+import { ClickFilter, rateLimiter } from "../lib/clickFilter.js";
 
 test("safeArgs keeps plain JSON and drops what cannot be sent", () => {
   class Widget { constructor() { this.node = {}; } }
@@ -97,4 +98,26 @@ test("debounce runs once after the calls stop, or at once on flush", () => {
   assert.equal(timers.size, 0);
   d.call(); d.cancel(); timers.fire();
   assert.equal(runs, 2);
+});
+
+// Clicks: recorded only when no command ran, and at most so many a second.
+
+test("ClickFilter records a click that ran no command, drops one that ran a command", () => {
+  const recorded = [], timers = fakeTimers();
+  const filter = new ClickFilter(t => recorded.push(t.tag), () => true, 100, timers);
+  filter.pointerDown(); filter.click({ tag: "li" }); timers.fire();
+  filter.pointerDown(); filter.click({ tag: "button" }); filter.commandRan(); timers.fire();
+  // a menu runs its command on mouse up, before the click
+  filter.pointerDown(); filter.commandRan(); filter.click({ tag: "div" }); timers.fire();
+  filter.click({ tag: "span" }); timers.fire();  // a click from the keyboard: no pointer
+  assert.deepEqual(recorded, ["li", "span"]);
+});
+
+test("rateLimiter allows at most n calls in any second", () => {
+  let now = 0;
+  const allow = rateLimiter(3, () => now);
+  const at = (t) => { now = t; return allow(); };
+  assert.deepEqual([at(0), at(10), at(20), at(30), at(999)], [true, true, true, false, false]);
+  // each call at t frees its slot at t + 1000
+  assert.deepEqual([at(1000), at(1005), at(1010), at(1015)], [true, false, true, false]);
 });

@@ -1,0 +1,90 @@
+/**
+ * Records clicks that run no command (issue #19: "clicks captured where a command does
+ * not cover them"), e.g. selecting a file in the file browser. A click that runs a
+ * command is already recorded as that command, so it is dropped here.
+ *
+ * What was clicked is described without personal data: the element's tag and ARIA role,
+ * the nearest `jp-*` class on it or its ancestors, and the `jp-*` class of the Lumino
+ * widget it is in. Its visible label can name files, so it is a personal-data property
+ * the server drops unless the policy keeps it. At most CLICKS_PER_SECOND clicks are recorded
+ * each second, so a stream of clicks cannot flood the server.
+ */
+import type { CommandRegistry } from '@lumino/commands';
+import { QUERIES } from './commands';
+import { SCHEMA } from './schemas';
+import type { Telemetry } from './telemetry';
+import { ClickFilter, type ClickTarget } from './clickFilter';
+
+const LABEL_MAX = 100;
+// A class written by code, not data: short, no spaces (a class holding a file name
+// would be unusual; the length bound keeps it from carrying much).
+const JP_CLASS = /^jp-(?!mod-)[A-Za-z0-9_-]{1,80}$/;
+
+/** The first `jp-*` class (not a `jp-mod-*` state) of `element` or its nearest ancestor. */
+function nearestJpClass(element: Element | null): string | undefined {
+  for (let e = element; e; e = e.parentElement) {
+    const found = Array.from(e.classList).find(c => JP_CLASS.test(c));
+    if (found) {
+      return found;
+    }
+  }
+  return undefined;
+}
+
+/** Describes a clicked element: no personal data except `label`. */
+export function describeTarget(element: Element): ClickTarget {
+  const target: ClickTarget = { tag: element.tagName.toLowerCase().slice(0, 40) };
+  const role = element.closest('[role]')?.getAttribute('role');
+  if (role) {
+    target.role = role.slice(0, 40);
+  }
+  const elementClass = nearestJpClass(element);
+  if (elementClass) {
+    target.element_class = elementClass;
+  }
+  const widgetClass = nearestJpClass(element.closest('.lm-Widget'));
+  if (widgetClass) {
+    target.widget_class = widgetClass;
+  }
+  const labelled = element.closest('[aria-label],[title]');
+  const label = (
+    labelled?.getAttribute('aria-label') ||
+    labelled?.getAttribute('title') ||
+    element.textContent ||
+    ''
+  )
+    .trim()
+    .replace(/\s+/g, ' ')
+    .slice(0, LABEL_MAX);
+  if (label) {
+    target.label = label;
+  }
+  return target;
+}
+
+export function recordClicks(
+  commands: CommandRegistry,
+  telemetry: Telemetry,
+  root: Document = document
+): void {
+  const filter = new ClickFilter(target =>
+    telemetry.record(SCHEMA.click, { ...target })
+  );
+  commands.commandExecuted.connect((_, executed) => {
+    if (!QUERIES.test(executed.id)) {
+      filter.commandRan();
+    }
+  });
+  // Capture phase: seen before any handler can stop it or run a command.
+  root.addEventListener('pointerdown', () => filter.pointerDown(), true);
+  root.addEventListener(
+    'click',
+    event => {
+      // The second click of a double click is the same gesture as the first.
+      if (event.detail <= 1 && event.target instanceof Element) {
+        filter.click(describeTarget(event.target));
+      }
+    },
+    true
+  );
+}
