@@ -39,6 +39,7 @@ CODE = EVENTS + "kernel/code-executed"
 OPENED = EVENTS + "contents/opened"
 DATASET = EVENTS + "contents/dataset-opened"
 COMMAND = LAB + "command"
+CLICK = LAB + "click"  # clicks that ran no command; the label (personal data) not kept
 DOCUMENT = LAB + "document-opened"
 EXECUTED = LAB + "notebook/cell-executed"  # opt-in (keeps the cell's text): accepted
 EDITED = LAB + "notebook/cell-edited"      # opt-in (keeps the cell's text): declined
@@ -56,7 +57,7 @@ def server_config(sink: Path, store: Path) -> str:
     allowed = {
         # The server's own record of the code: kept (its category allowed), for everyone.
         CODE: {"allowed_categories": ["user-identifiable-information"], "consent": "required"},
-        OPENED: {}, DATASET: {}, COMMAND: {}, DOCUMENT: {},  # no personal data kept: required
+        OPENED: {}, DATASET: {}, COMMAND: {}, DOCUMENT: {}, CLICK: {},  # no personal data kept
         EXECUTED: {"allowed_properties": ["source"]},        # personal data kept: opt-in
         EDITED: {"allowed_properties": ["source"]},
     }
@@ -188,6 +189,12 @@ def assert_cell_run_recorded(events: list[dict[str, Any]], code: str) -> None:
     executed = [e for e in events if e["__schema__"] == EXECUTED]
     assert [(e["source"], e["success"]) for e in executed] == [(code, True)]
     assert not [e for e in events if e["__schema__"] == EDITED]
+
+
+def clicks_on(events: list[dict[str, Any]], jp_class: str) -> list[dict[str, Any]]:
+    """The click events on an element whose nearest ``jp-*`` class starts with ``jp_class``."""
+    return [e for e in events if e["__schema__"] == CLICK
+            and (e.get("element_class") or "").startswith(jp_class)]
 
 
 def documents_opened(events: list[dict[str, Any]]) -> Counter[tuple[str, str | None]]:
