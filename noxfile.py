@@ -107,6 +107,8 @@ def jupyterlab(session: nox.Session) -> None:
     session.install("-e", ".[test,jupyter]")
     for stale in ("lib", "jupyterlab_telemetry/labextension"):  # build from source, always
         shutil.rmtree(Path(path) / stale, ignore_errors=True)
+    # tsc's incremental record would otherwise skip files whose output was just removed
+    (Path(path) / "tsconfig.tsbuildinfo").unlink(missing_ok=True)
     session.install(f"./{path}[test]")
     session.run("npm", "test", "--prefix", path, external=True)
     session.run("pytest", f"{path}/tests", *session.posargs,
