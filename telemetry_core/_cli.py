@@ -28,7 +28,21 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    for entry_point in _command_entry_points():
+        entry_point.load().register(subparsers)
     return parser
+
+
+# Commands beyond the core (``telemetry detect``, ``telemetry report``) come from installed
+# distributions, the way sinks do: each entry point in this group names a module (keep it
+# light to import: ``telemetry --help`` loads it) that defines ``register(subparsers)``.
+COMMAND_ENTRY_POINT_GROUP = "telemetry_core.commands"
+
+
+def _command_entry_points() -> list:
+    from importlib.metadata import entry_points
+
+    return sorted(entry_points(group=COMMAND_ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
 
 def main(argv: list[str] | None = None) -> int:
