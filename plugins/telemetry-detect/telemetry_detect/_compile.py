@@ -1,0 +1,153 @@
+"""Sigma rules -> DuckDB SQL conditions, through pySigma and its SQL backend.
+
+pySigma parses the YAML, applies the Jupyter log-source pipeline (``_logsource``) and
+converts each rule's detection into one SQL boolean expression over the event columns
+(``_fields``). The SQL comes from pySigma's SQLite backend (SigmaHQ-maintained) with the
+handful of tokens where DuckDB differs changed: double-quoted identifiers,
+``regexp_matches`` for ``|re``, and case-insensitive matching (Sigma's default) with
+``ILIKE``/``lower()``. One dialect serves streaming and hunting alike (docs/detection.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sigma.backends.sqlite import sqliteBackend
+from sigma.collection import SigmaCollection
+from sigma.exceptions import SigmaError
+from sigma.rule import SigmaRule
+
+from ._logsource import pipeline
+
+#: Rule files larger than this are refused (a rule is a few kB).
+MAX_RULE_FILE_BYTES = 1_000_000
+#: Rules loaded at most from one set of paths.
+MAX_RULES = 5000
+
+
+class DuckDBConditionBackend(sqliteBackend):  # type: ignore[misc]
+    """pySigma's SQLite backend, speaking DuckDB, returning only the WHERE condition."""
+
+    name: ClassVar[str] = "DuckDB condition (telemetry-detect)"
+    field_quote: ClassVar[str] = '"'
+    startswith_expression: ClassVar[str] = "{field} ILIKE '{value}%' ESCAPE '\\'"
+    endswith_expression: ClassVar[str] = "{field} ILIKE '%{value}' ESCAPE '\\'"
+    contains_expression: ClassVar[str] = "{field} ILIKE '%{value}%' ESCAPE '\\'"
+    wildcard_match_expression: ClassVar[str] = "{field} ILIKE '{value}' ESCAPE '\\'"
+    wildcard_match_str_expression: ClassVar[str] = "{field} ILIKE '{value}' ESCAPE '\\'"
+    eq_expression: ClassVar[str] = "lower(CAST({field} AS VARCHAR)) = lower({value})"
+    re_expression: ClassVar[str] = "regexp_matches(CAST({field} AS VARCHAR), '{regex}')"
+    null_safe_expression: ClassVar[str] = "COALESCE({expr}, false)"
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        # Always a quoted identifier: DuckDB has its own keywords (user, ...).
+        return '"' + field_name.replace('"', '""') + '"'
+
+    def finalize_query_default(self, rule: Any, query: Any, index: int, state: Any) -> Any:
+        return query
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be read or converted; names the file and the rule, never
+    an event value."""
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """One Sigma rule: its metadata and the SQL condition that matches its events."""
+
+    id: str
+    title: str
+    level: str
+    tags: tuple[str, ...]
+    condition: str
+    source: str  # the file it came from
+    fields: tuple[str, ...]  # the event fields its detection names
+    rule: SigmaRule = field(repr=False, compare=False)
+
+
+def rule_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The ``.yml``/``.yaml`` files under ``paths`` (files or directories), sorted."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yml", ".yaml")
+                                and p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise RuleError(f"{path}: no such rule file or directory")
+    return found
+
+
+def shipped_pack() -> Path:
+    """The directory of the rule pack this distribution ships."""
+    return Path(__file__).resolve().parent / "rules"
+
+
+def load_rules(paths: Iterable[str | Path]) -> list[tuple[Path, SigmaRule]]:
+    """Parse the Sigma rules in ``paths``; ``RuleError`` for a file that is not Sigma."""
+    loaded: list[tuple[Path, SigmaRule]] = []
+    for path in rule_files(paths):
+        if path.stat().st_size > MAX_RULE_FILE_BYTES:
+            raise RuleError(f"{path}: larger than {MAX_RULE_FILE_BYTES} bytes; not a rule file")
+        try:
+            collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"))
+        except (SigmaError, ValueError, UnicodeDecodeError) as exc:
+            raise RuleError(f"{path}: not a Sigma rule: {_reason(exc)}") from None
+        for rule in collection.rules:
+            if not isinstance(rule, SigmaRule):
+                raise RuleError(f"{path}: {type(rule).__name__} rules are not supported yet; "
+                                "only detection rules")
+            if rule.errors:
+                raise RuleError(f"{path}: rule {rule.title!r}: {_reason(rule.errors[0])}")
+            loaded.append((path, rule))
+            if len(loaded) > MAX_RULES:
+                raise RuleError(f"more than {MAX_RULES} rules: split them into several sets")
+    return loaded
+
+
+def rule_fields(rule: SigmaRule) -> tuple[str, ...]:
+    """The field names a rule's detection items name (before any pipeline)."""
+    names: set[str] = set()
+
+    def walk(item: Any) -> None:
+        for sub in getattr(item, "detection_items", ()) or ():
+            walk(sub)
+        name = getattr(item, "field", None)
+        if isinstance(name, str):
+            names.add(name)
+
+    for detection in rule.detection.detections.values():
+        walk(detection)
+    return tuple(sorted(names))
+
+
+def compile_rules(rules: Sequence[tuple[Path, SigmaRule]],
+                  registered: Iterable[str]) -> list[CompiledRule]:
+    """Convert each rule to a DuckDB condition; ``RuleError`` names the first that fails.
+
+    pySigma's pipeline changes the rules it converts: pass rules loaded for this call."""
+    backend = DuckDBConditionBackend(processing_pipeline=pipeline(registered))
+    compiled = []
+    for path, rule in rules:
+        names = rule_fields(rule)  # before the pipeline adds __schema__
+        try:
+            queries = backend.convert_rule(rule)
+        except SigmaError as exc:
+            raise RuleError(f"{path}: rule {rule.title!r}: {_reason(exc)}") from None
+        condition = " OR ".join(f"({q})" for q in queries)
+        compiled.append(CompiledRule(
+            id=str(rule.id) if rule.id else rule.title, title=rule.title,
+            level=str(rule.level.name).lower() if rule.level else "medium",
+            tags=tuple(str(t) for t in rule.tags), condition=condition,
+            source=str(path), fields=names, rule=rule))
+    return compiled
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

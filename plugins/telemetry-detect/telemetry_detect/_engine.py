@@ -1,0 +1,102 @@
+"""Evaluate compiled rules with DuckDB: over one batch of events, or over stored files.
+
+Every event becomes one row with a column per known field (``_fields``), materialised
+once; all rules then run as one ``UNION ALL`` query over it, so a batch costs one
+DuckDB statement whatever the number of rules.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from ._compile import CompiledRule, RuleError
+from ._fields import FieldCatalogue
+
+#: Matches one evaluation returns at most (a flood of matches is cut, and counted).
+MAX_MATCHES = 100_000
+
+
+@dataclass(frozen=True)
+class Match:
+    """One event one rule matched: the rule and the event's envelope and user."""
+
+    rule: CompiledRule
+    event_id: str
+    timestamp: str
+    schema: str
+    user: str | None
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Matcher:
+    """Compiled rules bound to a field catalogue, evaluated in one DuckDB connection.
+
+    Raises ``RuleError`` at construction for a rule DuckDB cannot evaluate (a field no
+    schema has, a comparison of the wrong type), naming the rule and its file.
+    """
+
+    def __init__(self, rules: Sequence[CompiledRule], catalogue: FieldCatalogue) -> None:
+        self.rules = list(rules)
+        self.catalogue = catalogue
+        self._lock = threading.Lock()
+        self._con = duckdb.connect(":memory:")
+        self._projection = catalogue.projection()
+        user = '"user"' if "user" in catalogue.fields else "NULL"
+        self._selects = [
+            f"SELECT {i} AS rule_index, \"__event_id__\", \"__timestamp__\", \"__schema__\", "
+            f"CAST({user} AS VARCHAR) AS matched_user FROM events WHERE {rule.condition}"
+            for i, rule in enumerate(self.rules)]
+        self._check_each_rule()
+
+    def _check_each_rule(self) -> None:
+        empty = f"events AS (SELECT {self._projection} FROM (SELECT NULL::VARCHAR AS raw) LIMIT 0)"
+        for rule, select in zip(self.rules, self._selects):
+            try:
+                self._con.execute(f"WITH {empty} {select}").fetchall()
+            except duckdb.Error as exc:
+                message = str(exc).splitlines()[0]
+                raise RuleError(f"{rule.source}: rule {rule.title!r} cannot be evaluated: "
+                                f"{message}") from None
+
+    def _query(self, rows_sql: str, since: str | None) -> str:
+        where = f" WHERE \"__timestamp__\" >= {_literal(since)}" if since else ""
+        union = " UNION ALL ".join(self._selects) if self._selects else (
+            "SELECT 0 AS rule_index, '' AS __event_id__, '' AS __timestamp__, "
+            "'' AS __schema__, NULL AS matched_user WHERE false")
+        return (f"WITH events AS MATERIALIZED (SELECT * FROM (SELECT {self._projection} "
+                f"FROM ({rows_sql})){where}) SELECT * FROM ({union}) "
+                f"ORDER BY \"__timestamp__\", rule_index LIMIT {MAX_MATCHES}")
+
+    def _run(self, sql: str, params: list[Any]) -> list[Match]:
+        with self._lock:
+            rows = self._con.execute(sql, params).fetchall()
+        return [Match(self.rules[i], str(eid or ""), str(ts or ""), str(sid or ""), user)
+                for i, eid, ts, sid, user in rows]
+
+    def match_json(self, events: Sequence[bytes | str]) -> list[Match]:
+        """The matches among events given as JSON objects (one per item)."""
+        if not events or not self.rules:
+            return []
+        texts = [e.decode() if isinstance(e, bytes) else e for e in events]
+        return self._run(self._query("SELECT unnest($1::VARCHAR[]) AS raw", None), [texts])
+
+    def match_files(self, files: Sequence[str], since: str | None = None) -> list[Match]:
+        """The matches among JSON-lines files (plain or gzip), events since ``since``."""
+        if not files or not self.rules:
+            return []
+        rows = ("SELECT json::VARCHAR AS raw FROM read_json_objects($1, "
+                "format='newline_delimited', compression='auto_detect', ignore_errors=true)")
+        return self._run(self._query(rows, since), [list(files)])
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        with self._lock:
+            self._con.close()

@@ -1,0 +1,94 @@
+"""The fields rules may name: every property of the registered schemas, flattened.
+
+A nested property is named by its dotted path (``dataset.source``), as Sigma rules name
+fields. Each field knows its SQL type (from the schema's JSON type) and, per schema, the
+privacy categories that decide whether the policy keeps it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Envelope fields every recorded event has (the core sets them).
+ENVELOPE = {"__timestamp__": "VARCHAR", "__schema__": "VARCHAR",
+            "__schema_version__": "VARCHAR", "__event_id__": "VARCHAR"}
+#: The category a ``pii: true`` mark adds.
+PII_CATEGORY = "user-identifiable-information"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
+_MAX_DEPTH = 8  # schemas nest properties a few levels; bound the walk anyway
+_SQL_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
+
+
+@dataclass
+class Field:
+    """One field rules may name: its SQL type and, per schema id, its categories."""
+
+    path: str
+    sql_type: str = "VARCHAR"
+    categories: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _sql_type(fragment: Mapping[str, Any]) -> str:
+    kinds = fragment.get("type")
+    if isinstance(kinds, list):
+        kinds = [k for k in kinds if k != "null"]
+        kinds = kinds[0] if len(kinds) == 1 else None
+    if "enum" in fragment and kinds is None:
+        return "VARCHAR"
+    return _SQL_TYPES.get(str(kinds), "VARCHAR")
+
+
+def _categories(fragment: Mapping[str, Any], inherited: list[str]) -> list[str]:
+    found = list(inherited)
+    if fragment.get("pii") or fragment.get("personal-data"):
+        found.append(PII_CATEGORY)
+    found.extend(str(c) for c in fragment.get("categories", ()) or ())
+    return sorted(set(found))
+
+
+def _walk(properties: Mapping[str, Any], prefix: str, inherited: list[str],
+          depth: int) -> Iterator[tuple[str, Mapping[str, Any], list[str]]]:
+    for name, fragment in properties.items():
+        if not isinstance(fragment, Mapping) or not _NAME.fullmatch(str(name)):
+            continue  # a name SQL could not quote plainly is no field a rule can name
+        path, cats = f"{prefix}{name}", _categories(fragment, inherited)
+        nested = fragment.get("properties")
+        if isinstance(nested, Mapping) and depth < _MAX_DEPTH:
+            yield from _walk(nested, f"{path}.", cats, depth + 1)
+        else:
+            yield path, fragment, cats
+
+
+class FieldCatalogue:
+    """The fields of a set of schemas (``{schema_id: schema dict}``), by dotted path."""
+
+    def __init__(self, schemas: Mapping[str, Mapping[str, Any]]) -> None:
+        self.schemas = dict(schemas)
+        self.fields: dict[str, Field] = {p: Field(p, t) for p, t in ENVELOPE.items()}
+        self.by_schema: dict[str, set[str]] = {}
+        for sid, schema in sorted(self.schemas.items()):
+            paths = self.by_schema.setdefault(sid, set(ENVELOPE))
+            for path, fragment, cats in _walk(schema.get("properties", {}) or {}, "", [], 1):
+                paths.add(path)
+                entry = self.fields.setdefault(path, Field(path, _sql_type(fragment)))
+                if entry.sql_type != _sql_type(fragment):
+                    entry.sql_type = "VARCHAR"  # schemas disagree: compare as text
+                entry.categories[sid] = cats
+
+    @classmethod
+    def from_eventlog(cls, eventlog: Any) -> FieldCatalogue:
+        """The catalogue of every schema an ``EventLog`` has registered."""
+        return cls(eventlog.schemas.documents())
+
+    def projection(self) -> str:
+        """SQL select list turning a JSON column ``raw`` into one column per field."""
+        columns = []
+        for path, entry in sorted(self.fields.items()):
+            pointer = "$." + ".".join(f'"{part}"' for part in path.split("."))
+            text = f"json_extract_string(raw, '{pointer}')"
+            expr = text if entry.sql_type == "VARCHAR" else f"TRY_CAST({text} AS {entry.sql_type})"
+            columns.append(f'{expr} AS "{path}"')
+        return ", ".join(columns)
