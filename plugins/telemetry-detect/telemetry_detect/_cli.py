@@ -1,0 +1,103 @@
+"""``telemetry detect check|hunt``: registered through the ``telemetry_core.commands``
+entry-point group. Light to import: the engine loads when a command runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add ``detect`` and its subcommands to the ``telemetry`` parser."""
+    detect = subparsers.add_parser(
+        "detect", help="Sigma rules over events: check rules, hunt in stored events",
+        description="Sigma detection (docs/detection.md).")
+    sub = detect.add_subparsers(dest="detect_command", metavar="SUBCOMMAND")
+    detect.set_defaults(func=lambda args: (detect.print_help(), 2)[1])
+
+    check = sub.add_parser("check", help="lint rules against the registered schemas",
+                           description="Lint Sigma rules: logsource, fields (with 'did you "
+                           "mean'), and, with --config, what the policy redacts. Exit 1 "
+                           "when anything is wrong.")
+    check.add_argument("rules", nargs="+", metavar="RULES", help="rule files or directories")
+    check.add_argument("--config", help="EventLog config file (schemas and allowed_schemas)")
+    check.set_defaults(func=_check)
+
+    hunt = sub.add_parser("hunt", help="run rules over stored events; exit 1 on a match",
+                          description="Run Sigma rules over what the file and S3 sinks "
+                          "stored. Exit 0: nothing matched; 1: something matched.")
+    hunt.add_argument("--rules", action="append", metavar="PATH",
+                      help="rule file or directory (repeatable; default: the shipped pack)")
+    hunt.add_argument("--events", required=True, metavar="PATH_OR_S3_URL",
+                      help="a JSON-lines file, a directory of them, or s3://bucket/prefix")
+    hunt.add_argument("--since", help="only events at or after this UTC time (ISO 8601)")
+    hunt.add_argument("--format", choices=("table", "json"), default="table")
+    hunt.add_argument("--config", help="EventLog config file (its registered schemas)")
+    hunt.add_argument("--endpoint-url", help="S3 endpoint (default: $AWS_ENDPOINT_URL)")
+    hunt.add_argument("--max-bytes", type=int, default=None,
+                      help="most bytes of S3 objects to copy (default 10 GiB)")
+    hunt.set_defaults(func=_hunt)
+
+
+def _eventlog(config: str | None) -> Any:
+    from telemetry_core import EventLog
+
+    return EventLog.from_config_file(config, sinks=[]) if config else EventLog()
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ._check import check_rules
+
+    eventlog = _eventlog(args.config)
+    try:
+        checked, findings = check_rules(args.rules, eventlog, policy=bool(args.config))
+    finally:
+        eventlog.close()
+    for finding in findings:
+        print(f"error: {finding}")
+    print(f"{checked} rules checked, {len(findings)} problems", file=sys.stderr)
+    return 1 if findings else 0
+
+
+def _hunt(args: argparse.Namespace) -> int:
+    from ._compile import shipped_pack
+    from ._detector import Detector
+    from ._hunt import DEFAULT_MAX_BYTES, local_files, progress_to_stderr, s3_files
+    from ._output import print_matches
+
+    since = _since(args.since)
+    eventlog = _eventlog(args.config)
+    try:
+        detector = Detector(args.rules or [shipped_pack()], eventlog)
+    finally:
+        eventlog.close()
+    try:
+        if args.events.startswith("s3://"):
+            with s3_files(args.events, since, args.endpoint_url,
+                          args.max_bytes or DEFAULT_MAX_BYTES, progress_to_stderr) as files:
+                matches = detector.match_files(files, since)
+        else:
+            files = local_files(args.events)
+            matches = detector.match_files(files, since)
+    finally:
+        detector.close()
+    print_matches(matches, args.format)
+    print(f"{len(files)} files searched with {len(detector.rules)} rules, "
+          f"{len(matches)} matches", file=sys.stderr)
+    return 1 if matches else 0
+
+
+def _since(text: str | None) -> str | None:
+    """``--since`` as the envelope spells timestamps (ISO 8601, UTC)."""
+    if not text:
+        return None
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--since {text!r}: not an ISO 8601 time, e.g. 2026-01-31T12:00Z")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,41 @@
+"""Which EventLog a detect sink records its alerts through.
+
+A sink is built from configuration inside ``EventLog(sinks=[...])`` and is not handed
+its EventLog, so the sink finds the live EventLog that lists it among its
+``sink_handlers()`` (public), looking through telemetry_core's set of live EventLogs
+(``_eventlog._live``: private; the one private name this plugin uses, asked to be made
+public). ``attach(eventlog, sink_label)`` sets it explicitly.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+_lock = threading.Lock()
+_attached: dict[str, weakref.ref[Any]] = {}
+
+
+def attach(eventlog: Any, label: str) -> None:
+    """Record the alerts of the detect sink ``label`` (``detect/NAME``) through ``eventlog``."""
+    with _lock:
+        _attached[label] = weakref.ref(eventlog)
+
+
+def owner_of(label: str) -> Any:
+    """The EventLog the sink ``label`` belongs to, or None while there is none."""
+    with _lock:
+        ref = _attached.get(label)
+    found = ref() if ref else None
+    if found is not None:
+        return found
+    try:
+        from telemetry_core._eventlog import _live
+    except ImportError:  # pragma: no cover - the core moved it: attach() still works
+        return None
+    for eventlog in list(_live):
+        if any(h.label == label for h in eventlog.sink_handlers()):
+            attach(eventlog, label)
+            return eventlog
+    return None

@@ -1,0 +1,96 @@
+"""The ``detect`` sink: evaluates Sigma rules over each batch and records alerts.
+
+It runs on the sink framework like any sink (bounded queue, batching, never blocking
+the application, spool and replay after a restart), so detection sees exactly what the
+policy recorded. A match becomes an event of the ``detect/alert`` schema, recorded
+through the EventLog the sink belongs to, so it reaches every other sink. Events of the
+alert schema itself are never evaluated: a rule on alerts cannot feed on its own output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from telemetry_core.sinks import (
+    Option,
+    PermanentSinkError,
+    Sink,
+    SinkConfigError,
+    SinkContext,
+    SinkEvent,
+)
+
+from ._alerts import ALERT_SCHEMA, ALERT_VERSION, alerts
+from ._compile import RuleError, rule_files, shipped_pack
+from ._owner import owner_of
+
+
+class DetectSink(Sink):
+    """Sigma rules over recorded events; matches become ``detect/alert`` events."""
+
+    type = "detect"
+    batch_size = 500
+    batch_age = 0.2
+    counters = ("detect_events", "detect_matches", "detect_alerts",
+                "detect_alerts_not_recorded")
+    options = (
+        Option("rules", "list", [], "rule files or directories, in addition to the pack"),
+        Option("pack", "bool", True, "evaluate the shipped rule pack too"),
+    )
+
+    def __init__(self, context: SinkContext, *, rules: list[str], pack: bool) -> None:
+        super().__init__(context)
+        self.rule_paths = [Path(p) for p in rules] + ([shipped_pack()] if pack else [])
+        if not self.rule_paths:
+            raise SinkConfigError("detect sink: no rules: give 'rules' or leave 'pack' on")
+        self._detector: Any = None
+
+    def default_name(self) -> str:
+        return "default"
+
+    def open(self) -> None:
+        try:
+            rule_files(self.rule_paths)  # fail at start-up for a missing path
+        except RuleError as exc:
+            raise SinkConfigError(f"detect sink: {exc}") from None
+
+    def _ready(self) -> Any:
+        """The detector, compiled against the owner's schemas on first use (the owning
+        EventLog is still being built when the sink opens)."""
+        if self._detector is None:
+            from ._detector import Detector
+
+            try:
+                self._detector = Detector(self.rule_paths, owner_of(self.context.label))
+            except RuleError as exc:
+                raise PermanentSinkError(f"detect sink: {exc}") from None
+        return self._detector
+
+    def write_batch(self, events: Sequence[SinkEvent]) -> None:
+        wanted = [e.json for e in events if e.schema_id != ALERT_SCHEMA]
+        self.context.count("detect_events", len(wanted))
+        if not wanted:
+            return None
+        matches = self._ready().match_json(wanted)
+        if not matches:
+            return None
+        self.context.count("detect_matches", len(matches))
+        owner = owner_of(self.context.label)
+        for event_id, data in alerts(matches):
+            recorded = None
+            if owner is not None:
+                recorded = owner.record_event(ALERT_SCHEMA, ALERT_VERSION, data,
+                                              event_id=event_id)
+            if recorded is None:
+                self.context.count("detect_alerts_not_recorded")
+                self.context.warn("not-recorded", "%s: an alert was not recorded (is %s in "
+                                  "allowed_schemas?)", self.context.label, ALERT_SCHEMA)
+            else:
+                self.context.count("detect_alerts")
+        return None
+
+    def close(self) -> None:
+        if self._detector is not None:
+            self._detector.close()

@@ -1,0 +1,38 @@
+"""Fixtures: events as the core records them, and the shipped pack compiled once."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+
+KERNEL = "https://telemetry.jupyter.org/schemas/events/kernel/code-executed"
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def event() -> Callable[..., dict[str, Any]]:
+    """An event with an envelope: ``event(code=..., schema=...)``."""
+    def make(schema: str = KERNEL, timestamp: str = "2026-12-07T10:00:00Z",
+             **fields: Any) -> dict[str, Any]:
+        base = {"kernel_id": "k1", "status": "ok"} if schema == KERNEL else {}
+        return {"__timestamp__": timestamp, "__schema__": schema, "__schema_version__": 1,
+                "__metadata_version__": 1, "__event_id__": f"e{next(_ids)}",
+                **base, **fields}
+    return make
+
+
+def as_json(events: list[dict[str, Any]]) -> list[bytes]:
+    return [orjson.dumps(e) for e in events]
+
+
+@pytest.fixture(scope="session")
+def pack() -> Any:
+    from telemetry_detect import Detector
+
+    detector = Detector.shipped()
+    yield detector
+    detector.close()

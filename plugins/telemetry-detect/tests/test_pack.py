@@ -1,0 +1,49 @@
+"""The shipped rule pack: every rule fires on its positives and not on its near misses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import KERNEL, as_json
+
+from telemetry_detect import shipped_pack
+
+CASES = yaml.safe_load((Path(__file__).parent / "pack_cases.yaml").read_text())
+RULE_FILES = sorted(p.name for p in shipped_pack().glob("*.yml"))
+
+
+def test_every_rule_has_cases_and_a_false_positive_note() -> None:
+    assert sorted(CASES) == RULE_FILES
+    for name in RULE_FILES:
+        rule = yaml.safe_load((shipped_pack() / name).read_text())
+        assert rule.get("falsepositives"), f"{name} has no false-positive note"
+        assert rule.get("id") and rule.get("level") and rule.get("tags"), name
+        assert CASES[name]["match"] and CASES[name]["near_miss"], name
+
+
+def _fired(pack: Any, event: Any, name: str, value: str) -> set[str]:
+    case = CASES[name]
+    data = {case.get("field", "code"): value, **case.get("extra", {})}
+    found = pack.match_json(as_json([event(case.get("schema", KERNEL), **data)]))
+    return {Path(m.rule.source).name for m in found}
+
+
+@pytest.mark.parametrize("name", RULE_FILES)
+def test_positives_fire(pack: Any, event: Any, name: str) -> None:
+    for value in CASES[name]["match"]:
+        assert name in _fired(pack, event, name, value), value
+
+
+@pytest.mark.parametrize("name", RULE_FILES)
+def test_near_misses_do_not_fire(pack: Any, event: Any, name: str) -> None:
+    for value in CASES[name]["near_miss"]:
+        assert name not in _fired(pack, event, name, value), value
+
+
+def test_a_rule_sees_only_its_logsource(pack: Any, event: Any) -> None:
+    # The same text in a field of another schema is not kernel code.
+    saved = "https://telemetry.jupyter.org/schemas/events/contents/saved"
+    assert pack.match_json(as_json([event(saved, path="/etc/shadow", kind="file")])) == []
