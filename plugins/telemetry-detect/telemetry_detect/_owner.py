@@ -2,9 +2,10 @@
 
 A sink is built from configuration inside ``EventLog(sinks=[...])`` and is not handed
 its EventLog, so the sink finds the live EventLog that lists it among its
-``sink_handlers()`` (public), looking through telemetry_core's set of live EventLogs
+``sink_handlers`` (public), looking through telemetry_core's set of live EventLogs
 (``_eventlog._live``: private; the one private name this plugin uses, asked to be made
-public). ``attach(eventlog, sink_label)`` sets it explicitly.
+public). ``attach(eventlog, sink_label)`` sets it explicitly. Two EventLogs of one process
+that both have a detect sink give them different ``name`` s.
 """
 
 from __future__ import annotations
@@ -28,14 +29,18 @@ def owner_of(label: str) -> Any:
     with _lock:
         ref = _attached.get(label)
     found = ref() if ref else None
-    if found is not None:
-        return found
+    if found is not None and _lists(found, label):
+        return found  # still open: a closed EventLog lists no sinks
     try:
         from telemetry_core._eventlog import _live
     except ImportError:  # pragma: no cover - the core moved it: attach() still works
         return None
     for eventlog in list(_live):
-        if any(h.label == label for h in eventlog.sink_handlers()):
+        if _lists(eventlog, label):
             attach(eventlog, label)
             return eventlog
     return None
+
+
+def _lists(eventlog: Any, label: str) -> bool:
+    return any(h.label == label for h in eventlog.sink_handlers)
