@@ -8,7 +8,7 @@ from pathlib import Path
 import nox
 
 nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "js", "js_e2e",
-                         "jupyterlab"]
+                         "jupyterlab", "detect"]
 nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = ["kafka", "s3", "elasticsearch"]
@@ -44,7 +44,8 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[test]", "ruff", "mypy", "types-PyYAML")
     session.run("ruff", "check", "telemetry_core", "tests", "bench", "plugins", "noxfile.py")
     session.run("mypy", "telemetry_core",
-                *(f"plugins/telemetry-sink-{p}/telemetry_sink_{p}" for p in PLUGINS))
+                *(f"plugins/telemetry-sink-{p}/telemetry_sink_{p}" for p in PLUGINS),
+                "plugins/telemetry-detect/telemetry_detect")
 
 
 @nox.session
@@ -54,6 +55,15 @@ def plugins(session: nox.Session, plugin: str) -> None:
     path = f"plugins/telemetry-sink-{plugin}"
     session.install("-e", ".[test]", "-e", f"{path}[test]")
     session.run("pytest", f"{path}/tests", *session.posargs)
+
+
+@nox.session
+def detect(session: nox.Session) -> None:
+    """Sigma detection (plugins/telemetry-detect): rules, check, hunt over files and S3
+    (moto), the detect sink, and the end-to-end test with a real jupyter_server."""
+    session.install("-e", ".[test,jupyter]", "ipykernel", "-e", "plugins/telemetry-sink-s3",
+                    "-e", "plugins/telemetry-detect[test]")
+    session.run("pytest", "plugins/telemetry-detect/tests", *session.posargs)
 
 
 @nox.session

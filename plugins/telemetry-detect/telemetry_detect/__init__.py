@@ -28,7 +28,8 @@ _WHERE = {"ALERT_SCHEMA": "_alerts", "Finding": "_check", "check_rules": "_check
           "RuleError": "_compile", "shipped_pack": "_compile", "Detector": "_detector",
           "Match": "_engine", "CATEGORIES": "_logsource", "pipeline": "_logsource",
           "attach": "_owner"}
-__all__ = sorted(_WHERE)
+__all__ = ["ALERT_SCHEMA", "CATEGORIES", "Detector", "Finding", "Match", "RuleError",
+           "attach", "check_rules", "pipeline", "shipped_pack"]
 
 
 def __getattr__(name: str) -> Any:

@@ -97,7 +97,8 @@ def _since(text: str | None) -> str | None:
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"--since {text!r}: not an ISO 8601 time, e.g. 2026-01-31T12:00Z")
+        raise ValueError(f"--since {text!r}: not an ISO 8601 time, e.g. "
+                         "2026-01-31T12:00Z") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

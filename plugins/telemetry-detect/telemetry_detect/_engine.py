@@ -57,8 +57,9 @@ class Matcher:
         self._check_each_rule()
 
     def _check_each_rule(self) -> None:
-        empty = f"events AS (SELECT {self._projection} FROM (SELECT NULL::VARCHAR AS raw) LIMIT 0)"
-        for rule, select in zip(self.rules, self._selects):
+        empty = (f"events AS (SELECT {self._projection} FROM (SELECT NULL::VARCHAR AS raw) "
+                 "LIMIT 0)")
+        for rule, select in zip(self.rules, self._selects, strict=True):
             try:
                 self._con.execute(f"WITH {empty} {select}").fetchall()
             except duckdb.Error as exc:

@@ -59,7 +59,8 @@ def s3_files(url: str, since: str | None = None, endpoint_url: str | None = None
     since_date = since[:10] if since else None
     with tempfile.TemporaryDirectory(prefix="telemetry-hunt-") as tmp:
         os.chmod(tmp, 0o700)
-        files, total = [], 0
+        files: list[str] = []
+        total = 0
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket,
                                                                         Prefix=prefix):
             for item in page.get("Contents", ()):

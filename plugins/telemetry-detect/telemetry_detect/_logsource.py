@@ -10,6 +10,7 @@ condition to each rule, so the same rule runs in DuckDB, SQLite and Elasticsearc
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 SHIPPED_PREFIX = "https://telemetry.jupyter.org/schemas/events/"
 PRODUCT = "jupyter"
@@ -59,7 +60,7 @@ def pipeline(registered: Iterable[str]) -> object:
     )
 
     known = sorted(set(registered))
-    items = []
+    items: list[Any] = []
     for category in CATEGORIES:
         sids = schemas_for(category, None, known)
         if sids:
@@ -72,6 +73,9 @@ def pipeline(registered: Iterable[str]) -> object:
             identifier=f"jupyter_service_{service_name(sid)}",
             transformation=AddConditionTransformation({"__schema__": sid}),
             rule_conditions=[LogsourceCondition(product=PRODUCT, service=service_name(sid))]))
+    claimed: list[Any] = [LogsourceCondition(product=PRODUCT, category=c) for c in CATEGORIES
+                          if schemas_for(c, None, known)]
+    claimed += [LogsourceCondition(product=PRODUCT, service=service_name(s)) for s in known]
     # Anything not claimed above cannot be evaluated: say so instead of matching everything.
     items.append(ProcessingItem(
         identifier="jupyter_unknown_logsource",
@@ -80,7 +84,5 @@ def pipeline(registered: Iterable[str]) -> object:
             "with a category (" + ", ".join(CATEGORIES) + ") or a service (a schema path)"),
         rule_condition_negation=True,
         rule_condition_linking=any,
-        rule_conditions=[LogsourceCondition(product=PRODUCT, category=c) for c in CATEGORIES
-                         if schemas_for(c, None, known)]
-        + [LogsourceCondition(product=PRODUCT, service=service_name(s)) for s in known]))
+        rule_conditions=claimed))
     return ProcessingPipeline(name="Jupyter telemetry log sources", priority=20, items=items)

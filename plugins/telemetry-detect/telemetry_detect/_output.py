@@ -31,8 +31,8 @@ def print_matches(matches: Sequence[Match], fmt: str, out: TextIO | None = None)
     out = out or sys.stdout
     if fmt == "json":
         for match in matches:
-            row = {**_row(match), "rule_id": match.rule.id, "tags": list(match.rule.tags)}
-            out.write(orjson.dumps(row).decode() + "\n")
+            record = {**_row(match), "rule_id": match.rule.id, "tags": list(match.rule.tags)}
+            out.write(orjson.dumps(record).decode() + "\n")
         return
     rows = [_row(m) for m in matches]
     widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in _COLUMNS}

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from cli import telemetry, telemetry_process
-
 from telemetry_detect import shipped_pack
 
 KERNEL = "https://telemetry.jupyter.org/schemas/events/kernel/code-executed"

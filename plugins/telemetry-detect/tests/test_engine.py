@@ -9,7 +9,6 @@ import pytest
 from conftest import KERNEL, as_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from telemetry_detect import Detector, RuleError
 
 RULE = """

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 import yaml
 from conftest import KERNEL, as_json
-
 from telemetry_detect import shipped_pack
 
 CASES = yaml.safe_load((Path(__file__).parent / "pack_cases.yaml").read_text())
