@@ -113,3 +113,7 @@ def test_hunt_finds_the_same_in_s3(s3: Any, tmp_path: Path) -> None:
                        "--events", "s3://hunt/events", env=s3.env())
     assert [json.loads(line)["event_id"] for line in recent.stdout.splitlines()] == [
         recorded[1]["__event_id__"]]
+    small = telemetry("detect", "hunt", "--max-bytes", "10", "--events", "s3://hunt/events",
+                      env=s3.env())
+    assert small.returncode == 1 and small.stdout == ""
+    assert "more than 10 bytes of events" in small.stderr
