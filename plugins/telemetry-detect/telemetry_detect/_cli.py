@@ -39,6 +39,17 @@ def register(subparsers: Any) -> None:
                       help="most bytes of S3 objects to copy (default 10 GiB)")
     hunt.set_defaults(func=_hunt)
 
+    export = sub.add_parser("export", help="write the rules as another engine's queries",
+                            description="Convert the rules with pySigma's backend, one JSON "
+                            "object per rule and line.")
+    export.add_argument("--backend", choices=("elasticsearch",), default="elasticsearch")
+    export.add_argument("--format", choices=("dsl", "lucene"), default="dsl",
+                        help="dsl: query DSL for _search; lucene: query strings")
+    export.add_argument("--rules", action="append", metavar="PATH",
+                        help="rule file or directory (repeatable; default: the shipped pack)")
+    export.add_argument("--config", help="EventLog config file (its registered schemas)")
+    export.set_defaults(func=_export)
+
 
 def _eventlog(config: str | None) -> Any:
     from telemetry_core import EventLog
@@ -86,6 +97,25 @@ def _hunt(args: argparse.Namespace) -> int:
     print(f"{len(files)} files searched with {len(detector.rules)} rules, "
           f"{len(matches)} matches", file=sys.stderr)
     return 1 if matches else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import orjson
+
+    from ._compile import shipped_pack
+    from ._export import export_rules
+
+    eventlog = _eventlog(args.config)
+    try:
+        registered = eventlog.schemas.documents()
+    finally:
+        eventlog.close()
+    records = export_rules(args.rules or [shipped_pack()], registered, args.backend,
+                           args.format)
+    for record in records:
+        sys.stdout.write(orjson.dumps(record).decode() + "\n")
+    print(f"{len(records)} rules exported", file=sys.stderr)
+    return 0
 
 
 def _since(text: str | None) -> str | None:
