@@ -25,6 +25,7 @@ from telemetry_core.sinks import (
 from ._alerts import ALERT_SCHEMA, ALERT_VERSION, alerts
 from ._compile import RuleError, rule_files, shipped_pack
 from ._owner import owner_of
+from ._webhook import Webhook, check_url
 
 
 class DetectSink(Sink):
@@ -34,14 +35,27 @@ class DetectSink(Sink):
     batch_size = 500
     batch_age = 0.2
     counters = ("detect_events", "detect_matches", "detect_alerts",
-                "detect_alerts_not_recorded")
+                "detect_alerts_not_recorded", "detect_webhook_sent", "detect_webhook_dropped",
+                "detect_webhook_failed")
     options = (
         Option("rules", "list", [], "rule files or directories, in addition to the pack"),
         Option("pack", "bool", True, "evaluate the shipped rule pack too"),
+        Option("webhook_url", "str", None, "POST each recorded alert here as JSON (Slack/"
+               "Teams style); none by default", nullable=True, check=check_url),
+        Option("webhook_queue", "int", 1000, "alerts waiting for the webhook at most; more "
+               "are dropped and counted", minimum=1),
+        Option("webhook_timeout", "float", 5.0, "seconds one POST may take", minimum=0.1),
+        Option("webhook_attempts", "int", 3, "POSTs of one alert before it counts as failed",
+               minimum=1),
     )
 
-    def __init__(self, context: SinkContext, *, rules: list[str], pack: bool) -> None:
+    def __init__(self, context: SinkContext, *, rules: list[str], pack: bool,
+                 webhook_url: str | None, webhook_queue: int, webhook_timeout: float,
+                 webhook_attempts: int) -> None:
         super().__init__(context)
+        self._webhook_options = (webhook_url, webhook_queue, webhook_timeout,
+                                 webhook_attempts)
+        self._webhook: Webhook | None = None
         self.rule_paths = [Path(p) for p in rules] + ([shipped_pack()] if pack else [])
         if not self.rule_paths:
             raise SinkConfigError("detect sink: no rules: give 'rules' or leave 'pack' on")
@@ -55,6 +69,9 @@ class DetectSink(Sink):
             rule_files(self.rule_paths)  # fail at start-up for a missing path
         except RuleError as exc:
             raise SinkConfigError(f"detect sink: {exc}") from None
+        url, max_queue, timeout, attempts = self._webhook_options
+        if url and self._webhook is None:
+            self._webhook = Webhook(url, self.context.count, max_queue, timeout, attempts)
 
     def _ready(self) -> Any:
         """The detector, compiled against the owner's schemas on first use (the owning
@@ -89,8 +106,13 @@ class DetectSink(Sink):
                                   "allowed_schemas?)", self.context.label, ALERT_SCHEMA)
             else:
                 self.context.count("detect_alerts")
+                if self._webhook is not None:
+                    self._webhook.send(recorded)  # as recorded: what the policy allows
         return None
 
     def close(self) -> None:
+        if self._webhook is not None:
+            self._webhook.close()
+            self._webhook = None
         if self._detector is not None:
             self._detector.close()
