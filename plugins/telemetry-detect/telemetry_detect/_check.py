@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._compile import RuleError, compile_rules, load_rules, rule_files
+from ._compile import RuleError, compile_rules, load_all, rule_files
+from ._correlate import build
 from ._engine import Matcher
 from ._fields import FieldCatalogue
 from ._logsource import schemas_for, service_name
@@ -43,16 +44,18 @@ def check_rules(paths: Iterable[str | Path], eventlog: Any,
     checked = 0
     for path in rule_files(paths):
         try:
-            loaded = load_rules([path])
+            loaded, correlations = load_all([path])
+            for _, correlation in correlations:
+                build(path, correlation)
         except RuleError as exc:
             findings.append(Finding(str(path), "-", str(exc).split(": ", 1)[-1]))
             continue
+        checked += len(correlations)
+        found = []
         for _, rule in loaded:
             checked += 1
-            found = _check_one(path, rule, catalogue, eventlog if policy else None)
-            if not found:
-                found = _check_converts(path, catalogue)
-            findings.extend(found)
+            found += _check_one(path, rule, catalogue, eventlog if policy else None)
+        findings.extend(found or _check_converts(path, catalogue))
     return checked, findings
 
 
@@ -101,7 +104,7 @@ def _check_one(path: Path, rule: Any, catalogue: FieldCatalogue,
 def _check_converts(path: Path, catalogue: FieldCatalogue) -> list[Finding]:
     # Fresh rules: conversion changes them.
     try:
-        Matcher(compile_rules(load_rules([path]), catalogue.schemas), catalogue).close()
+        Matcher(compile_rules(load_all([path])[0], catalogue.schemas), catalogue).close()
     except RuleError as exc:
         return [Finding(str(path), "-", str(exc).split(": ", 1)[-1])]
     return []

@@ -87,10 +87,10 @@ def _hunt(args: argparse.Namespace) -> int:
         if args.events.startswith("s3://"):
             with s3_files(args.events, since, args.endpoint_url,
                           args.max_bytes or DEFAULT_MAX_BYTES, progress_to_stderr) as files:
-                matches = detector.match_files(files, since)
+                matches = detector.evaluate(detector.match_files(files, since))
         else:
             files = local_files(args.events)
-            matches = detector.match_files(files, since)
+            matches = detector.evaluate(detector.match_files(files, since))
     finally:
         detector.close()
     print_matches(matches, args.format)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
@@ -66,7 +67,11 @@ class CompiledRule:
     condition: str
     source: str  # the file it came from
     fields: tuple[str, ...]  # the event fields its detection names
-    rule: SigmaRule = field(repr=False, compare=False)
+    rule: Any = field(repr=False, compare=False)
+    #: False for a rule only correlations use (Sigma's ``generate: false``, the default).
+    generate: bool = True
+    #: Event fields correlations over this rule group or count by.
+    group_fields: tuple[str, ...] = ()
 
 
 def rule_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -90,8 +95,22 @@ def shipped_pack() -> Path:
 
 
 def load_rules(paths: Iterable[str | Path]) -> list[tuple[Path, SigmaRule]]:
-    """Parse the Sigma rules in ``paths``; ``RuleError`` for a file that is not Sigma."""
+    """Parse the Sigma detection rules in ``paths``; ``RuleError`` for a file that is not
+    Sigma, and for correlation rules (``load_all`` reads those)."""
+    rules, correlations = load_all(paths)
+    if correlations:
+        path, _ = correlations[0]
+        raise RuleError(f"{path}: SigmaCorrelationRule rules are not supported here; only "
+                        "detection rules")
+    return rules
+
+
+def load_all(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, SigmaRule]],
+                                                   list[tuple[Path, SigmaCorrelationRule]]]:
+    """Detection rules and correlation rules in ``paths``, references resolved across
+    files; ``RuleError`` for a file that is not Sigma or a reference to no rule."""
     loaded: list[tuple[Path, SigmaRule]] = []
+    correlations: list[tuple[Path, SigmaCorrelationRule]] = []
     for path in rule_files(paths):
         if path.stat().st_size > MAX_RULE_FILE_BYTES:
             raise RuleError(f"{path}: larger than {MAX_RULE_FILE_BYTES} bytes; not a rule file")
@@ -100,15 +119,23 @@ def load_rules(paths: Iterable[str | Path]) -> list[tuple[Path, SigmaRule]]:
         except (SigmaError, ValueError, UnicodeDecodeError) as exc:
             raise RuleError(f"{path}: not a Sigma rule: {_reason(exc)}") from None
         for rule in collection.rules:
+            if isinstance(rule, SigmaCorrelationRule):
+                correlations.append((path, rule))
+                continue
             if not isinstance(rule, SigmaRule):
-                raise RuleError(f"{path}: {type(rule).__name__} rules are not supported yet; "
-                                "only detection rules")
+                raise RuleError(f"{path}: {type(rule).__name__} rules are not supported")
             if rule.errors:
                 raise RuleError(f"{path}: rule {rule.title!r}: {_reason(rule.errors[0])}")
             loaded.append((path, rule))
             if len(loaded) > MAX_RULES:
                 raise RuleError(f"more than {MAX_RULES} rules: split them into several sets")
-    return loaded
+    if correlations:
+        every = SigmaCollection([r for _, r in loaded] + [c for _, c in correlations])
+        try:
+            every.resolve_rule_references()
+        except SigmaError as exc:
+            raise RuleError(f"{correlations[0][0]}: {_reason(exc)}") from None
+    return loaded, correlations
 
 
 def rule_fields(rule: SigmaRule) -> tuple[str, ...]:
@@ -137,7 +164,8 @@ def compile_rules(rules: Sequence[tuple[Path, SigmaRule]],
     for path, rule in rules:
         names = rule_fields(rule)  # before the pipeline adds __schema__
         try:
-            queries = backend.convert_rule(rule)
+            # A rule only correlations use converts to no output; its query is kept.
+            queries = backend.convert_rule(rule) or rule.get_conversion_result()
         except SigmaError as exc:
             raise RuleError(f"{path}: rule {rule.title!r}: {_reason(exc)}") from None
         condition = " OR ".join(f"({q})" for q in queries)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._compile import CompiledRule, compile_rules, load_rules, shipped_pack
+from ._compile import CompiledRule, compile_rules, load_all, shipped_pack
+from ._correlate import Correlator, build
 from ._engine import Match, Matcher
 from ._fields import FieldCatalogue
 
@@ -16,7 +18,8 @@ class Detector:
 
     ``Detector(paths, eventlog=None)``: ``paths`` are rule files or directories (the
     shipped pack: ``Detector.shipped()``); the schemas are those ``eventlog`` registered,
-    or the shipped ones. Raises ``RuleError`` for a rule that cannot be loaded or run.
+    or the shipped ones. Correlation rules in ``paths`` are evaluated by ``evaluate``
+    over a sliding window. Raises ``RuleError`` for a rule that cannot be loaded or run.
     """
 
     def __init__(self, paths: Iterable[str | Path], eventlog: Any = None) -> None:
@@ -26,9 +29,21 @@ class Detector:
             eventlog = EventLog()
         self.catalogue = FieldCatalogue.from_eventlog(eventlog)
         self.paths = [Path(p) for p in paths]
-        self.rules: list[CompiledRule] = compile_rules(load_rules(self.paths),
-                                                       self.catalogue.schemas)
+        loaded, correlated = load_all(self.paths)
+        self.correlations = [build(path, rule) for path, rule in correlated]
+        rules = compile_rules(loaded, self.catalogue.schemas)
+        self.rules: list[CompiledRule] = [self._for_correlations(r) for r in rules]
+        self.correlator = Correlator(self.correlations)
         self._matcher = Matcher(self.rules, self.catalogue)
+
+    def _for_correlations(self, rule: CompiledRule) -> CompiledRule:
+        users = [c for c in self.correlations if id(rule.rule) in c.watches]
+        if not users:
+            return rule
+        fields = {name for c in users for name in (*c.group_by, c.value_field) if name}
+        quiet = not any(c.info.rule.generate for c in users)  # Sigma: generate: false
+        return dataclasses.replace(rule, generate=not quiet,
+                                   group_fields=tuple(sorted(fields | {"user"})))
 
     @classmethod
     def shipped(cls, eventlog: Any = None) -> Detector:
@@ -36,12 +51,18 @@ class Detector:
         return cls([shipped_pack()], eventlog)
 
     def match_json(self, events: Sequence[bytes | str]) -> list[Match]:
-        """Matches among events given as JSON objects."""
+        """Matches of the detection rules among events given as JSON objects."""
         return self._matcher.match_json(events)
 
     def match_files(self, files: Sequence[str], since: str | None = None) -> list[Match]:
         """Matches among JSON-lines files (plain or gzip) of events since ``since``."""
         return self._matcher.match_files(files, since)
+
+    def evaluate(self, matches: Sequence[Match]) -> list[Match]:
+        """What deserves an alert: matches of rules that generate alerts, then the
+        correlations ``matches`` complete (the window's state carries over calls)."""
+        direct = [m for m in matches if m.rule.generate]
+        return direct + self.correlator.feed(matches)
 
     def close(self) -> None:
         """Release the DuckDB connection."""

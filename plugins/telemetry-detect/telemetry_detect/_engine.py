@@ -30,10 +30,29 @@ class Match:
     timestamp: str
     schema: str
     user: str | None
+    #: The values of the rule's ``group_fields`` in the event (for correlations).
+    values: tuple[tuple[str, str | None], ...] = ()
 
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _values(rule: CompiledRule, catalogue: FieldCatalogue) -> str:
+    """SQL for a list of the rule's group fields' values, as text."""
+    if not rule.group_fields:
+        return "NULL::VARCHAR[]"
+    items = []
+    for name in rule.group_fields:
+        quoted = '"' + name.replace('"', '""') + '"'
+        items.append(f"CAST({quoted} AS VARCHAR)" if name in catalogue.fields else "NULL")
+    return "[" + ", ".join(items) + "]::VARCHAR[]"
+
+
+def _pairs(rule: CompiledRule, vals: Any) -> tuple[tuple[str, str | None], ...]:
+    if not rule.group_fields or vals is None:
+        return ()
+    return tuple(zip(rule.group_fields, vals, strict=False))
 
 
 class Matcher:
@@ -52,7 +71,8 @@ class Matcher:
         user = '"user"' if "user" in catalogue.fields else "NULL"
         self._selects = [
             f"SELECT {i} AS rule_index, \"__event_id__\", \"__timestamp__\", \"__schema__\", "
-            f"CAST({user} AS VARCHAR) AS matched_user FROM events WHERE {rule.condition}"
+            f"CAST({user} AS VARCHAR) AS matched_user, {_values(rule, catalogue)} AS vals "
+            f"FROM events WHERE {rule.condition}"
             for i, rule in enumerate(self.rules)]
         self._check_each_rule()
 
@@ -71,7 +91,7 @@ class Matcher:
         where = f" WHERE \"__timestamp__\" >= {_literal(since)}" if since else ""
         union = " UNION ALL ".join(self._selects) if self._selects else (
             "SELECT 0 AS rule_index, '' AS __event_id__, '' AS __timestamp__, "
-            "'' AS __schema__, NULL AS matched_user WHERE false")
+            "'' AS __schema__, NULL AS matched_user, NULL AS vals WHERE false")
         return (f"WITH events AS MATERIALIZED (SELECT * FROM (SELECT {self._projection} "
                 f"FROM ({rows_sql})){where}) SELECT * FROM ({union}) "
                 f"ORDER BY \"__timestamp__\", rule_index LIMIT {MAX_MATCHES}")
@@ -79,8 +99,9 @@ class Matcher:
     def _run(self, sql: str, params: list[Any]) -> list[Match]:
         with self._lock:
             rows = self._con.execute(sql, params).fetchall()
-        return [Match(self.rules[i], str(eid or ""), str(ts or ""), str(sid or ""), user)
-                for i, eid, ts, sid, user in rows]
+        return [Match(self.rules[i], str(eid or ""), str(ts or ""), str(sid or ""), user,
+                      _pairs(self.rules[i], vals))
+                for i, eid, ts, sid, user, vals in rows]
 
     def match_json(self, events: Sequence[bytes | str]) -> list[Match]:
         """The matches among events given as JSON objects (one per item)."""

@@ -4,7 +4,8 @@ For deployments that already send events to Elasticsearch: the same rules and th
 Jupyter log-source pipeline, converted by pySigma's Elasticsearch backend into query DSL
 (``dsl``, for ``_search`` or a watcher) or Lucene strings (``lucene``, for Kibana).
 Lucene regular expressions are anchored and lack ``\\b`` and friends: a rule using
-``|re`` is exported, marked ``"approximate": true``.
+``|re`` is exported, marked ``"approximate": true``. Correlation rules (and the rules
+only they use) are not exported: Lucene queries cannot count over a window.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from sigma.exceptions import SigmaError
 
-from ._compile import RuleError, load_rules
+from ._compile import RuleError, load_all
 from ._logsource import pipeline
 
 #: ``--backend`` -> (module, class) of the pySigma backend.
@@ -26,7 +27,8 @@ FORMATS = {"dsl": "dsl_lucene", "lucene": "default"}
 
 def export_rules(paths: Iterable[str | Path], registered: Iterable[str],
                  backend: str = "elasticsearch", fmt: str = "dsl") -> list[dict[str, Any]]:
-    """One record per rule: its id, title, level, tags, ``query`` and ``approximate``."""
+    """One record per rule: its id, title, level, tags, ``query`` and ``approximate``;
+    correlation rules and the rules only they use are left out."""
     import importlib
 
     if backend not in BACKENDS:
@@ -39,12 +41,15 @@ def export_rules(paths: Iterable[str | Path], registered: Iterable[str],
                          f"pysigma-backend-{backend}") from None
     converter = backend_class(processing_pipeline=pipeline(registered))
     records = []
-    for path, rule in load_rules(paths):
+    for path, rule in load_all(paths)[0]:
         uses_regex = _uses_regex(rule)  # before conversion, which changes the rule
         try:
-            (query,) = converter.convert_rule(rule, FORMATS[fmt])
+            queries = converter.convert_rule(rule, FORMATS[fmt])
         except (SigmaError, ValueError) as exc:
             raise RuleError(f"{path}: rule {rule.title!r}: {exc}") from None
+        if not queries:
+            continue  # only a correlation uses it
+        (query,) = queries
         records.append({"rule_id": str(rule.id) if rule.id else rule.title,
                         "title": rule.title,
                         "level": str(rule.level.name).lower() if rule.level else "medium",

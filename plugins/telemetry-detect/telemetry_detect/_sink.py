@@ -90,7 +90,8 @@ class DetectSink(Sink):
         self.context.count("detect_events", len(wanted))
         if not wanted:
             return None
-        matches = self._ready().match_json(wanted)
+        detector = self._ready()
+        matches = detector.evaluate(detector.match_json(wanted))
         if not matches:
             return None
         self.context.count("detect_matches", len(matches))

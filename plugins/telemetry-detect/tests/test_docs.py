@@ -6,11 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from cli import telemetry
 from conftest import ALERT, POLICY, REVERSE_SHELL, as_json, record_code
-from telemetry_detect import Detector, RuleError, shipped_pack
+from telemetry_detect import Detector, shipped_pack
 from telemetry_detect._alerts import alerts
 
 from telemetry_core import EventLog
@@ -37,19 +36,8 @@ def test_the_example_rule_checks_clean_and_matches(tmp_path: Path, event: Any) -
 
 def test_the_pack_table_lists_every_rule() -> None:
     for path in sorted(shipped_pack().glob("*.yml")):
-        rule = yaml.safe_load(path.read_text())
+        *_, rule = yaml.safe_load_all(path.read_text())  # a correlation follows its rule
         assert f"| `{path.name}` | {rule['title']} | {rule['level']} |" in TEXT, path.name
-
-
-def test_correlation_rules_are_refused_not_ignored(tmp_path: Path) -> None:
-    (tmp_path / "corr.yml").write_text(
-        "title: base\nname: base\nlogsource: {product: jupyter, category: kernel_lifecycle}\n"
-        "detection:\n  s:\n    action: started\n  condition: s\n---\n"
-        "title: burst\ncorrelation:\n  type: event_count\n  rules: [base]\n"
-        "  group-by: [user]\n  timespan: 1m\n  condition: {gte: 10}\n")
-    with pytest.raises(RuleError, match="corr.yml: SigmaCorrelationRule rules are not "
-                                        "supported yet"):
-        Detector([tmp_path])
 
 
 def test_a_replayed_batch_gives_the_same_alert_id(pack: Any, event: Any) -> None:

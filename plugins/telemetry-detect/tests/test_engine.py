@@ -75,13 +75,15 @@ def test_logsource_by_service_path(tmp_path: Path, event: Any) -> None:
 @given(needle=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)),
                       min_size=1, max_size=12))
 def test_any_literal_matches_itself_and_only_as_text(tmp_path_factory: Any, needle: str) -> None:
-    # Quotes, backslashes, % and _ in a rule's value are literal text, never SQL or LIKE.
+    # Quotes, backslashes, % and _ in a rule's value are literal text, never SQL or LIKE
+    # (Sigma's own wildcards, * and ?, and its escape character are escaped in the rule).
     import orjson
     import yaml
 
     tmp = tmp_path_factory.mktemp("lit")
+    sigma_escaped = needle.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
     rule = {"title": "literal", "logsource": {"product": "jupyter", "category": "code_execution"},
-            "detection": {"s": {"code|contains": needle}, "condition": "s"}}
+            "detection": {"s": {"code|contains": sigma_escaped}, "condition": "s"}}
     (tmp / "r.yml").write_text(yaml.safe_dump(rule))
     found = Detector([tmp / "r.yml"])
     base = {"__schema__": KERNEL, "__timestamp__": "t", "kernel_id": "k", "status": "ok"}

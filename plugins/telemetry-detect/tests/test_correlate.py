@@ -1,0 +1,142 @@
+"""Correlations over a sliding window: a burst fires once, the same events spread out
+never; the state is bounded and carries over batches."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cli import telemetry
+from conftest import ALERT, PII, POLICY, as_json
+from telemetry_detect import Detector, shipped_pack
+from telemetry_detect._correlate import Correlator
+
+from telemetry_core import EventLog
+
+LIFE = "https://telemetry.jupyter.org/schemas/events/kernel/lifecycle"
+LOGIN = "https://telemetry.jupyter.org/schemas/events/hub/login"
+START = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
+BURST = "Burst of kernel starts"
+
+
+def _starts(event: Any, n: int, step: timedelta, user: str = "ana",
+            action: str = "started") -> list[dict[str, Any]]:
+    return [event(LIFE, timestamp=(START + i * step).isoformat().replace("+00:00", "Z"),
+                  action=action, kernel_id=f"k{i}", user=user) for i in range(n)]
+
+
+def _alerted(detector: Detector, events: list[dict[str, Any]]) -> list[Any]:
+    return detector.evaluate(detector.match_json(as_json(events)))
+
+
+def test_the_correlation_rules_have_false_positive_notes() -> None:
+    for path in shipped_pack().glob("*.yml"):
+        *_, last = yaml.safe_load_all(path.read_text())
+        assert last.get("falsepositives") and last.get("level"), path.name
+
+
+def test_a_burst_fires_once_and_spread_out_never(event: Any) -> None:
+    burst = Detector.shipped()
+    found = _alerted(burst, _starts(event, 12, timedelta(seconds=3)))
+    assert [m.rule.title for m in found] == [BURST] * 10  # one alert: the 10 in the window
+    assert len({m.rule.id for m in found}) == 1 and found[0].user == "ana"
+    spread = Detector.shipped()
+    assert _alerted(spread, _starts(event, 12, timedelta(minutes=5))) == []
+    stopped = Detector.shipped()  # the base rule's own events do not alert
+    assert _alerted(stopped, _starts(event, 12, timedelta(seconds=3), action="stopped")) == []
+
+
+def test_groups_are_per_user(event: Any) -> None:
+    detector = Detector.shipped()
+    events = _starts(event, 5, timedelta(seconds=2), user="ana")
+    events += _starts(event, 5, timedelta(seconds=2), user="bob")
+    assert _alerted(detector, events) == []
+
+
+def test_the_window_carries_over_batches(event: Any) -> None:
+    detector = Detector.shipped()
+    events = _starts(event, 10, timedelta(seconds=2))
+    found = [m for batch in (events[:4], events[4:7], events[7:])
+             for m in _alerted(detector, batch)]
+    assert {m.rule.title for m in found} == {BURST} and len(found) == 10
+
+
+def test_value_count_and_temporal(tmp_path: Path, event: Any) -> None:
+    (tmp_path / "rules.yml").write_text("""
+title: kernel started
+name: started
+logsource: {product: jupyter, category: kernel_lifecycle}
+detection: {s: {action: started}, condition: s}
+---
+title: login
+name: login
+logsource: {product: jupyter, category: hub_login}
+detection: {s: {authenticator: PAMAuthenticator}, condition: s}
+---
+title: many kernel kinds
+correlation:
+  type: value_count
+  rules: [started]
+  group-by: [user]
+  timespan: 1m
+  condition: {gte: 3, field: kernel_name}
+level: low
+---
+title: login then kernel
+correlation:
+  type: temporal
+  rules: [login, started]
+  group-by: [user]
+  timespan: 5m
+level: low
+""")
+    detector = Detector([tmp_path])
+    kinds = [event(LIFE, timestamp=f"2026-12-07T10:00:0{i}Z", action="started",
+                   kernel_id="k", kernel_name=name, user="ana")
+             for i, name in enumerate(["python3", "python3", "ir", "julia"])]
+    assert {m.rule.title for m in _alerted(detector, kinds)} == {"many kernel kinds"}
+    detector = Detector([tmp_path])
+    login = event(LOGIN, timestamp="2026-12-07T09:58:00Z", authenticator="PAMAuthenticator",
+                  user="bob")
+    late = event(LIFE, timestamp="2026-12-07T10:30:00Z", action="started", kernel_id="k",
+                 user="bob")
+    assert _alerted(detector, [login, late]) == []
+    soon = event(LIFE, timestamp="2026-12-07T10:01:00Z", action="started", kernel_id="k",
+                 user="bob")
+    assert {m.rule.title for m in _alerted(detector, [login, soon])} == {"login then kernel"}
+
+
+def test_state_is_bounded(event: Any) -> None:
+    detector = Detector.shipped()
+    small = Correlator(detector.correlations, max_groups=2)
+    users = [_starts(event, 1, timedelta(0), user=u)[0] for u in ("a", "b", "c")]
+    small.feed(detector.match_json(as_json(users)))
+    assert small.evicted == 1
+    assert all(len(c.groups) <= 2 for c in small.correlations)
+
+
+def test_the_sink_and_hunt_raise_one_alert_for_a_burst(tmp_path: Path) -> None:
+    policy = {**POLICY, LIFE: {"allowed_categories": [PII], "consent": "required"}}
+    log = EventLog(allowed_schemas=policy, sinks=[
+        {"type": "detect", "spool_dir": str(tmp_path / "s1"), "batch_size": 3},
+        {"type": "file", "path": str(tmp_path / "events") + "/",
+         "spool_dir": str(tmp_path / "s2")}])
+    try:
+        for i in range(11):
+            log.record_event(LIFE, 1, {"action": "started", "kernel_id": f"k{i}",
+                                       "user": "ana"},
+                             timestamp_override=START + timedelta(seconds=2 * i))
+        for _ in range(3):
+            assert log.flush(timeout=60)
+    finally:
+        log.close()
+    stored = [json.loads(line) for f in (tmp_path / "events").rglob("*.jsonl")
+              for line in f.read_text().splitlines()]
+    alerts = [e for e in stored if e["__schema__"] == ALERT]
+    assert [a["title"] for a in alerts] == [BURST] and len(alerts[0]["matched_event_ids"]) == 10
+    proc = telemetry("detect", "hunt", "--format", "json", "--events", str(tmp_path / "events"))
+    assert proc.returncode == 1
+    assert {json.loads(line)["rule"] for line in proc.stdout.splitlines()} == {BURST}
