@@ -130,7 +130,8 @@ def load_all(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, SigmaRule]],
             if len(loaded) > MAX_RULES:
                 raise RuleError(f"more than {MAX_RULES} rules: split them into several sets")
     if correlations:
-        every = SigmaCollection([r for _, r in loaded] + [c for _, c in correlations])
+        members: list[Any] = [r for _, r in loaded] + [c for _, c in correlations]
+        every = SigmaCollection(members)
         try:
             every.resolve_rule_references()
         except SigmaError as exc:
