@@ -38,21 +38,23 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _values(rule: CompiledRule, catalogue: FieldCatalogue) -> str:
-    """SQL for a list of the rule's group fields' values, as text."""
-    if not rule.group_fields:
+def _values(names: tuple[str, ...], catalogue: FieldCatalogue) -> str:
+    """SQL for a list of the values of the fields ``names``, as text."""
+    if not names:
         return "NULL::VARCHAR[]"
     items = []
-    for name in rule.group_fields:
+    for name in names:
         quoted = '"' + name.replace('"', '""') + '"'
         items.append(f"CAST({quoted} AS VARCHAR)" if name in catalogue.fields else "NULL")
     return "[" + ", ".join(items) + "]::VARCHAR[]"
 
 
-def _pairs(rule: CompiledRule, vals: Any) -> tuple[tuple[str, str | None], ...]:
+def _pairs(rule: CompiledRule, names: tuple[str, ...],
+           vals: Any) -> tuple[tuple[str, str | None], ...]:
     if not rule.group_fields or vals is None:
         return ()
-    return tuple(zip(rule.group_fields, vals, strict=False))
+    found = dict(zip(names, vals, strict=False))
+    return tuple((name, found.get(name)) for name in rule.group_fields)
 
 
 class Matcher:
@@ -67,12 +69,21 @@ class Matcher:
         self.catalogue = catalogue
         self._lock = threading.Lock()
         self._con = duckdb.connect(":memory:")
-        self._projection = catalogue.projection()
+        needed = {"user"} | {name for rule in self.rules
+                             for name in (*rule.fields, *rule.group_fields)}
+        self._projection = catalogue.projection(needed & set(catalogue.fields))
         user = '"user"' if "user" in catalogue.fields else "NULL"
+        self._group_fields = tuple(sorted({n for r in self.rules for n in r.group_fields}))
+        values = _values(self._group_fields, catalogue)
+        # One scan for all rules: each row lists the indices of the rules it matches.
+        cases = ", ".join(f"CASE WHEN ({rule.condition}) THEN {i} END"
+                          for i, rule in enumerate(self.rules))
+        self._select = (
+            f"SELECT unnest(list_filter([{cases}], lambda x: x IS NOT NULL)) AS rule_index, "
+            f"\"__event_id__\", \"__timestamp__\", \"__schema__\", "
+            f"CAST({user} AS VARCHAR) AS matched_user, {values} AS vals FROM events")
         self._selects = [
-            f"SELECT {i} AS rule_index, \"__event_id__\", \"__timestamp__\", \"__schema__\", "
-            f"CAST({user} AS VARCHAR) AS matched_user, {_values(rule, catalogue)} AS vals "
-            f"FROM events WHERE {rule.condition}"
+            f"SELECT {i} AS rule_index FROM events WHERE {rule.condition}"
             for i, rule in enumerate(self.rules)]
         self._check_each_rule()
 
@@ -89,18 +100,15 @@ class Matcher:
 
     def _query(self, rows_sql: str, since: str | None) -> str:
         where = f" WHERE \"__timestamp__\" >= {_literal(since)}" if since else ""
-        union = " UNION ALL ".join(self._selects) if self._selects else (
-            "SELECT 0 AS rule_index, '' AS __event_id__, '' AS __timestamp__, "
-            "'' AS __schema__, NULL AS matched_user, NULL AS vals WHERE false")
-        return (f"WITH events AS MATERIALIZED (SELECT * FROM (SELECT {self._projection} "
-                f"FROM ({rows_sql})){where}) SELECT * FROM ({union}) "
+        return (f"WITH events AS (SELECT * FROM (SELECT {self._projection} "
+                f"FROM ({rows_sql})){where}) SELECT * FROM ({self._select}) "
                 f"ORDER BY \"__timestamp__\", rule_index LIMIT {MAX_MATCHES}")
 
     def _run(self, sql: str, params: list[Any]) -> list[Match]:
         with self._lock:
             rows = self._con.execute(sql, params).fetchall()
         return [Match(self.rules[i], str(eid or ""), str(ts or ""), str(sid or ""), user,
-                      _pairs(self.rules[i], vals))
+                      _pairs(self.rules[i], self._group_fields, vals))
                 for i, eid, ts, sid, user, vals in rows]
 
     def match_json(self, events: Sequence[bytes | str]) -> list[Match]:

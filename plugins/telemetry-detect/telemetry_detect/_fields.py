@@ -8,7 +8,7 @@ privacy categories that decide whether the policy keeps it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,10 +83,14 @@ class FieldCatalogue:
         """The catalogue of every schema an ``EventLog`` has registered."""
         return cls(eventlog.schemas.documents())
 
-    def projection(self) -> str:
-        """SQL select list turning a JSON column ``raw`` into one column per field."""
+    def projection(self, only: Iterable[str] | None = None) -> str:
+        """SQL select list turning a JSON column ``raw`` into one column per field (per
+        field in ``only`` and the envelope, when given: fewer columns, less to parse)."""
+        wanted = None if only is None else set(only) | set(ENVELOPE)
         columns = []
         for path, entry in sorted(self.fields.items()):
+            if wanted is not None and path not in wanted:
+                continue
             pointer = "$." + ".".join(f'"{part}"' for part in path.split("."))
             text = f"json_extract_string(raw, '{pointer}')"
             expr = text if entry.sql_type == "VARCHAR" else f"TRY_CAST({text} AS {entry.sql_type})"
