@@ -65,6 +65,7 @@ from ._validation import (
 from .consent import Consent
 from .consent._identity import _current
 from .sinks import SinkHandler
+from .subject._recording import SubjectRecording, SubjectRoute
 
 log = logging.getLogger("telemetry_core")
 
@@ -92,7 +93,8 @@ class _Route:
     """What recording against one ``(schema id, version)`` needs, worked out once."""
 
     __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
-                 "template", "warned", "names", "needs_consent", "sourced_envelope")
+                 "template", "warned", "names", "needs_consent", "sourced_envelope",
+                 "subject")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
                  schema_id: str, names: frozenset[str], needs_consent: bool) -> None:
@@ -112,6 +114,7 @@ class _Route:
         self.envelope = self.template.fields
         # The same, with the REST server's __source__ after the other fields.
         self.sourced_envelope: dict[str, Any] = {**self.envelope, "__source__": None}
+        self.subject: SubjectRoute | None = None  # __subject__ and sealing (step 4b)
 
 
 class EventLog(Configurable):
@@ -182,6 +185,18 @@ class EventLog(Configurable):
         False, config=True,
         help="""Let EventValidationError quote the offending value (message and .instance).
         Off by default: values may be personal data, and errors end up in logs.""")
+    subject_secret = Unicode(
+        config=True,
+        help="""The key of the subject pseudonym: when set, every event about a user
+        carries ``__subject__``, a keyed hash of the user, so that `telemetry subject`
+        can find, export and erase a person's events (docs/subject-rights.md). Default:
+        $TELEMETRY_SUBJECT_SECRET.""")
+    subject_key_store = Unicode(
+        config=True,
+        help="""Where per-user keys for schemas with "encrypt": true are kept: "" (a
+        SQLite file under $XDG_STATE_HOME/telemetry/), sqlite:///PATH or
+        postgresql://.... The master key comes from $TELEMETRY_SUBJECT_MASTER_KEY.
+        Default: $TELEMETRY_SUBJECT_KEY_STORE.""")
     remote_references = Bool(
         False, config=True,
         help="""Let a schema's $ref fetch http(s) documents, once, at registration. Off: a
@@ -194,6 +209,14 @@ class EventLog(Configurable):
     @default("redaction_secret")
     def _default_secret(self) -> str:
         return os.environ.get("TELEMETRY_REDACTION_SECRET", "")
+
+    @default("subject_secret")
+    def _default_subject_secret(self) -> str:
+        return os.environ.get("TELEMETRY_SUBJECT_SECRET", "")
+
+    @default("subject_key_store")
+    def _default_subject_key_store(self) -> str:
+        return os.environ.get("TELEMETRY_SUBJECT_KEY_STORE", "")
 
     @default("consent_store")
     def _default_consent_store(self) -> str:
@@ -244,6 +267,8 @@ class EventLog(Configurable):
         self._modifiers: list[tuple[str | None, Modifier]] = []
         self._own_sinks: list[SinkHandler] = []
         self._policies = self._build_policies()
+        self._subjects = SubjectRecording(self.subject_secret.encode(), self.subject_key_store,
+                                          None)
         if self.register_builtin_schemas:
             for schema in builtin_schemas():
                 self.schemas.add(schema)
@@ -294,6 +319,8 @@ class EventLog(Configurable):
 
     def _build_policies(self) -> dict[str, Policy]:
         allowed = self.allowed_schemas
+        self._encrypted = frozenset(sid for sid, p in allowed.items() if p.get("encrypt")) \
+            if isinstance(allowed, dict) else frozenset()
         secret = self.redaction_secret.encode()
         mode: Literal["null", "hash"] = "hash" if self.redaction == "hash" else "null"
         if isinstance(allowed, dict):
@@ -418,6 +445,8 @@ class EventLog(Configurable):
             names = frozenset(k for k in plan.declared if k[:2] != "__")
             route = _Route(schema, redactor, schema_id, names,
                            self.consent.mode(schema_id) != "required")
+            route.subject = self._subjects.route(
+                schema.schema, policy, schema_id in self._encrypted, schema.references)
         if len(self._routes) < _ROUTE_CACHE_MAX:
             # The version's type is part of the key: True == 1 == 1.0 as dict keys, but
             # only 1 is a version.
@@ -509,6 +538,10 @@ class EventLog(Configurable):
             changed = route.redactor.redact_owned(recorded, keys_declared=declared) or changed
         if self._modifiers or self._hookimpls:
             recorded = self._modify(route, recorded)
+            changed = True
+        if route.subject is not None:  # step 4b: __subject__, sealed personal values
+            recorded = route.subject.apply(
+                recorded, user if user is not None else _current.get())
             changed = True
         dispatch = self._dispatch
         if dispatch.active:
@@ -641,6 +674,8 @@ class EventLog(Configurable):
         self._own_sinks = []
         if hasattr(self, "consent"):
             self.consent.close()
+        if hasattr(self, "_subjects"):
+            self._subjects.close()
         if hasattr(self, "_dispatch"):
             self._rebuild_dispatch()
 
