@@ -109,9 +109,9 @@ def _find(args: argparse.Namespace) -> int:
 
 
 def _keys(eventlog: Any) -> Any:
-    from ._keys import KeyStore
-
     import os
+
+    from ._keys import KeyStore
     if not os.environ.get("TELEMETRY_SUBJECT_MASTER_KEY"):
         return None  # nothing was sealed without it: no key to open or erase
     return KeyStore(eventlog.subject_key_store)

@@ -8,7 +8,6 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
