@@ -7,8 +7,8 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "js", "js_e2e",
-                         "jupyterlab"]
+nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "subject", "js",
+                         "js_e2e", "jupyterlab"]
 nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = ["kafka", "s3", "elasticsearch"]
@@ -23,7 +23,8 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".[test,jupyter,hub]", "ipykernel")
     proxy = _configurable_http_proxy(session)
     # The browser tests need the built client and Chromium: the js_e2e session runs them.
-    session.run("pytest", "tests", "--ignore=tests/test_js_e2e.py", *session.posargs,
+    session.run("pytest", "tests", "--ignore=tests/test_js_e2e.py",
+                "--ignore=tests/test_subject_sinks.py", *session.posargs,
                 env={"CONFIGURABLE_HTTP_PROXY": proxy})
 
 
@@ -62,6 +63,14 @@ def elasticsearch_client8(session: nox.Session) -> None:
     path = "plugins/telemetry-sink-elasticsearch"
     session.install("-e", ".[test]", "-e", f"{path}[test,es8]")
     session.run("pytest", f"{path}/tests", *session.posargs)
+
+
+@nox.session
+def subject(session: nox.Session) -> None:
+    """A person's rights (find, export, erase) across every sink type at once, against
+    real servers: files, S3 (moto), Elasticsearch and Kafka (tests/test_subject_sinks.py)."""
+    session.install("-e", ".[test]", *(f"-e./plugins/telemetry-sink-{p}[test]" for p in PLUGINS))
+    session.run("pytest", "tests/test_subject_sinks.py", *session.posargs)
 
 
 @nox.session(python=False)

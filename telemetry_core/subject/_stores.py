@@ -193,9 +193,23 @@ class ElasticsearchEvents:
         self.name = f"elasticsearch:{self.pattern}"
 
     def scan(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Every stored document, with its index."""
+        """Every stored document, with its index: pages of ``from``/``size`` up to the
+        index's result window (10,000), a scroll beyond it."""
         from elasticsearch import helpers
 
+        self.client.indices.refresh(index=self.pattern, ignore_unavailable=True)
+        page, size = 0, 1000
+        while True:
+            found = self.client.search(index=self.pattern, ignore_unavailable=True,
+                                       query={"match_all": {}}, from_=page * size,
+                                       size=size, track_total_hits=True)["hits"]
+            if found["total"]["value"] > 10_000:
+                break  # too many for pages: scroll through all of them below
+            for hit in found["hits"]:
+                yield hit["_index"], hit["_source"]
+            if len(found["hits"]) < size:
+                return
+            page += 1
         for hit in helpers.scan(self.client, index=self.pattern, ignore_unavailable=True,
                                 query={"query": {"match_all": {}}}):
             yield hit["_index"], hit["_source"]
@@ -221,41 +235,42 @@ class KafkaEvents:
     kind = "kafka"
     can_delete = False
 
-    def __init__(self, config: dict[str, Any], timeout: float = 10.0) -> None:
+    def __init__(self, config: dict[str, Any], timeout: float = 10.0, idle: float = 3.0
+                 ) -> None:
         self.config = {k: v for k, v in config.items() if "." in k}  # librdkafka settings
         template = str(config["topic"])
         self.regex = re.compile("^" + ".*".join(
             re.escape(part) for part in _TEMPLATE_VARIABLE.split(template)) + "$")
         self.name = f"kafka:{template}"
         self.timeout = timeout
+        self.idle = idle
 
     def scan(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Every message still in the topics, read from the first offset to the end."""
-        from confluent_kafka import Consumer, TopicPartition
+        """Every message still in the topics, read from the first offset until none
+        arrives for ``idle`` seconds (end offsets are not trusted: some brokers report
+        them late)."""
+        import time
+
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
         consumer = Consumer({**self.config, "group.id": "telemetry-subject",
                              "enable.auto.commit": False, "auto.offset.reset": "earliest"})
         try:
             topics = consumer.list_topics(timeout=self.timeout).topics
-            for name in sorted(t for t in topics if self.regex.match(t)):
-                for partition in topics[name].partitions:
-                    low, high = consumer.get_watermark_offsets(
-                        TopicPartition(name, partition), timeout=self.timeout)
-                    if high <= low:
-                        continue
-                    consumer.assign([TopicPartition(name, partition, low)])
-                    position = low
-                    while position < high:
-                        message = consumer.poll(self.timeout)
-                        if message is None:
-                            raise TimeoutError(f"kafka topic {name}: no message within "
-                                               f"{self.timeout} s at offset {position}")
-                        if message.error():
-                            raise RuntimeError(f"kafka topic {name}: {message.error()}")
-                        position = message.offset() + 1
-                        event = _parse(message.value() or b"")
-                        if event is not None:
-                            yield f"{name}/{partition}", event
+            consumer.assign([TopicPartition(name, p, OFFSET_BEGINNING)
+                             for name in sorted(t for t in topics if self.regex.match(t))
+                             for p in topics[name].partitions])
+            last = time.monotonic()
+            while time.monotonic() - last < self.idle:
+                message = consumer.poll(0.2)
+                if message is None:
+                    continue
+                if message.error():
+                    raise RuntimeError(f"kafka topic {message.topic()}: {message.error()}")
+                last = time.monotonic()
+                event = _parse(message.value() or b"")
+                if event is not None:
+                    yield f"{message.topic()}/{message.partition()}", event
         finally:
             consumer.close()
 
