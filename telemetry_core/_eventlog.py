@@ -617,6 +617,11 @@ class EventLog(Configurable):
             user = _current.get()
         return None if self.consent.check(user, schema_id) else "no_consent"
 
+    def encrypts(self, schema_id: str) -> bool:
+        """Whether personal values the policy keeps for ``schema_id`` are sealed per user
+        (its ``"encrypt": true`` in ``allowed_schemas``; docs/subject-rights.md)."""
+        return schema_id in self._encrypted
+
     def stats(self) -> dict[str, int]:
         """Counts of events not recorded, by reason (counts only, never content):
         ``not_allowed``, ``no_consent``, ``after_close`` (recorded after :meth:`close`);

@@ -228,3 +228,11 @@ def test_subject_key_is_a_keyed_pseudonym() -> None:
     assert subject_key("bob", b"k1") == subject_key("bob", b"k1")
     assert subject_key("bob", b"k1") != subject_key("bob", b"k2")
     assert "bob" not in subject_key("bob", b"k1")
+
+
+def test_the_notice_says_events_carry_a_pseudonym_and_are_sealed(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    config = write_config(tmp_path)
+    text = telemetry("notice", "--config", str(config), env=env).stdout
+    assert "keyed pseudonym of your user name" in " ".join(text.split())
+    assert "encrypted with a key of your own" in " ".join(text.split())

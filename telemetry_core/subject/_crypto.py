@@ -7,7 +7,7 @@ and erased without the user's name being stored in clear.
 Kept personal values are sealed with AES-GCM under that subject's own data key (from a
 :class:`~telemetry_core.subject.KeyStore`). Deleting the key makes every copy unreadable,
 wherever it went (crypto-shredding): Kafka topics, object-locked S3 objects, backups.
-A sealed value is the string ``"enc:v1:" + base64url(nonce || ciphertext || tag)``; the
+A sealed value is the string ``"enc:v1:" + base64(nonce || ciphertext || tag)``; the
 subject key is the associated data, so a value moved to another subject's event does not
 open.
 """
@@ -15,16 +15,19 @@ open.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import itertools
 import os
+import struct
 import threading
 from typing import Any
 
 import orjson
 
 SEALED_PREFIX = "enc:v1:"
+_COUNTER = struct.Struct(">Q")
 SUBJECT_PREFIX = "s1:"
 #: What readers show where a value's key was erased.
 SHREDDED = "<erased>"
@@ -60,16 +63,18 @@ class Sealer:
     def seal(self, value: Any) -> str:
         """``value`` (any JSON value) as a sealed string."""
         with self._lock:
-            n = next(self._counter)
-        nonce = self._prefix + n.to_bytes(8, "big")
+            nonce = self._prefix + _COUNTER.pack(next(self._counter))
         sealed = self._aead.encrypt(nonce, orjson.dumps(value), self._subject)
-        return SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+        return SEALED_PREFIX + binascii.b2a_base64(nonce + sealed, newline=False).decode()
 
     def open(self, sealed: str) -> Any:
         """The JSON value sealed in ``sealed``; ValueError when it is not ours or damaged."""
         from cryptography.exceptions import InvalidTag
 
-        raw = base64.urlsafe_b64decode(sealed[len(SEALED_PREFIX):])
+        try:
+            raw = binascii.a2b_base64(sealed[len(SEALED_PREFIX):])
+        except binascii.Error:
+            raise ValueError("a sealed value is damaged (not base64)") from None
         try:
             plain = self._aead.decrypt(raw[:12], raw[12:], self._subject)
         except InvalidTag:

@@ -18,6 +18,8 @@ from .._privacy import Policy
 from ._crypto import subject_key
 from ._sealing import seal_event, sealing_plan
 
+_USER_CACHE = 4096
+
 
 class SubjectRecording:
     """The EventLog's part for subject rights (``secret``: the subject secret, bytes;
@@ -28,6 +30,24 @@ class SubjectRecording:
         self._key_store_url = key_store_url
         self._master_key = master_key
         self._keys: Any = None
+        # user -> (subject key, their sealer's seal or None): one HMAC and one key-store
+        # look-up per user, not per event. Bounded; emptied when full.
+        self._users: dict[str, tuple[str, Any]] = {}
+
+    def for_user(self, user: str, sealing: bool) -> tuple[str, Any]:
+        """``(subject key, seal function or None)`` for ``user``."""
+        found = self._users.get(user)
+        if found is None or (sealing and found[1] is None):
+            subject = subject_key(user, self.secret)
+            found = (subject, self.keys.sealer(subject).seal if sealing else None)
+            if len(self._users) >= _USER_CACHE:
+                self._users.clear()
+            self._users[user] = found
+        return found
+
+    def forget(self, subject: str) -> None:
+        """Drop a subject's cached key (after it was erased in this process)."""
+        self._users = {u: v for u, v in self._users.items() if v[0] != subject}
 
     @property
     def keys(self) -> Any:
@@ -71,9 +91,8 @@ class SubjectRoute:
             if self._plan is not None:
                 recorded = seal_event(self._plan, recorded, lambda _value: None)
             return recorded
-        subject = subject_key(user, self._recording.secret)
+        subject, seal = self._recording.for_user(user, self._plan is not None)
         if self._plan is not None:
-            recorded = seal_event(self._plan, recorded,
-                                  self._recording.keys.sealer(subject).seal)
+            recorded = seal_event(self._plan, recorded, seal)
         recorded["__subject__"] = subject
         return recorded

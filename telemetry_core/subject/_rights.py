@@ -147,13 +147,14 @@ def export(sinks: Iterable[dict[str, Any]], who: Person, keys: Any, consent: Any
                     {"sink": store.name, "event": open_event(event, open_value)}))
         reports.append(report)
     history = [d.as_json() for d in consent.history(who.user)] if consent is not None else []
-    manifest = {
+    files: dict[str, dict[str, Any]] = {}
+    manifest: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "user": who.user,
         "subject": who.subject,
         "made_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "sinks": [r.as_json() for r in reports],
-        "files": {},
+        "files": files,
         "consent_decisions": len(history),
         "notice_versions": sorted({notice_version, *(d["notice_version"] for d in history)}),
     }
@@ -163,7 +164,7 @@ def export(sinks: Iterable[dict[str, Any]], who: Person, keys: Any, consent: Any
     with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
         for i, (schema, lines) in enumerate(sorted(per_schema.items())):
             name = f"events/{i:03d}-{schema.rstrip('/').rsplit('/', 1)[-1]}.jsonl"
-            manifest["files"][name] = {"schema": schema, "events": len(lines)}
+            files[name] = {"schema": schema, "events": len(lines)}
             zf.writestr(name, b"".join(line + b"\n" for line in lines))
         zf.writestr("consent-history.json", orjson.dumps(history, option=orjson.OPT_INDENT_2))
         zf.writestr("manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))

@@ -58,11 +58,13 @@ def _dict(node: Node, data: dict[str, Any], seal: Seal) -> dict[str, Any]:
         return data
     out: dict[str, Any] | None = None
     for key, child in node.todo:
-        if key in data:
-            new = _value(child, data[key], seal)
-            if new is not data[key]:
-                out = out if out is not None else dict(data)
-                out[key] = new
+        value = data.get(key)
+        if value is None:
+            continue
+        new = seal(value) if child.redact else _value(child, value, seal)
+        if new is not value:
+            out = out if out is not None else dict(data)
+            out[key] = new
     for key in data.keys() - node.declared:
         if key[:2] == "__":
             continue
