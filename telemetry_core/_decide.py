@@ -165,7 +165,10 @@ class Policy(Protocol):
 
     max_depth: int
     max_size: int
-    debug_values: bool
+
+    @property
+    def debug_values(self) -> bool:
+        """Whether errors may quote values (``EventLog.debug_values_in_errors``)."""
 
     def route(self, schema_id: Any, version: Any) -> Route | None:
         """The route of an allowed ``(schema id, version)``; None when not allowed.

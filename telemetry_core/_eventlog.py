@@ -408,7 +408,7 @@ class EventLog(Configurable):
                 "(counted in EventLog.undeclared_dropped); declare them in the schema, or "
                 "set keep_undeclared for it in allowed_schemas", key[0], key[1])
 
-    def record(self, schema_id: str, version: Any, event: Any, *,
+    def record(self, schema_id: str | None, version: Any, event: Any, *,
                user: str | None = None, source: Mapping[str, Any] | None = None,
                event_id: str | None = None,
                timestamp: _dt.datetime | None = None) -> Outcome:

@@ -31,10 +31,9 @@ such schema version).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
-
-import re
 
 import jsonschema
 import jsonschema_rs

@@ -89,7 +89,7 @@ def test_an_integer_past_64_bits_is_refused_not_rounded(number: int) -> None:
     log = EventLog(handlers=[capture], allowed_schemas=[SCHEMA_ID])
     log.register_schema({"$id": SCHEMA_ID, "version": 1, "type": "object",
                          "properties": {"n": {"description": "a number"}}})
-    body = ('{"schema_id": "%s", "version": 1, "data": {"n": %d}}' % (SCHEMA_ID, number))
+    body = f'{{"schema_id": "{SCHEMA_ID}", "version": 1, "data": {{"n": {number}}}}}'
     with serve_in_process(log) as (url, _):
         answer = requests.post(url + "/api/telemetry/events", data=body.encode(),
                                headers=AUTH, timeout=30)
