@@ -23,6 +23,7 @@ import threading
 import warnings
 import weakref
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Literal
 
 from traitlets import (
@@ -40,7 +41,7 @@ from traitlets import (
 )
 from traitlets.config import Config, Configurable
 
-from . import _plugins
+from . import _notice, _plugins
 from ._dispatch import Dispatcher
 from ._envelope import Envelope, format_timestamp, new_clock
 from ._errors import EventValidationError, SchemaNotRegisteredError
@@ -62,8 +63,7 @@ from ._validation import (
     json_bytes,
     json_problem,
 )
-from .consent import Consent
-from .consent._identity import _current
+from .consent import CONSENT_SCHEMA_ID, Consent, ConsentPolicy, Decision, current_user
 from .sinks import SinkHandler
 
 log = logging.getLogger("telemetry_core")
@@ -215,7 +215,7 @@ class EventLog(Configurable):
     @observe("consent_store", "consent_cache_ttl", "consent_lifetime_days")
     def _consent_store_changed(self, change: Any) -> None:
         if hasattr(self, "consent"):
-            self.consent.close()  # reopened, at the new place, on next use
+            self.consent.set_policy(self._consent_policy())  # reopened on next use
 
     @validate("consent_groups")
     def _check_groups(self, proposal: Any) -> dict[str, list[str]]:
@@ -229,7 +229,7 @@ class EventLog(Configurable):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.consent = Consent(self)
+        self.consent = Consent(self._consent_policy(), self._record_decision)
         self._closed = False
         self._checked_registrations = False
         self._not_allowed = 0
@@ -303,6 +303,23 @@ class EventLog(Configurable):
                     for sid, p in allowed.items()}
         return {sid: Policy(redaction=mode, secret=secret) for sid in allowed}
 
+    def _consent_policy(self) -> ConsentPolicy:
+        """The view of this configuration Consent works from (it never sees the EventLog)."""
+        allowed = self.allowed_schemas
+        return ConsentPolicy(
+            {sid: allowed[sid].get("consent") if isinstance(allowed, dict) else None
+             for sid in allowed},
+            {name: tuple(members) for name, members in self.consent_groups.items()},
+            self.consent_store, self.consent_cache_ttl, self.consent_lifetime_days,
+            collected=partial(_notice.collected, self),
+            notice_body=partial(_notice.notice_body, self))
+
+    def _record_decision(self, decision: Decision) -> None:
+        self.record_event(CONSENT_SCHEMA_ID, 1, {
+            "user": decision.user, "scope": decision.scope, "granted": decision.granted,
+            "notice_version": decision.notice_version, "via": decision.via,
+        }, user=decision.user)
+
     def _check_secret(self) -> None:
         if self.redaction == "hash" and not self.redaction_secret:
             raise ValueError(
@@ -315,7 +332,7 @@ class EventLog(Configurable):
         if hasattr(self, "_routes"):
             self._policies = self._build_policies()
             self._routes.clear()
-            self.consent.invalidate()
+            self.consent.set_policy(self._consent_policy())
 
     @observe("max_event_depth", "max_event_size")
     def _bounds_changed(self, change: Any) -> None:
@@ -325,6 +342,19 @@ class EventLog(Configurable):
     def _handlers_changed(self, change: Any) -> None:
         if hasattr(self, "_dispatch"):
             self._rebuild_dispatch()
+
+    @staticmethod
+    def add_process_handler(handler: logging.Handler) -> None:
+        """Send the events of every EventLog in this process, present and future, to
+        ``handler`` too (``telemetry_core.testing.capture_events()`` without an EventLog)."""
+        _capture_handlers.append(handler)
+        _refresh_all()
+
+    @staticmethod
+    def remove_process_handler(handler: logging.Handler) -> None:
+        """Undo :meth:`add_process_handler` (ValueError if ``handler`` was not added)."""
+        _capture_handlers.remove(handler)
+        _refresh_all()
 
     def _rebuild_dispatch(self) -> None:
         self._dispatch = Dispatcher(
@@ -474,7 +504,7 @@ class EventLog(Configurable):
                     self._not_allowed += 1
             return None
         if route.needs_consent and not self.consent.check(  # step 2, cached per user
-                user if user is not None else _current.get(), schema_id):  # type: ignore[arg-type]
+                user if user is not None else current_user(), schema_id):  # type: ignore[arg-type]
             self.consent.count_no_consent()
             return None
         if type(event) is not dict:
@@ -581,7 +611,7 @@ class EventLog(Configurable):
         if self.consent.mode(schema_id) == "required":
             return None
         if user is None:
-            user = _current.get()
+            user = current_user()
         return None if self.consent.check(user, schema_id) else "no_consent"
 
     def stats(self) -> dict[str, int]:

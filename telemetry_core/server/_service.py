@@ -17,8 +17,7 @@ import orjson
 
 from .._errors import EventValidationError, SchemaNotRegisteredError
 from .._notice import notice_data, render_notice
-from ..consent import ConsentError, ConsentStoreUnavailable
-from ..consent._identity import USER_FORMAT
+from ..consent import USER_FORMAT, ConsentError, ConsentStoreUnavailable
 from ._auth import Tokens, is_user_id
 from ._limits import RateLimiter, RecentIds
 from ._metrics import Metrics
