@@ -64,7 +64,7 @@ from ._validation import (
     json_problem,
 )
 from .consent import CONSENT_SCHEMA_ID, Consent, ConsentPolicy, Decision, current_user
-from .sinks import SinkHandler
+from .sinks import SinkHandler, create_sink
 
 log = logging.getLogger("telemetry_core")
 
@@ -254,8 +254,6 @@ class EventLog(Configurable):
         # pluggy's public get_hookimpls()): the no-plugin check is a list's truth value.
         self._hookimpls = _plugins.modify_event_impls
         try:
-            from ._plugins import create_sink
-
             for cfg in self.sinks:
                 sink = create_sink(cfg)
                 sink.start()

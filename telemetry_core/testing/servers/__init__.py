@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._jupyter import JupyterProcess  # the standard library only
 from ._ports import free_port
 
-__all__ = ["elasticsearch_server", "free_port", "jupyter_server", "jupyterhub", "kafka_server",
-           "postgresql_server", "rest_server", "s3_server"]
+__all__ = ["JupyterProcess", "elasticsearch_server", "free_port", "jupyter_server", "jupyterhub",
+           "kafka_server", "postgresql_server", "rest_server", "s3_server"]
 
 
 def s3_server(**kwargs: Any) -> Any:
