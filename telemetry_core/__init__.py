@@ -7,7 +7,7 @@ errors it raises are here too; sinks live in ``telemetry_core.sinks``; test help
 ``register_plugin``/``unregister_plugin``.
 """
 
-from ._config import ConfigFileError
+from ._config import ConfigError, ConfigFileError
 from ._errors import (
     EventValidationError,
     InvalidSchemaError,
@@ -22,6 +22,7 @@ from ._version import __version__
 from .consent import ConsentError, acting_as, current_user
 
 __all__ = [
+    "ConfigError",
     "ConfigFileError",
     "ConsentError",
     "EventLog",

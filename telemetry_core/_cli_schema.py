@@ -145,8 +145,22 @@ def _show(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode())
     else:
-        print(yaml.safe_dump(schema, sort_keys=False, allow_unicode=True), end="")
+        print(yaml.dump(schema, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True),
+              end="")
     return 0
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings as ``|`` blocks, as schemas are written (the default quoted
+    style doubles every line break)."""
+
+
+def _str_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value.strip("\n") or value.endswith("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str_block)
 
 
 def _notice(args: argparse.Namespace) -> int:

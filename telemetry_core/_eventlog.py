@@ -38,9 +38,10 @@ from traitlets import (
     observe,
     validate,
 )
-from traitlets.config import Config, Configurable
+from traitlets.config import Config
 
 from . import _plugins
+from ._config import StrictConfigurable
 from ._dispatch import Dispatcher
 from ._envelope import Envelope, format_timestamp, new_clock
 from ._errors import EventValidationError, SchemaNotRegisteredError
@@ -114,7 +115,7 @@ class _Route:
         self.sourced_envelope: dict[str, Any] = {**self.envelope, "__source__": None}
 
 
-class EventLog(Configurable):
+class EventLog(StrictConfigurable):
     """Send structured, schema-validated events to logging handlers and sinks.
 
     Nothing is recorded unless its schema id is in ``allowed_schemas``; properties the
@@ -289,7 +290,7 @@ class EventLog(Configurable):
             handlers = my_cfg["handlers"]
             patched = Config(my_cfg)
             patched["handlers"] = lambda: handlers
-            cfg = Config({type(self).__name__: patched})
+            cfg = Config({**cfg, type(self).__name__: patched})  # other sections kept
         super()._load_config(cfg, section_names=section_names, traits=traits)
 
     def _build_policies(self) -> dict[str, Policy]:

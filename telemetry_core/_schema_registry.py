@@ -34,6 +34,7 @@ from ._errors import (
 )
 from ._plan import Node
 from ._privacy import Policy, compile_plan
+from ._schema_lint import unknown_keywords
 from ._validation import EventValidator
 
 SchemaSource = dict[str, Any] | str | Path | IO[str] | IO[bytes]
@@ -231,6 +232,10 @@ def schema_problems(schema: Any) -> list[Problem]:
     for err in _meta_validator().iter_errors(schema):
         if not _is_registration_rule(err):
             problems.append(Problem("invalid", tuple(err.absolute_path), err.message))
+    # A typo JSON Schema ignores (`pi: true`, `propertes:`) would silently disable
+    # redaction or drop every field: refuse it here, at lint and at registration alike.
+    problems.extend(Problem("invalid", path, message)
+                    for path, message in unknown_keywords(schema))
     return problems
 
 

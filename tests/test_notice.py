@@ -34,9 +34,9 @@ def test_text_notice_lists_each_property_and_its_fate(hashed_log):
     assert "* details.email [personal data: user-identifiable-information]: HASHED" in text
     assert "* name - Name [not personal data]: KEPT" in text and "What happened." in text
     assert "unrestricted" not in text
-    assert "Allowed but no schema registered (nothing recorded): " \
-        "https://example.org/not-registered" in text
-    assert "Known but not recorded: https://example.org/known-not-recorded" in text
+    assert "Allowed but no schema registered (nothing recorded):\n" \
+        "  - https://example.org/not-registered" in text
+    assert "Known but not recorded:\n  - https://example.org/known-not-recorded" in text
 
 
 def test_json_notice_matches_what_is_recorded(hashed_log):
