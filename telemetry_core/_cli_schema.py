@@ -10,9 +10,10 @@ from typing import Any
 import orjson
 import yaml
 
-from ._errors import SchemaLoadError
-from ._notice import FORMATS, render_notice
-from ._schema_registry import Problem, load_source, schema_problems
+# The notice's formats, for --format (``_notice.FORMATS``; a test keeps them equal). The
+# schema machinery is imported by the commands that use it: `telemetry --help` loads
+# this module, and must not load the validators.
+FORMATS = ("text", "markdown", "html", "json")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -83,6 +84,9 @@ def line_of(text: str, path: tuple[str | int, ...]) -> int | None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from ._errors import SchemaLoadError
+    from ._schema_registry import Problem, load_source, schema_problems
+
     failed = 0
     for name in args.files:
         try:
@@ -164,6 +168,7 @@ _BlockDumper.add_representer(str, _str_block)
 
 
 def _notice(args: argparse.Namespace) -> int:
+    from ._notice import render_notice
     from .consent import ConsentError
 
     try:
@@ -183,6 +188,7 @@ _SESSION = "https://telemetry.jupyter.org/schemas/events/server/session"
 
 def _demo(args: argparse.Namespace) -> int:
     from ._eventlog import EventLog
+    from ._notice import render_notice
     from .sinks import SinkConfigError
 
     try:

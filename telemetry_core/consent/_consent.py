@@ -319,7 +319,7 @@ class Consent:
         stale or malformed notice version, a bad ``via``; ConsentStoreUnavailable when
         the store cannot be written (nothing is recorded then).
         """
-        from ._store import Decision
+        from ._decision import Decision
 
         check_user(user)
         if not isinstance(granted, bool):

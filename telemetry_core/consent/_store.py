@@ -16,7 +16,7 @@ checked against what the current one collects.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
+from ._decision import Decision
 from ._errors import ConsentError
 
 _metadata = sa.MetaData()
@@ -45,25 +46,6 @@ notices_table = sa.Table(
 )
 
 Collected = dict[str, dict[str, int]]
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One consent decision, as stored: who, on what, yes or no, against which notice,
-    when (RFC 3339, UTC) and through what (``python``, ``cli``, ``rest``, ``jupyterlab``)."""
-
-    user: str
-    scope: str
-    granted: bool
-    notice_version: str
-    at: str
-    via: str
-
-    def as_json(self) -> dict[str, Any]:
-        """The decision as the REST API shows it (``user`` is said once, outside)."""
-        out = asdict(self)
-        del out["user"]
-        return out
 
 
 def default_store_path() -> Path:
