@@ -113,8 +113,10 @@ def _validate(args: argparse.Namespace) -> int:
 # -- show, notice -----------------------------------------------------------------------
 
 
-def eventlog_from_args(args: argparse.Namespace) -> Any:
-    """An EventLog configured from ``--config`` and ``--schema`` (no handlers, no sinks)."""
+def eventlog_from_args(args: argparse.Namespace, *, with_outputs: bool = False) -> Any:
+    """An EventLog configured from ``--config`` and ``--schema``; without the config's
+    handlers and sinks unless ``with_outputs`` (a command that records, not one that
+    only reads)."""
     from traitlets.config import Config
 
     from ._config import load_config_file
@@ -123,9 +125,10 @@ def eventlog_from_args(args: argparse.Namespace) -> Any:
     config = Config()
     if args.config:
         config = load_config_file(args.config)
-        # A notice or a lookup must not open the sinks or handlers of a deployment.
-        config.EventLog.pop("sinks", None)
-        config.EventLog.pop("handlers", None)
+        if not with_outputs:
+            # A notice or a lookup must not open the sinks or handlers of a deployment.
+            config.EventLog.pop("sinks", None)
+            config.EventLog.pop("handlers", None)
     eventlog = EventLog(config=config)
     for name in args.schema:
         eventlog.register_schema(Path(name))

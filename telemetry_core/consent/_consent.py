@@ -209,8 +209,13 @@ class Consent:
         # costs record_event at most one connect timeout per wait.
         self._down_until = now + self._retry_delay
         self._retry_delay = min(self._retry_delay * 2, _STORE_RETRY[1])
-        where = self._store.describe() if self._store is not None else "(not opened)"
-        hint = f"; {hint}" if hint else ""
+        from ._store import describe_url
+
+        where = (self._store.describe() if self._store is not None
+                 else describe_url(self._eventlog.consent_store))
+        if isinstance(exc, OSError) and exc.strerror:  # e.g. a directory it cannot create
+            hint = f"{exc.strerror}: {exc.filename}" + (f"; {hint}" if hint else "")
+        hint = f": {hint}" if hint else ""
         if now - self._warned_at >= _WARN_EVERY:
             self._warned_at = now
             # The exception's class only: its text may quote the URL or a row.
@@ -218,7 +223,7 @@ class Consent:
                         "not recorded until it answers; required ones are", where,
                         type(exc).__name__, hint)
         return ConsentStoreUnavailable(
-            f"consent store unavailable ({type(exc).__name__}{hint}); see the log for where")
+            f"consent store {where} unavailable ({type(exc).__name__}{hint})")
 
     def _read(self, fn: Any, *args: Any) -> Any:
         if _monotonic() < self._down_until:

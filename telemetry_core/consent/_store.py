@@ -72,6 +72,15 @@ def store_url(url: str) -> URL:
     return parsed
 
 
+def describe_url(url: str) -> str:
+    """A configured store URL for messages: the password hidden (the default SQLite
+    file's path for "")."""
+    try:
+        return store_url(url).render_as_string(hide_password=True)
+    except ConsentError:
+        return "(a URL that is not a database URL)"
+
+
 def _private_sqlite_file(path: Path) -> None:
     # Created by us, before SQLite opens it, so it is never world-readable.
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
