@@ -207,6 +207,7 @@ def _demo(args: argparse.Namespace) -> int:
     except (SinkConfigError, ImportError) as exc:
         print(f"error: cannot start the file sink: {exc}", file=sys.stderr)
         return 1
+    spool = eventlog.sink_handlers[0].spool_dir
     with eventlog:
         eventlog.record_event(_SESSION, 1, {"action": "started", "scope": "server",
                                             "server_version": "2.14.0", "user": "ada"})
@@ -222,7 +223,9 @@ def _demo(args: argparse.Namespace) -> int:
                 "user": "ada"})
         eventlog.record_event(_SESSION, 1, {"action": "stopped", "scope": "server",
                                             "reason": "shutdown", "user": "ada"})
-    print(f"Recorded 7 events to {args.dir}/ (one JSON object per line); "
-          "personal data redacted as the notice below says.\n")
+    print(f"Recorded 7 events to {args.dir}/ (one JSON object per line); personal data\n"
+          "redacted as the notice below says. The file sink keeps its state (spool,\n"
+          f"counters) in {spool}\n"
+          "(`telemetry spool list` shows it; `telemetry spool clean` removes it).\n")
     print(render_notice(eventlog, "text"), end="")
     return 0

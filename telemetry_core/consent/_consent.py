@@ -195,7 +195,8 @@ class Consent:
                     except ConsentError:
                         raise
                     except ImportError as exc:
-                        raise self._unavailable(exc, "pip install 'telemetry-core[postgresql]'"
+                        raise self._unavailable(exc, "from a clone of the repository: pip "
+                                                "install '.[postgresql]'"
                                                 ) from None
                     except Exception as exc:
                         raise self._unavailable(exc) from None
