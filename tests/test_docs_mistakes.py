@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from telemetry_core import EventLog
 from telemetry_core._cli import main
 from telemetry_core._schema_registry import builtin_schemas

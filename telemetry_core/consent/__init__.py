@@ -10,9 +10,9 @@ See docs/consent.md.
 """
 
 from ._consent import CONSENT_SCHEMA_ID, MODES, Consent, ConsentStoreUnavailable, Mode
+from ._decision import Decision
 from ._errors import ConsentError
 from ._identity import acting_as, check_user, current_user
-from ._decision import Decision
 
 __all__ = [
     "CONSENT_SCHEMA_ID",
