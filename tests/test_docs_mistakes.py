@@ -142,3 +142,37 @@ def test_js_readme_documents_get_notices_shape_as_the_source_declares_it():
     assert documented, "js/README.md shows getNotice()'s return shape"
     assert set(re.findall(r"^\s+(\w+):", documented.group(1), re.M)) == fields
     assert "notice_version" in documented.group(1)  # how it maps to the REST field
+
+
+def settings_table(cls: type) -> str:
+    """The Markdown table of ``cls``'s settings, from the code: name, default, help."""
+    rows = ["| setting | default | meaning |", "|---|---|---|"]
+    for name in sorted(cls.class_trait_names(config=True)):
+        trait = cls.class_traits()[name]
+        default = trait.default_value_repr().replace("|", "\\|")
+        meaning = " ".join(trait.help.split()).replace("|", "\\|")
+        rows.append(f"| `{name}` | `{default}` | {meaning} |")
+    return "\n".join(rows)
+
+
+def test_rest_api_lists_every_telemetryserver_setting_as_the_code_says():
+    from telemetry_core.server._settings import TelemetryServer
+
+    table = settings_table(TelemetryServer)
+    assert table in (ROOT / "docs" / "rest-api.md").read_text(), (
+        "docs/rest-api.md's settings table differs from the code; paste the output of "
+        "`python tests/test_docs_mistakes.py`:\n" + table)
+
+
+def test_every_eventlog_setting_is_documented():
+    text = " ".join(p.read_text() for p in (ROOT / "docs" / "usage.md",
+                                             ROOT / "docs" / "consent.md"))
+    missing = [n for n in sorted(EventLog.class_trait_names(config=True))
+               if not re.search(rf"`(c\.EventLog\.)?{n}( = [^`]*)?`", text)]
+    assert not missing, f"EventLog settings no page names: {missing}"
+
+
+if __name__ == "__main__":  # python tests/test_docs_mistakes.py: the table to paste
+    from telemetry_core.server._settings import TelemetryServer
+
+    print(settings_table(TelemetryServer))
