@@ -41,9 +41,13 @@ class TelemetryServer(StrictConfigurable):
     max_events_per_request = Int(
         1000, config=True, help="Most events in one POST events request (413 above).")
     max_event_bytes = Int(
-        64 << 10, config=True, help="Largest event's data, as JSON (400 above).")
+        None, allow_none=True, config=True,
+        help="""Deprecated: set EventLog.max_event_size, the one bound of every event
+        however it arrives (set, this still sets it, with a warning).""")
     max_event_depth = Int(
-        32, config=True, help="Deepest nesting of an event's data (400 above).")
+        None, allow_none=True, config=True,
+        help="""Deprecated: set EventLog.max_event_depth, the one bound of every event
+        however it arrives (set, this still sets it, with a warning).""")
     rate_limit = Float(
         10_000.0, config=True,
         help="Requests per second per client (a token bucket; 429 with Retry-After above).")

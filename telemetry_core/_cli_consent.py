@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from ._errors import ConsentError
+from .consent import ConsentError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _eventlog(args: argparse.Namespace) -> Any:
-    from .._cli_schema import eventlog_from_args
+    from ._cli_schema import eventlog_from_args
 
     # A decision reaches the configuration's sinks and handlers, as docs/consent.md says
     # every decision does; reading (show, history) opens none of them.
