@@ -44,7 +44,7 @@ class KeyStore:
     """
 
     def __init__(self, url: str = "", master_key: str | None = None) -> None:
-        from ..consent._store import ConsentError, store_url
+        from ..consent import ConsentError, store_url
 
         master = master_key if master_key is not None else os.environ.get(
             "TELEMETRY_SUBJECT_MASTER_KEY", "")

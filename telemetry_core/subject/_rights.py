@@ -217,13 +217,14 @@ def default_erasure_log() -> Path:
 
 def log_erasure(path: Path, record: dict[str, Any]) -> None:
     """Append one record to the erasure log (a private JSON-lines file, only appended)."""
-    from ..sinks._files import make_dirs, open_private, write_all
-
-    make_dirs(path.parent)
-    fd = open_private(path, os.O_WRONLY | os.O_APPEND)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        write_all(fd, orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n")
-        os.fsync(fd)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(os.dup(fd), "ab") as out:
+            out.write(orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n")
+            out.flush()
+            os.fsync(out.fileno())
     finally:
         os.close(fd)
 

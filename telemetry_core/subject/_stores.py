@@ -49,6 +49,19 @@ def _filtered(data: bytes, match: Match) -> tuple[bytes, int]:
     return b"".join(line + b"\n" for line in kept), removed
 
 
+def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``path`` whole with exactly ``mode`` (whatever the umask) and sync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(os.dup(fd), "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    finally:
+        os.close(fd)
+
+
 class FileEvents:
     """The file sink's directory: ``*.jsonl`` files and their gzipped rotations."""
 
@@ -88,8 +101,6 @@ class FileEvents:
     def erase(self, match: Match) -> int:
         """Rewrite each file that holds a matching event without it: written beside it,
         synced, then renamed over it (so it is whole at every moment)."""
-        from ..sinks._files import open_private, write_all
-
         for stale in self.root.rglob(f"*{_TMP_SUFFIX}") if self.root.is_dir() else ():
             stale.unlink()  # from a run that was killed: the original is still whole
         removed = 0
@@ -100,12 +111,8 @@ class FileEvents:
             if not count:
                 continue
             tmp = path.with_name(path.name + _TMP_SUFFIX)
-            fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC, os.stat(path).st_mode & 0o777)
-            try:
-                write_all(fd, gzip.compress(kept) if zipped else kept)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            write_private(tmp, gzip.compress(kept) if zipped else kept,
+                          os.stat(path).st_mode & 0o777)
             os.replace(tmp, path)
             removed += count
         return removed

@@ -56,9 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _setup(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]], Any]:
-    from .._config import load_config_file
-    from .._eventlog import EventLog
-    from ._rights import person
+    from ._config import load_config_file
+    from ._eventlog import EventLog
+    from .subject import person
 
     config = load_config_file(args.config)
     configured = list(config.get("EventLog", {}).get("sinks", []) or [])
@@ -88,7 +88,7 @@ def _progress(args: argparse.Namespace) -> Any:
 
 
 def _print(args: argparse.Namespace, reports: list[Any], extra: dict[str, Any]) -> None:
-    from ._rights import describe
+    from .subject import describe
 
     if args.json:
         sys.stdout.write(orjson.dumps({**extra, "sinks": [r.as_json() for r in reports]},
@@ -98,7 +98,7 @@ def _print(args: argparse.Namespace, reports: list[Any], extra: dict[str, Any]) 
 
 
 def _find(args: argparse.Namespace) -> int:
-    from ._rights import find
+    from .subject import find
 
     eventlog, sinks, who = _setup(args)
     try:
@@ -111,24 +111,22 @@ def _find(args: argparse.Namespace) -> int:
 def _keys(eventlog: Any) -> Any:
     import os
 
-    from ._keys import KeyStore
+    from .subject import KeyStore
+
     if not os.environ.get("TELEMETRY_SUBJECT_MASTER_KEY"):
         return None  # nothing was sealed without it: no key to open or erase
     return KeyStore(eventlog.subject_key_store)
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ..consent._store import ConsentStore
-    from ._rights import export
+    from .subject import export
 
     eventlog, sinks, who = _setup(args)
     keys = _keys(eventlog)
-    store = ConsentStore(eventlog.consent_store)
     try:
-        manifest = export(sinks, who, keys, store, Path(args.output),
+        manifest = export(sinks, who, keys, eventlog.consent, Path(args.output),
                           eventlog.consent.notice_version)
     finally:
-        store.close()
         if keys is not None:
             keys.close()
         eventlog.close()
@@ -142,7 +140,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _erase(args: argparse.Namespace) -> int:
-    from ._rights import default_erasure_log, erase
+    from .subject import default_erasure_log, erase
 
     if not args.sink:
         raise ValueError("erase needs the sinks it may change named: --sink NAME for each "
@@ -165,7 +163,7 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def _new_key(args: argparse.Namespace) -> int:
-    from ._crypto import new_master_key
+    from .subject import new_master_key
 
     print(new_master_key())
     return 0
