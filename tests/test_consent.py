@@ -191,7 +191,7 @@ def test_opt_in_records_only_after_a_yes(schema):
         log.consent.revoke("alice", SCHEMA_ID)  # takes effect at once in this process
         assert log.record_event(SCHEMA_ID, 1, EVENT, user="alice") is None
         assert log.stats() == {"not_allowed": 0, "no_consent": 4, "after_close": 0,
-                               "consent_store_errors": 0}
+                               "no_user": 1, "consent_store_errors": 0}
 
 
 def test_opt_out_records_unless_the_user_said_no(schema):
