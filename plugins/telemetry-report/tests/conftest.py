@@ -67,11 +67,13 @@ def shipped_schema_files() -> list[Path]:
     return sorted(Path(str(p)) for p in base.iterdir() if p.name.endswith(".yaml"))
 
 
-def record_week(target: Path, seed: int = 7, alerts: bool = True) -> Recorded:
-    """Record the week into ``target`` (a directory) through EventLog + file sink."""
+def record_week(target: Path, seed: int = 7, alerts: bool = True,
+                sink: dict[str, Any] | None = None) -> Recorded:
+    """Record the week through EventLog and, unless ``sink`` names another, the file sink
+    writing under ``target`` (rotated, gzipped)."""
     log = EventLog(
-        sinks=[{"type": "file", "path": f"{target}/", "rotate_bytes": 8_000,
-                "compress": True}],
+        sinks=[sink or {"type": "file", "path": f"{target}/", "rotate_bytes": 8_000,
+                        "compress": True}],
         allowed_schemas={},
         redaction="hash", redaction_secret="report-test-secret",
         consent_store=f"sqlite:///{target.parent / (target.name + '-consent.db')}")
