@@ -13,11 +13,13 @@ from ._figures import FIGURES, Chart, Figure
 _BY_ID = {figure.id: figure for figure in FIGURES}
 _VL_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 _CSS = """
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1250px;color:#222}
 h1{margin-bottom:.2rem} h2{margin-top:2.5rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
-td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left} td.n{text-align:right}
+td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;white-space:nowrap} td.n{text-align:right}
 .note{color:#666;font-size:.85rem} .chart{margin:.5rem 0}
+.figure{display:flex;gap:1.5rem;align-items:flex-start;flex-wrap:wrap}
+.figure table{max-width:420px}
 """
 
 
@@ -78,12 +80,13 @@ def _figure(figure: dict[str, Any], specs: dict[str, Any], k: int) -> str:
     if figure["suppressed_rows"]:
         parts.append(f"<p class=note>{figure['suppressed_rows']} rows left out: fewer than "
                      f"{k} users each.</p>")
-    if rows and definition.chart is not None:
-        chart_id = "chart-" + figure["id"].replace("_", "-")
-        specs[chart_id] = _spec(definition.chart, rows)
-        parts.append(f"<div class=chart id=\"{chart_id}\"></div>")
     if rows:
-        parts.append(_table(rows))
+        parts.append("<div class=figure>")
+        if definition.chart is not None:
+            chart_id = "chart-" + figure["id"].replace("_", "-")
+            specs[chart_id] = _spec(definition.chart, rows)
+            parts.append(f"<div class=chart id=\"{chart_id}\"></div>")
+        parts.append(_table(rows) + "</div>")
     elif not figure["missing_schemas"]:
         parts.append("<p class=note>Nothing to show.</p>")
     parts.append("</section>")
@@ -112,8 +115,12 @@ def _table(rows: list[dict[str, Any]]) -> str:
 def _spec(chart: Chart, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """A Vega-Lite spec: several measures are folded into one series each."""
     fold = len(chart.y) > 1
-    category = {"field": "series" if chart.x == "series" else chart.x, "type": chart.x_type,
-                "title": chart.x.replace("_", " ")}
+    category: dict[str, Any] = {"field": "series" if chart.x == "series" else chart.x,
+                                "type": chart.x_type, "title": chart.x.replace("_", " ")}
+    if chart.x_type == "temporal":  # dates are UTC days: no local time, no "12 PM" ticks
+        category["timeUnit"] = "utcyearmonthdate"
+        if chart.mark == "bar":
+            category["type"] = "ordinal"
     value = {"field": "value" if fold else chart.y[0], "type": "quantitative",
              "title": "" if fold else chart.y[0].replace("_", " ")}
     encoding: dict[str, Any] = ({"y": category | {"sort": None}, "x": value}
@@ -130,7 +137,7 @@ def _spec(chart: Chart, rows: list[dict[str, Any]]) -> dict[str, Any]:
         encoding["color"] = {"field": chart.color, "type": "nominal"}
     encoding["tooltip"] = [{"field": c} for c in rows[0]]
     spec: dict[str, Any] = {
-        "$schema": _VL_SCHEMA, "width": 700, "data": {"values": rows},
+        "$schema": _VL_SCHEMA, "width": 520, "data": {"values": rows},
         "mark": {"type": chart.mark, "tooltip": True} | ({"point": True}
                                                           if chart.mark == "line" else {}),
         "encoding": encoding}
