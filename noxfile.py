@@ -8,7 +8,7 @@ from pathlib import Path
 import nox
 
 nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "js", "js_e2e",
-                         "jupyterlab"]
+                         "jupyterlab", "report"]
 nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = ["kafka", "s3", "elasticsearch"]
@@ -44,7 +44,8 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[test]", "ruff", "mypy", "types-PyYAML")
     session.run("ruff", "check", "telemetry_core", "tests", "bench", "plugins", "noxfile.py")
     session.run("mypy", "telemetry_core",
-                *(f"plugins/telemetry-sink-{p}/telemetry_sink_{p}" for p in PLUGINS))
+                *(f"plugins/telemetry-sink-{p}/telemetry_sink_{p}" for p in PLUGINS),
+                "plugins/telemetry-report/telemetry_report")
 
 
 @nox.session
@@ -112,6 +113,18 @@ def jupyterlab(session: nox.Session) -> None:
     session.install(f"./{path}[test]")
     session.run("npm", "test", "--prefix", path, external=True)
     session.run("pytest", f"{path}/tests", *session.posargs,
+                env={"TELEMETRY_REQUIRE_BROWSER": "1"})
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """`telemetry report` (plugins/telemetry-report): every figure against an independent
+    count over events the real EventLog and file sink wrote, small-group suppression, the
+    S3 sink's objects read through DuckDB's httpfs on moto, and the page in Debian's
+    chromium (it fails, not skips, without /usr/bin/chromium)."""
+    session.install("-e", ".[test]", "-e", "plugins/telemetry-sink-s3",
+                    "-e", "plugins/telemetry-report[test]", "playwright")
+    session.run("pytest", "plugins/telemetry-report/tests", *session.posargs,
                 env={"TELEMETRY_REQUIRE_BROWSER": "1"})
 
 

@@ -77,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
 
     output = args.output or Path("report.html")
     output.write_text(render_html(report), encoding="utf-8")
-    print(f"telemetry report: wrote {output}", file=sys.stderr)
+    if sys.stderr.isatty():
+        print(f"telemetry report: wrote {output}", file=sys.stderr)
     return 0

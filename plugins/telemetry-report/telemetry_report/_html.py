@@ -16,7 +16,8 @@ _CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1250px;color:#222}
 h1{margin-bottom:.2rem} h2{margin-top:2.5rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
-td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;white-space:nowrap} td.n{text-align:right}
+td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;white-space:nowrap}
+td.n{text-align:right}
 .note{color:#666;font-size:.85rem} .chart{margin:.5rem 0}
 .figure{display:flex;gap:1.5rem;align-items:flex-start;flex-wrap:wrap}
 .figure table{max-width:420px}
@@ -35,7 +36,8 @@ def render_html(report: dict[str, Any]) -> str:
             section = figure["section"]
             body.append(f"<h2>{html.escape(section)}</h2>")
         body.append(_figure(figure, specs, report["min_group_size"]))
-    bundle = vl_convert.javascript_bundle().replace("</script", "<\\/script")
+    # the stub wants a snippet; without one the bundle defines window.vegaEmbed
+    bundle = vl_convert.javascript_bundle().replace("</script", "<\\/script")  # type: ignore[call-arg]
     data = json.dumps(specs).replace("</", "<\\/")
     script = ("const specs = " + data + ";\n"
               "for (const [id, spec] of Object.entries(specs)) {\n"

@@ -120,7 +120,7 @@ def _figure(con: Any, figure: Figure, present: set[str], min_group_size: int
 def _query(con: Any, name: str) -> list[dict[str, Any]]:
     cursor = con.execute(sql(name))
     columns = [d[0] for d in cursor.description]
-    return [{c: _plain(v) for c, v in zip(columns, row)} for row in cursor.fetchall()]
+    return [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in cursor.fetchall()]
 
 
 def _plain(value: Any) -> Any:

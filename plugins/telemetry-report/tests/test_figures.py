@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import E, SINCE, UNTIL, Recorded, read_events
-
+from conftest import SINCE, UNTIL, E, Recorded, read_events
 from telemetry_report import build_report
 
 
@@ -115,7 +114,7 @@ def test_idle_kernels(events: list[dict[str, Any]], everything: dict[str, Any]) 
     idle: Counter[str] = Counter()
     for kernel_id, k in kernels.items():
         points = sorted([k["started"], *runs[kernel_id], min(k.get("stopped", UNTIL), UNTIL)])
-        if max(b - a for a, b in zip(points, points[1:])) >= timedelta(minutes=60):
+        if max(b - a for a, b in zip(points, points[1:], strict=False)) >= timedelta(minutes=60):
             idle[k["name"]] += 1
     got = _by(everything["idle_kernels"], "kernel_name")
     assert {n: r["idle_kernels"] for n, r in got.items()} == {
@@ -175,7 +174,7 @@ def test_hub_logins_spawns_failures_and_times(events: list[dict[str, Any]],
     for e in server:
         by_user[e["user"]].append(e)
     for mine in by_user.values():
-        for this, after in zip(mine, mine[1:] + [None]):
+        for this, after in zip(mine, [*mine[1:], None], strict=True):
             if this["action"] != "spawning":
                 continue
             if after is not None and after["action"] == "started":

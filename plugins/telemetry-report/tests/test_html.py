@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from conftest import SINCE, UNTIL, Recorded
-
 from telemetry_report import build_report, render_html
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -10,7 +10,6 @@ import pytest
 from conftest import COMMAND_RARE, SINCE, UNTIL, USERS, Recorded, read_events
 from hypothesis import given
 from hypothesis import strategies as st
-
 from telemetry_report import build_report
 from telemetry_report._privacy import suppress
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from conftest import SINCE, UNTIL, record_week
+from telemetry_report import build_report
 
 from telemetry_core.testing.servers import s3_server
-from telemetry_report import build_report
 
 pytest.importorskip("telemetry_sink_s3")
 
