@@ -132,5 +132,6 @@ def report(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks against the peers, side by side in one run; prints ratio tables."""
     session.install("-e", ".[bench,test]",
-                    *(f"-e./plugins/telemetry-sink-{p}[test]" for p in PLUGINS))
+                    *(f"-e./plugins/telemetry-sink-{p}[test]" for p in PLUGINS),
+                    "-e./plugins/telemetry-report")
     session.run("python", "bench/run.py", *session.posargs)
