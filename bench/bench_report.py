@@ -64,7 +64,8 @@ def generate(root: Path) -> int:
             base = START + timedelta(days=day, hours=8)
             n = int(per_user_day)
 
-            def line(schema: str, second: int, body: str) -> str:
+            def line(schema: str, second: int, body: str, base: datetime = base,
+                     u: str = u) -> str:
                 ts = (base + timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                 return (f'{{"__timestamp__":"{ts}","__schema__":"{E}{schema}",'
                         f'"__schema_version__":1,"__metadata_version__":1,'
@@ -83,12 +84,7 @@ def generate(root: Path) -> int:
             life.append(line("kernel/lifecycle", 60, f'"action":"started","kernel_id":"{k}",'
                                                      f'"kernel_name":"{kname}"'))
             for i in range(n):
-                r = rng.random()
-                acc = 0.0
-                for schema, share, body in MIX:
-                    acc += share
-                    if r < acc or schema == MIX[-1][0]:
-                        break
+                schema, body = _pick(rng.random())
                 text = body.format(k=k, n=kname, s="error" if rng.random() < 0.1 else "ok",
                                    c=COMMANDS[int(rng.paretovariate(1.2)) % len(COMMANDS)],
                                    p=f"course/week{i % 8}.ipynb", d=i % 50)
@@ -104,6 +100,16 @@ def generate(root: Path) -> int:
                 handle.write("\n".join(lines) + "\n")
         files.clear()
     return written
+
+
+def _pick(r: float) -> tuple[str, str]:
+    """The schema and body template at ``r`` (0..1) of the mix's cumulative shares."""
+    acc = 0.0
+    for schema, share, body in MIX:
+        acc += share
+        if r < acc:
+            return schema, body
+    return MIX[-1][0], MIX[-1][2]
 
 
 def plain_python(root: Path) -> tuple[float, int]:
