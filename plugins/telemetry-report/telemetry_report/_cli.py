@@ -33,6 +33,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--user-groups", type=Path, default=None,
                         help="CSV file of user,group (users as recorded: names or "
                              "pseudonyms) for kernel-hours by group")
+    parser.add_argument("--spool-root", default=None,
+                        help="the sinks' spool root, for their delivery counters (what "
+                             "`telemetry sinks --stats` reads)")
     parser.add_argument("--memory-limit", default="1GB",
                         help="DuckDB's memory bound; beyond it, it spills (default 1GB)")
     parser.add_argument("--temp-dir", default=None, help="where DuckDB spills")
@@ -65,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     report = build_report(args.events, since=since, until=until,
                           min_group_size=args.min_group_size, idle_minutes=args.idle_minutes,
                           user_groups=groups, memory_limit=args.memory_limit,
-                          temp_directory=args.temp_dir, progress=Progress())
+                          temp_directory=args.temp_dir, progress=Progress(),
+                          spool_root=args.spool_root)
     if args.format == "json":
         data = orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
         if args.output is None:

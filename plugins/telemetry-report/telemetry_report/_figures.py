@@ -111,6 +111,12 @@ FIGURES: tuple[Figure, ...] = (
     Figure("consent_notices", "Consent", "Notice versions",
            "The transparency notice versions users decided against, and when.",
            (CONSENT,), _bars("notice_version", "opt_in", "opt_out")),
+    Figure("sink_counters", "Delivery", "Events the sinks did not deliver",
+           "Per sink, from the stats files in its spool slots (--spool-root): accepted, "
+           "delivered, waiting in the spool, dead-lettered and dropped. Events not "
+           "recorded at all (not allowed, no consent, invalid) are counted only in the "
+           "running process (telemetry sinks --stats), not stored.", (),
+           _bars("sink", "delivered", "spooled", "dead_lettered", "dropped")),
     Figure("alerts", "Detection", "Alerts by rule",
            "Sigma rules that matched (telemetry-detect), when detection is on.",
            (ALERT,), _bars("title", "alerts", color="level")),

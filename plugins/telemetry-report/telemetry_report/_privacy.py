@@ -19,7 +19,8 @@ def suppress(rows: list[dict[str, Any]], min_group_size: int
     rows = [_no_identities(row) for row in rows]
     if min_group_size <= 0:
         return rows, 0
-    kept = [row for row in rows if (row.get(USERS) or 0) >= min_group_size]
+    # a row with no users column counts machinery (sink counters), never people
+    kept = [row for row in rows if USERS not in row or (row[USERS] or 0) >= min_group_size]
     return kept, len(rows) - len(kept)
 
 

@@ -8,6 +8,7 @@ import datetime as _dt
 import decimal
 from collections.abc import Mapping, Sequence
 from importlib.resources import files as _package_files
+from pathlib import Path
 from typing import Any
 
 from . import _privacy, _source
@@ -28,14 +29,15 @@ def build_report(events: str | Sequence[str], *, since: _dt.datetime, until: _dt
                  min_group_size: int = 5, idle_minutes: float = 60,
                  user_groups: Mapping[str, str] | None = None,
                  memory_limit: str = "1GB", temp_directory: str | None = None,
-                 threads: int | None = None, progress: Progress | None = None
-                 ) -> dict[str, Any]:
+                 threads: int | None = None, progress: Progress | None = None,
+                 spool_root: str | None = None) -> dict[str, Any]:
     """The report's figures for the events under ``events`` (directories, files or
     ``s3://`` URLs) recorded in ``[since, until)``.
 
     ``min_group_size``: rows standing for fewer distinct users are left out (0: keep
     all). ``user_groups`` maps users (or their pseudonyms) to groups for kernel-hours.
     ``memory_limit`` bounds DuckDB's memory; past it DuckDB spills to ``temp_directory``.
+    ``spool_root``: where the sinks' spool dirs are, for their counters (``stats.json``).
     """
     import duckdb
 
@@ -54,6 +56,9 @@ def build_report(events: str | Sequence[str], *, since: _dt.datetime, until: _dt
         if user_groups:
             con.executemany("INSERT INTO user_groups VALUES (?, ?)",
                             [[user, group] for user, group in user_groups.items()])
+        if spool_root:
+            con.executemany("INSERT INTO sink_counters VALUES (?, ?, ?)",
+                            _sink_counters(spool_root))
         paths = _list_files(con, sources)
         rows = _load(con, paths, since, until, progress)
         progress.done(f"{len(paths)} files, {rows:,} events")
@@ -76,6 +81,24 @@ def build_report(events: str | Sequence[str], *, since: _dt.datetime, until: _dt
         "schemas_not_present": needed,
         "figures": figures,
     }
+
+
+def _sink_counters(spool_root: str) -> list[tuple[str, str, int]]:
+    """(sink, counter, value) from each ``<sink dir>/slot-N/stats.json`` under the root
+    (the files ``telemetry sinks --stats`` reads); an unreadable file is skipped."""
+    import orjson
+
+    rows = []
+    for path in sorted(Path(spool_root).glob("*/slot-*/stats.json")):
+        try:
+            stats = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            continue
+        sink = str(stats.get("sink") or path.parent.parent.name)
+        for counter, value in (stats.get("counters") or {}).items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                rows.append((sink, str(counter), value))
+    return rows
 
 
 def _list_files(con: Any, sources: list[str]) -> list[str]:

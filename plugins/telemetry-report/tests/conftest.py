@@ -73,7 +73,7 @@ def record_week(target: Path, seed: int = 7, alerts: bool = True,
     writing under ``target`` (rotated, gzipped)."""
     log = EventLog(
         sinks=[sink or {"type": "file", "path": f"{target}/", "rotate_bytes": 8_000,
-                        "compress": True}],
+                        "compress": True, "spool_dir": str(spool_root(target) / "file-week")}],
         allowed_schemas={},
         redaction="hash", redaction_secret="report-test-secret",
         consent_store=f"sqlite:///{target.parent / (target.name + '-consent.db')}")
@@ -163,6 +163,11 @@ def record_week(target: Path, seed: int = 7, alerts: bool = True,
     assert log.flush(timeout=60)
     log.close()
     return Recorded(target, pseudonyms)
+
+
+def spool_root(target: Path) -> Path:
+    """Where the file sink of ``record_week(target)`` keeps its spool and stats file."""
+    return target.parent / "spool"
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import SINCE, UNTIL, E, Recorded, read_events
+from conftest import SINCE, UNTIL, USERS, E, Recorded, read_events, spool_root
 from telemetry_report import build_report
 
 
@@ -30,9 +30,9 @@ def events(week: Recorded) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def everything(week: Recorded) -> dict[str, Any]:
     """The report with suppression off: every row, to compare with the counts."""
-    groups = {week.pseudonyms[u]: g for u, _, _, g in __import__("conftest").USERS}
+    groups = {week.pseudonyms[u]: g for u, _, _, g in USERS}
     report = build_report(str(week.path), since=SINCE, until=UNTIL, min_group_size=0,
-                          user_groups=groups)
+                          user_groups=groups, spool_root=str(spool_root(week.path)))
     return {f["id"]: f["rows"] for f in report["figures"]} | {"_report": report}
 
 
@@ -88,7 +88,6 @@ def _kernels(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def test_kernel_hours_by_name_and_group(week: Recorded, events: list[dict[str, Any]],
                                         everything: dict[str, Any]) -> None:
-    from conftest import USERS
 
     kernels = _kernels(events)
     assert any("stopped" not in k for k in kernels.values())  # some still running
@@ -210,3 +209,11 @@ def test_the_period_bounds_what_is_read(week: Recorded, events: list[dict[str, A
     since = SINCE + timedelta(days=5)
     report = build_report(str(week.path), since=since, until=UNTIL, min_group_size=0)
     assert report["events"] == sum(1 for e in events if _ts(e) >= since) > 0
+
+
+def test_sink_counters_from_the_stats_file(week: Recorded, everything: dict[str, Any]) -> None:
+    """The file sink's own counters (its stats.json): everything it accepted it wrote."""
+    written = len(read_events(week.path))  # all of it, the period does not apply
+    (row,) = everything["sink_counters"]
+    assert row["accepted"] == row["delivered"] == written
+    assert row["dropped"] == row["dead_lettered"] == 0
