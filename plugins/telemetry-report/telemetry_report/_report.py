@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import re
 from collections.abc import Mapping, Sequence
 from importlib.resources import files as _package_files
 from pathlib import Path
@@ -16,6 +17,7 @@ from ._figures import FIGURES, Figure
 from ._period import sql_time
 from ._progress import Progress
 
+_DT = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
 #: Files read by one INSERT: the unit of progress, small enough to show it moving.
 FILES_PER_BATCH = 64
 
@@ -59,7 +61,7 @@ def build_report(events: str | Sequence[str], *, since: _dt.datetime, until: _dt
         if spool_root:
             con.executemany("INSERT INTO sink_counters VALUES (?, ?, ?)",
                             _sink_counters(spool_root))
-        paths = _list_files(con, sources)
+        paths = _in_period(_list_files(con, sources), since, until)
         rows = _load(con, paths, since, until, progress)
         progress.done(f"{len(paths)} files, {rows:,} events")
         con.execute(sql("kernels.sql"))
@@ -112,6 +114,25 @@ def _list_files(con: Any, sources: list[str]) -> list[str]:
             raise FileNotFoundError(f"--events {events}: no event files ({_source.PATTERN})")
         paths.extend(sorted(found))
     return paths
+
+
+def _in_period(paths: list[str], since: _dt.datetime, until: _dt.datetime) -> list[str]:
+    """Skip Hive-style ``dt=YYYY-MM-DD`` partitions (the S3 sink's keys) outside the
+    period without reading them; other paths are all read (their events are filtered)."""
+    first, last = since.astimezone(_dt.timezone.utc).date(), until.astimezone(
+        _dt.timezone.utc).date()
+    kept = []
+    for path in paths:
+        match = _DT.search(path)
+        if match:
+            try:
+                day = _dt.date.fromisoformat(match[1])
+            except ValueError:
+                day = None
+            if day is not None and not first <= day <= last:
+                continue
+        kept.append(path)
+    return kept
 
 
 def _load(con: Any, paths: list[str], since: _dt.datetime, until: _dt.datetime,

@@ -68,3 +68,10 @@ def test_progress_shows_files_rows_and_time_on_a_terminal(week: Recorded) -> Non
     quiet = io.StringIO()
     build_report(str(week.path), since=SINCE, until=UNTIL, progress=Progress(quiet))
     assert quiet.getvalue() == ""
+
+
+def test_the_command_module_is_light_to_import() -> None:
+    """`telemetry --help` loads it: DuckDB and the chart bundle wait for the command."""
+    code = ("import sys, telemetry_report._cli; "
+            "sys.exit(sorted({'duckdb', 'vl_convert'} & set(sys.modules)) != [])")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,23 @@ def test_the_report_reads_what_the_s3_sink_wrote(s3: Any, tmp_path: Path,
     assert got["files_scanned"] == len(keys)
     assert got["events"] == expected["events"] > 1000
     assert got["figures"] == expected["figures"]
+
+
+def test_partitions_outside_the_period_are_not_read(s3: Any, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    bucket = f"telemetry-{uuid.uuid4().hex[:12]}"
+    client = s3.client()
+    client.create_bucket(Bucket=bucket)
+    lines = "".join(
+        f'{{"__timestamp__":"2026-11-0{day}T10:00:00.000000Z","__schema__":"urn:x",'
+        f'"__schema_version__":1,"user":"u{n}"}}\n' for day in (2, 3, 4) for n in range(3))
+    for day in (2, 3, 4):
+        mine = "".join(x + "\n" for x in lines.splitlines() if f"-0{day}T" in x)
+        client.put_object(Bucket=bucket, Body=mine.encode(),
+                          Key=f"events/schema=x/version=1/dt=2026-11-0{day}/hour=10/a.jsonl")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+    got = build_report(f"s3://{bucket}/events", since=SINCE + timedelta(days=1),
+                       until=SINCE + timedelta(days=2), min_group_size=0)
+    assert (got["files_scanned"], got["events"]) == (2, 3)  # dt=11-03 and 11-04 (no row)
