@@ -37,6 +37,8 @@ USERS = [("ada", "python3", 7, "physics"), ("bob", "python3", 6, "physics"),
          ("gus", "ir", 3, "biology"), ("hal", "julia", 2, "admin")]
 COMMANDS_EVERYONE = ["notebook:run-cell", "docmanager:save", "notebook:insert-cell-below"]
 COMMAND_RARE = "rare-extension:do-something"  # hal alone
+#: an extension's command id that is also markup: the page must show it, never run it
+COMMAND_HOSTILE = "x:</script><img src=x onerror=alert(1)>"
 SHARED_PATH = "course/week1.ipynb"  # everyone opens it
 ALERT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -140,6 +142,8 @@ def record_week(target: Path, seed: int = 7, alerts: bool = True,
                         cell_type="code", success=status == "ok")
                     rec(E + "jupyterlab/command", t, name,
                         command_id=rng.choice(COMMANDS_EVERYONE), source="keyboard")
+                rec(E + "jupyterlab/command", t, name, command_id=COMMAND_HOSTILE,
+                    source="palette")
                 if name == "hal":
                     rec(E + "jupyterlab/command", t, name, command_id=COMMAND_RARE,
                         source="menu")

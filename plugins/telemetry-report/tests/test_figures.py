@@ -217,3 +217,13 @@ def test_sink_counters_from_the_stats_file(week: Recorded, everything: dict[str,
     (row,) = everything["sink_counters"]
     assert row["accepted"] == row["delivered"] == written
     assert row["dropped"] == row["dead_lettered"] == 0
+
+
+def test_a_line_cut_short_by_a_crash_is_skipped_not_fatal(tmp_path: Any) -> None:
+    """A writer killed mid-line leaves half a JSON object: the rest is still reported."""
+    good = [f'{{"__timestamp__":"2026-11-03T10:00:0{i}.000000Z","__schema__":"urn:x",'
+            f'"__schema_version__":1,"user":"u{i}"}}' for i in range(6)]
+    (tmp_path / "a.jsonl").write_text("\n".join(good) + '\n{"__timestamp__":"2026-11-03T1')
+    report = build_report(str(tmp_path), since=SINCE, until=UNTIL)
+    assert report["events"] == 6
+    assert report["figures"][0]["rows"] == [{"day": "2026-11-03", "users": 6}]

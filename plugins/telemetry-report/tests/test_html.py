@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SINCE, UNTIL, Recorded, spool_root
+from conftest import COMMAND_HOSTILE, SINCE, UNTIL, Recorded, spool_root
 from telemetry_report import build_report, render_html
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -54,6 +54,7 @@ def test_the_page_renders_every_chart_offline(week: Recorded, tmp_path: Path) ->
             page = browser.new_page(viewport={"width": 1300, "height": 1800})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: errors.append(f"a recorded value ran: {d.message}"))
 
             def route(r: Any) -> None:
                 if r.request.url.startswith("file://"):
@@ -75,6 +76,10 @@ def test_the_page_renders_every_chart_offline(week: Recorded, tmp_path: Path) ->
                 assert chart.locator("svg g.role-mark > path").count() > 0, \
                     chart.get_attribute("id")
             assert page.locator("table").count() >= len(charted)
+            # recorded text is shown as text: in the table, in the chart's axis labels
+            assert page.locator("td", has_text=COMMAND_HOSTILE).count() == 1
+            assert page.locator("#chart-commands svg text", has_text="</script>").count() > 0
+            assert page.locator("img").count() == 0
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=False)
         finally:
