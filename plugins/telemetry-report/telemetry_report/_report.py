@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import re
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from importlib.resources import files as _package_files
 from pathlib import Path
@@ -45,11 +47,15 @@ def build_report(events: str | Sequence[str], *, since: _dt.datetime, until: _dt
 
     sources = [events] if isinstance(events, str) else list(events)
     progress = progress or Progress(enabled=False)
+    # What DuckDB spills is event data: into a private directory (0700), never its
+    # default ./.tmp; one of our own making is removed afterwards.
+    spill = Path(temp_directory) if temp_directory else Path(
+        tempfile.mkdtemp(prefix="telemetry-report-"))
+    spill.mkdir(mode=0o700, parents=True, exist_ok=True)
     con = duckdb.connect(config={"memory_limit": memory_limit,
-                                 "preserve_insertion_order": False})
+                                 "preserve_insertion_order": False,
+                                 "temp_directory": str(spill / "duckdb")})
     try:
-        if temp_directory:
-            con.execute("SET temp_directory = ?", [temp_directory])
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.execute(sql("setup.sql"))
@@ -70,6 +76,8 @@ def build_report(events: str | Sequence[str], *, since: _dt.datetime, until: _dt
         figures = [_figure(con, figure, present_ids, min_group_size) for figure in FIGURES]
     finally:
         con.close()
+        if temp_directory is None:
+            shutil.rmtree(spill, ignore_errors=True)
     needed = sorted({s for figure in FIGURES for s in figure.schemas} - present_ids)
     return {
         "title": "Telemetry report",

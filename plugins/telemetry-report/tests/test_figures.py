@@ -227,3 +227,17 @@ def test_a_line_cut_short_by_a_crash_is_skipped_not_fatal(tmp_path: Any) -> None
     report = build_report(str(tmp_path), since=SINCE, until=UNTIL)
     assert report["events"] == 6
     assert report["figures"][0]["rows"] == [{"day": "2026-11-03", "users": 6}]
+
+
+def test_spilling_goes_to_a_private_directory(week: Recorded, tmp_path: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where DuckDB spills event data under its memory bound: never the working
+    directory, and the directory is readable by its owner only."""
+    monkeypatch.chdir(tmp_path)
+    spill = tmp_path / "spill"
+    report = build_report(str(week.path), since=SINCE, until=UNTIL, min_group_size=0,
+                          memory_limit="256MB", temp_directory=str(spill))
+    assert report["events"] > 1000
+    assert spill.stat().st_mode & 0o077 == 0
+    build_report(str(week.path), since=SINCE, until=UNTIL, memory_limit="256MB")
+    assert [p.name for p in tmp_path.iterdir()] == ["spill"]  # no ./.tmp, ever
