@@ -136,7 +136,8 @@ def _spec(chart: Chart, rows: list[dict[str, Any]]) -> dict[str, Any]:
         elif chart.mark == "bar":
             encoding["xOffset"] = {"field": "series"}
     elif chart.color:
-        encoding["color"] = {"field": chart.color, "type": "nominal"}
+        encoding["color"] = {"field": chart.color, "type": "nominal",
+                             "legend": {"labelLimit": 360}}
     encoding["tooltip"] = [{"field": c} for c in rows[0]]
     spec: dict[str, Any] = {
         "$schema": _VL_SCHEMA, "width": 520, "data": {"values": rows},

@@ -1,7 +1,8 @@
 -- Consent decisions per week (from Monday), per scope (a schema or a group), yes and no.
 SELECT CAST(date_trunc('week', ts) AS DATE) AS week, scope,
        CASE WHEN granted THEN 'opt-in' ELSE 'opt-out' END AS decision,
-       scope || (CASE WHEN granted THEN ' opt-in' ELSE ' opt-out' END) AS series,
+       replace(scope, 'https://telemetry.jupyter.org/schemas/events/', '')
+           || (CASE WHEN granted THEN ' opt-in' ELSE ' opt-out' END) AS series,
        count(*) AS decisions, count(DISTINCT "user") AS users
 FROM events
 WHERE schema = 'https://telemetry.jupyter.org/schemas/events/consent/decision'
