@@ -75,3 +75,20 @@ def test_the_command_module_is_light_to_import() -> None:
     code = ("import sys, telemetry_report._cli; "
             "sys.exit(sorted({'duckdb', 'vl_convert'} & set(sys.modules)) != [])")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_user_groups_from_a_csv_file(week: Recorded, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import USERS
+
+    groups = tmp_path / "groups.csv"
+    groups.write_text("".join(f"{week.pseudonyms[u]},{g}\n" for u, _, _, g in USERS))
+    out = tmp_path / "r.json"
+    assert main(["report", "--events", str(week.path), "--since", "2026-11-02", "--until",
+                 "2026-11-09", "--format", "json", "-o", str(out), "--min-group-size", "3",
+                 "--user-groups", str(groups)]) == 0
+    figure = next(f for f in json.loads(out.read_text())["figures"]
+                  if f["id"] == "kernel_hours_by_group")
+    # physics and biology have three and four users; admin (one) is left out
+    assert sorted(r["user_group"] for r in figure["rows"]) == ["biology", "physics"]
+    assert figure["suppressed_rows"] == 1
