@@ -8,7 +8,7 @@ from pathlib import Path
 import nox
 
 nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "subject", "js",
-                         "js_e2e", "jupyterlab"]
+                         "js_e2e", "jupyterlab", "report"]
 nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = ["kafka", "s3", "elasticsearch"]
@@ -46,7 +46,8 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[test]", "ruff", "mypy", "types-PyYAML", "import-linter")
     session.run("ruff", "check", "telemetry_core", "tests", "bench", "plugins", "noxfile.py")
     session.run("mypy", "telemetry_core",
-                *(f"plugins/telemetry-sink-{p}/telemetry_sink_{p}" for p in PLUGINS))
+                *(f"plugins/telemetry-sink-{p}/telemetry_sink_{p}" for p in PLUGINS),
+                "plugins/telemetry-report/telemetry_report")
     session.run("lint-imports")
 
 
@@ -127,8 +128,21 @@ def jupyterlab(session: nox.Session) -> None:
 
 
 @nox.session
+def report(session: nox.Session) -> None:
+    """`telemetry report` (plugins/telemetry-report): every figure against an independent
+    count over events the real EventLog and file sink wrote, small-group suppression, the
+    S3 sink's objects read through DuckDB's httpfs on moto, and the page in Debian's
+    chromium (it fails, not skips, without /usr/bin/chromium)."""
+    session.install("-e", ".[test]", "-e", "plugins/telemetry-sink-s3",
+                    "-e", "plugins/telemetry-report[test]", "playwright")
+    session.run("pytest", "plugins/telemetry-report/tests", *session.posargs,
+                env={"TELEMETRY_REQUIRE_BROWSER": "1"})
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against the peers, side by side in one run; prints ratio tables."""
     session.install("-e", ".[bench,test]",
-                    *(f"-e./plugins/telemetry-sink-{p}[test]" for p in PLUGINS))
+                    *(f"-e./plugins/telemetry-sink-{p}[test]" for p in PLUGINS),
+                    "-e./plugins/telemetry-report")
     session.run("python", "bench/run.py", *session.posargs)
