@@ -633,6 +633,15 @@ class EventLog(StrictConfigurable):
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    @staticmethod
+    def open_eventlogs() -> list[EventLog]:
+        """The EventLogs of this process that are not closed yet.
+
+        For a sink that records events of its own through the EventLog that built it
+        (telemetry-detect's alerts): it finds the one whose ``sink_handlers`` list it.
+        """
+        return [eventlog for eventlog in list(_live) if not eventlog._closed]
+
     @property
     def sink_handlers(self) -> tuple[SinkHandler, ...]:
         """The sinks this EventLog built from ``sinks``, in configuration order.

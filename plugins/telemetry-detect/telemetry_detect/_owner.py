@@ -1,10 +1,9 @@
 """Which EventLog a detect sink records its alerts through.
 
 A sink is built from configuration inside ``EventLog(sinks=[...])`` and is not handed
-its EventLog, so the sink finds the live EventLog that lists it among its
-``sink_handlers`` (public), looking through telemetry_core's set of live EventLogs
-(``_eventlog._live``: private; the one private name this plugin uses, asked to be made
-public). ``attach(eventlog, sink_label)`` sets it explicitly. Two EventLogs of one process
+its EventLog, so the sink finds the open EventLog (``EventLog.open_eventlogs()``) that
+lists it among its ``sink_handlers``. ``attach(eventlog, sink_label)`` sets it
+explicitly. Two EventLogs of one process
 that both have a detect sink give them different ``name`` s.
 """
 
@@ -31,11 +30,9 @@ def owner_of(label: str) -> Any:
     found = ref() if ref else None
     if found is not None and _lists(found, label):
         return found  # still open: a closed EventLog lists no sinks
-    try:
-        from telemetry_core._eventlog import _live
-    except ImportError:  # pragma: no cover - the core moved it: attach() still works
-        return None
-    for eventlog in list(_live):
+    from telemetry_core import EventLog
+
+    for eventlog in EventLog.open_eventlogs():
         if _lists(eventlog, label):
             attach(eventlog, label)
             return eventlog
