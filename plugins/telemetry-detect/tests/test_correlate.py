@@ -140,3 +140,22 @@ def test_the_sink_and_hunt_raise_one_alert_for_a_burst(tmp_path: Path) -> None:
     proc = telemetry("detect", "hunt", "--format", "json", "--events", str(tmp_path / "events"))
     assert proc.returncode == 1
     assert {json.loads(line)["rule"] for line in proc.stdout.splitlines()} == {BURST}
+
+
+def test_conditions_that_cannot_fire_as_events_arrive_are_refused(tmp_path: Path) -> None:
+    import pytest
+    from telemetry_detect import RuleError
+
+    base = ("title: started\nname: started\nlogsource: {product: jupyter, category: "
+            "kernel_lifecycle}\ndetection: {s: {action: started}, condition: s}\n---\n")
+    (tmp_path / "lt.yml").write_text(base + "title: too few\ncorrelation:\n  type: "
+                                     "event_count\n  rules: [started]\n  timespan: 1h\n"
+                                     "  condition: {lt: 1}\n")
+    with pytest.raises(RuleError, match="lt.yml: rule 'too few': only gte and gt"):
+        Detector([tmp_path / "lt.yml"])
+    (tmp_path / "ordered.yml").write_text(base + "title: in order\ncorrelation:\n  type: "
+                                          "temporal_ordered\n  rules: [started]\n"
+                                          "  timespan: 1h\n")
+    with pytest.raises(RuleError, match="ordered.yml: rule 'in order': correlation type "
+                                        "temporal_ordered is not supported"):
+        Detector([tmp_path / "ordered.yml"])
