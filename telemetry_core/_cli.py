@@ -14,7 +14,7 @@ _COMMAND_MODULES = (
     "telemetry_core._cli_schema",  # schema validate/show, notice, demo (issue 2)
     "telemetry_core.sinks._cli",  # sinks [--stats] (issue 3)
     "telemetry_core.sinks._spool_cli",  # spool list|clean (issue 20)
-    "telemetry_core.consent._cli",  # consent show/grant/revoke/history (issue 16)
+    "telemetry_core._cli_consent",  # consent show/grant/revoke/history (issue 16)
     "telemetry_core.server._serve",  # serve: the REST API (issue 17)
 )
 

@@ -11,6 +11,10 @@ Everything that depends only on ``(schema id, version)`` and the policy (validat
 redaction plan, envelope) is worked out once into a *route* and cached, so the
 per-event work is the validation itself, the envelope and one serialisation (two
 when redaction changed the event: the JSON check's bytes are reused otherwise).
+
+Over 500 lines, for a reason: ``EventLog`` is one ``Configurable``, and traitlets wants
+its ~20 documented, validated settings on the class (about 170 lines); the steps
+themselves already live in the modules named above, and consent in ``consent``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import threading
 import warnings
 import weakref
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Literal
 
 from traitlets import (
@@ -40,7 +45,7 @@ from traitlets import (
 )
 from traitlets.config import Config, Configurable
 
-from . import _plugins
+from . import _notice, _plugins
 from ._decide import (
     AFTER_CLOSE,
     NOT_ALLOWED,
@@ -63,9 +68,8 @@ from ._schema_registry import (
 )
 from ._traits import AllowedSchemas, Handlers, check_deployment
 from ._validation import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, json_problem
-from .consent import Consent
-from .consent._identity import _current
-from .sinks import SinkHandler
+from .consent import CONSENT_SCHEMA_ID, Consent, ConsentPolicy, Decision, current_user
+from .sinks import SinkHandler, create_sink
 
 log = logging.getLogger("telemetry_core")
 
@@ -188,7 +192,7 @@ class EventLog(Configurable):
     @observe("consent_store", "consent_cache_ttl", "consent_lifetime_days")
     def _consent_store_changed(self, change: Any) -> None:
         if hasattr(self, "consent"):
-            self.consent.close()  # reopened, at the new place, on next use
+            self.consent.set_policy(self._consent_policy())  # reopened on next use
 
     @validate("consent_groups")
     def _check_groups(self, proposal: Any) -> dict[str, list[str]]:
@@ -202,7 +206,7 @@ class EventLog(Configurable):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.consent = Consent(self)
+        self.consent = Consent(self._consent_policy(), self._record_decision)
         self._closed = False
         self._checked_registrations = False
         self._not_allowed = 0
@@ -229,8 +233,6 @@ class EventLog(Configurable):
         # pluggy's public get_hookimpls()): the no-plugin check is a list's truth value.
         self._hookimpls = _plugins.modify_event_impls
         try:
-            from ._plugins import create_sink
-
             for cfg in self.sinks:
                 sink = create_sink(cfg)
                 sink.start()
@@ -278,6 +280,23 @@ class EventLog(Configurable):
                     for sid, p in allowed.items()}
         return {sid: Policy(redaction=mode, secret=secret) for sid in allowed}
 
+    def _consent_policy(self) -> ConsentPolicy:
+        """The view of this configuration Consent works from (it never sees the EventLog)."""
+        allowed = self.allowed_schemas
+        return ConsentPolicy(
+            {sid: allowed[sid].get("consent") if isinstance(allowed, dict) else None
+             for sid in allowed},
+            {name: tuple(members) for name, members in self.consent_groups.items()},
+            self.consent_store, self.consent_cache_ttl, self.consent_lifetime_days,
+            collected=partial(_notice.collected, self),
+            notice_body=partial(_notice.notice_body, self))
+
+    def _record_decision(self, decision: Decision) -> None:
+        self.record_event(CONSENT_SCHEMA_ID, 1, {
+            "user": decision.user, "scope": decision.scope, "granted": decision.granted,
+            "notice_version": decision.notice_version, "via": decision.via,
+        }, user=decision.user)
+
     def _check_secret(self) -> None:
         if self.redaction == "hash" and not self.redaction_secret:
             raise ValueError(
@@ -290,7 +309,7 @@ class EventLog(Configurable):
         if hasattr(self, "_routes"):
             self._policies = self._build_policies()
             self._routes.clear()
-            self.consent.invalidate()
+            self.consent.set_policy(self._consent_policy())
 
     @observe("max_event_depth", "max_event_size")
     def _bounds_changed(self, change: Any) -> None:
@@ -301,6 +320,19 @@ class EventLog(Configurable):
     def _handlers_changed(self, change: Any) -> None:
         if hasattr(self, "_dispatch"):
             self._rebuild_dispatch()
+
+    @staticmethod
+    def add_process_handler(handler: logging.Handler) -> None:
+        """Send the events of every EventLog in this process, present and future, to
+        ``handler`` too (``telemetry_core.testing.capture_events()`` without an EventLog)."""
+        _capture_handlers.append(handler)
+        _refresh_all()
+
+    @staticmethod
+    def remove_process_handler(handler: logging.Handler) -> None:
+        """Undo :meth:`add_process_handler` (ValueError if ``handler`` was not added)."""
+        _capture_handlers.remove(handler)
+        _refresh_all()
 
     def _rebuild_dispatch(self) -> None:
         self._dispatch = Dispatcher(
@@ -543,7 +575,7 @@ class EventLog(Configurable):
         if self.consent.mode(schema_id) == "required":
             return None
         if user is None:
-            user = _current.get()
+            user = current_user()
         return None if self.consent.check(user, schema_id) else "no_consent"
 
     def stats(self) -> dict[str, int]:
@@ -648,7 +680,7 @@ class _Decisions:
     def consents(self, user: str | None, route: Route) -> bool:
         eventlog = self._eventlog
         if user is None:
-            user = _current.get()
+            user = current_user()
             if user is None:
                 eventlog._count_no_user(route.schema_id)
         if eventlog.consent.check(user, route.schema_id):  # type: ignore[arg-type]

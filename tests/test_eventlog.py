@@ -529,6 +529,22 @@ def test_capture_events_from_every_eventlog(eventlog, schema):
     assert [e["name"] for e in events] == ["a", "b"]
 
 
+def test_a_process_handler_hears_every_eventlog_until_removed(eventlog, schema):
+    handler = CaptureHandler()
+    EventLog.add_process_handler(handler)
+    try:
+        later = EventLog(allowed_schemas=[SCHEMA_ID])  # made after the handler was added
+        later.register_schema(schema)
+        eventlog.record_event(SCHEMA_ID, 1, {"name": "a"})
+        later.record_event(SCHEMA_ID, 1, {"name": "b"})
+    finally:
+        EventLog.remove_process_handler(handler)
+    eventlog.record_event(SCHEMA_ID, 1, {"name": "after"})
+    assert [e["name"] for e in handler.events] == ["a", "b"]
+    with pytest.raises(ValueError):
+        EventLog.remove_process_handler(handler)
+
+
 def test_capture_handler_is_bounded():
     handler = CaptureHandler(max_events=2)
     log = EventLog(handlers=[handler], allowed_schemas=[SCHEMA_ID])

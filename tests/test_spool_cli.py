@@ -13,8 +13,8 @@ import pytest
 from test_sink_handler import make_event
 
 from telemetry_core._cli import main
-from telemetry_core._plugins import create_sink, installed_sink_names
-from telemetry_core.sinks import Sink, SinkConfigError, SinkHandler
+from telemetry_core.sinks import Sink, SinkConfigError, SinkHandler, create_sink
+from telemetry_core.sinks._registry import installed_sink_names
 from telemetry_core.sinks._spool import Spool, acquire_slot
 
 

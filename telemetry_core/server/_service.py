@@ -19,8 +19,7 @@ import orjson
 
 from .._decide import NO_CONSENT, Duplicate, Invalid, Outcome, Recorded
 from .._notice import notice_data, render_notice
-from ..consent import ConsentError, ConsentStoreUnavailable
-from ..consent._identity import USER_FORMAT
+from ..consent import USER_FORMAT, ConsentError, ConsentStoreUnavailable
 from ._auth import Tokens, is_user_id
 from ._limits import RateLimiter, RecentIds
 from ._metrics import Metrics

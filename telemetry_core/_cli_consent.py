@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from ._errors import ConsentError
+from .consent import ConsentError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _eventlog(args: argparse.Namespace) -> Any:
-    from .._cli_schema import eventlog_from_args
+    from ._cli_schema import eventlog_from_args
 
     eventlog = eventlog_from_args(argparse.Namespace(config=args.config,
                                                      schema=args.schema_file))
