@@ -1,11 +1,9 @@
 """EventLog: records schema-validated, privacy-filtered events to handlers and sinks.
 
-The pipeline of one ``record_event`` call, each step in its own module:
-
-1. allowed?  ``allowed_schemas`` (here)          4. private?  ``_privacy`` (``_plan``)
-2. consent?  ``consent`` (cached per user)       5. envelope  ``_envelope``
-3. valid?    ``_validation`` (JSON, bounds,      6. modifiers (here; step 4 re-applied)
-             then compiled)                      -> handlers  ``_dispatch``
+One event is decided by ``_decide.decide`` (allowed? consent? valid? private?
+envelope), a pure function over this EventLog's compiled routes, consent answer and
+bounds; ``record`` passes the outcome on (modifiers, then ``_dispatch`` to handlers),
+``record_event`` speaks it as ``jupyter_telemetry`` did (the event, None, or an error).
 
 Everything that depends only on ``(schema id, version)`` and the policy (validator,
 redaction plan, envelope) is worked out once into a *route* and cached, so the
