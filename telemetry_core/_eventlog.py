@@ -648,11 +648,11 @@ class _Decisions:
     """What :func:`~telemetry_core._decide.decide` reads of one EventLog (its
     ``Policy``): routes, the consent answer, the bounds."""
 
-    __slots__ = ("_eventlog", "_routes", "max_depth", "max_size")
+    __slots__ = ("_eventlog", "routes", "max_depth", "max_size")
 
     def __init__(self, eventlog: EventLog) -> None:
         self._eventlog = eventlog
-        self._routes = eventlog._routes
+        self.routes = eventlog._routes
         self.bounds_changed()
 
     def bounds_changed(self) -> None:
@@ -669,7 +669,7 @@ class _Decisions:
 
     def route(self, schema_id: Any, version: Any) -> Route | None:
         try:
-            return self._routes[(schema_id, version, type(version))]
+            return self.routes[(schema_id, version, type(version))]
         except KeyError:
             return self._eventlog._route(schema_id, version)
         except TypeError:  # an unhashable version
