@@ -41,9 +41,10 @@ from traitlets import (
     observe,
     validate,
 )
-from traitlets.config import Config, Configurable
+from traitlets.config import Config
 
 from . import _notice, _plugins
+from ._config import StrictConfigurable
 from ._decide import (
     AFTER_CLOSE,
     NOT_ALLOWED,
@@ -89,7 +90,7 @@ class SchemaNotRegistered(UserWarning):
     """Warned by :meth:`EventLog.emit` (as jupyter_events does) for an unknown schema id."""
 
 
-class EventLog(Configurable):
+class EventLog(StrictConfigurable):
     """Send structured, schema-validated events to logging handlers and sinks.
 
     Nothing is recorded unless its schema id is in ``allowed_schemas``; properties the
@@ -264,7 +265,7 @@ class EventLog(Configurable):
             handlers = my_cfg["handlers"]
             patched = Config(my_cfg)
             patched["handlers"] = lambda: handlers
-            cfg = Config({type(self).__name__: patched})
+            cfg = Config({**cfg, type(self).__name__: patched})  # other sections kept
         super()._load_config(cfg, section_names=section_names, traits=traits)
 
     def _build_policies(self) -> dict[str, Policy]:

@@ -10,6 +10,7 @@ configured (who collects, contact, retention, named regimes), and carries a
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
@@ -197,26 +198,43 @@ def _user_lines(data: dict[str, Any]) -> list[str]:
     return out
 
 
+TEXT_WIDTH = 88
+
+
+def _wrap(text: str, first: str, rest: str) -> list[str]:
+    """``text`` wrapped to TEXT_WIDTH, its first line after ``first`` and the lines it
+    continues on indented by ``rest`` (so a wrapped line never restarts at column 0)."""
+    lines = textwrap.wrap(text, TEXT_WIDTH, initial_indent=first, subsequent_indent=rest,
+                          break_long_words=False, break_on_hyphens=False)
+    return lines or [first.rstrip()]
+
+
 def _text(data: dict[str, Any]) -> str:
-    out = ["Telemetry transparency notice", "=" * 29, "", data["intro"], ""]
-    out += [f"{label}: {text}" for label, text in _facts(data)] + [""]
+    out = ["Telemetry transparency notice", "=" * 29, ""]
+    out += _wrap(data["intro"], "", "") + [""]
+    for label, text in _facts(data):
+        out += _wrap(f"{label}: {text}", "", "    ")
+    out.append("")
     if not data["schemas"]:
         out.append(_NOTHING)
     for s in data["schemas"]:
-        out += [f"{s['title']}  ({s['id']}, version {s['version']})"]
-        out += [f"  Consent: {_MODE_TEXT[s['consent']]}"]
-        out += [f"  Purpose: {line}" if i == 0 else f"  {line}"
-                for i, line in enumerate(s["description"].splitlines())]
+        out += _wrap(f"{s['title']}  ({s['id']}, version {s['version']})", "", "    ")
+        out += _wrap(f"Consent: {_MODE_TEXT[s['consent']]}", "  ", "    ")
+        for i, line in enumerate(s["description"].splitlines()):
+            out += _wrap(line, "  Purpose: " if i == 0 else "  ", "    ")
         if s["declares_personal_data"]:
-            out.append(f"  {_DECLARED}")
+            out += _wrap(_DECLARED, "  ", "  ")
         for p in s["properties"]:
             what = f" - {p['title']}" if p["title"] else ""
-            out.append(f"  * {p['path']}{what} [{_label(p)}]: {p['decision'].upper()}")
+            out += _wrap(f"{p['path']}{what} [{_label(p)}]: {p['decision'].upper()}",
+                         "  * ", "      ")
             if p["description"]:
-                out.append(f"      {p['description']}")
-        out.append(f"  {_UNDECLARED[s['undeclared_properties']]}")
+                out += _wrap(p["description"], "      ", "      ")
+        out += _wrap(_UNDECLARED[s["undeclared_properties"]], "  ", "  ")
         out.append("")
-    out += [f"{text}: {', '.join(data[key])}" for key, text in _TAILS if data[key]]
+    for key, heading in _TAILS:  # long sets: one per line
+        if data[key]:
+            out += [f"{heading}:"] + [f"  - {item}" for item in data[key]] + [""]
     out += [""] + _user_lines(data) if data.get("user") else []
     return "\n".join(out).rstrip() + "\n"
 

@@ -190,8 +190,8 @@ def test_opt_in_records_only_after_a_yes(schema):
         assert log.record_event(SCHEMA_ID, 1, EVENT, user="bob") is None
         log.consent.revoke("alice", SCHEMA_ID)  # takes effect at once in this process
         assert log.record_event(SCHEMA_ID, 1, EVENT, user="alice") is None
-        assert log.stats() == {"not_allowed": 0, "no_consent": 4, "after_close": 0, "no_user": 1,
-                               "consent_store_errors": 0}
+        assert log.stats() == {"not_allowed": 0, "no_consent": 4, "after_close": 0,
+                               "no_user": 1, "consent_store_errors": 0}
 
 
 def test_opt_out_records_unless_the_user_said_no(schema):

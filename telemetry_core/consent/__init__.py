@@ -14,10 +14,10 @@ See docs/consent.md.
 """
 
 from ._consent import CONSENT_SCHEMA_ID, MODES, Consent, ConsentStoreUnavailable
+from ._decision import Decision
 from ._errors import ConsentError
 from ._identity import USER_FORMAT, acting_as, check_user, current_user
 from ._policy import HASHED, KEPT, Collected, ConsentPolicy, Mode
-from ._store import Decision
 
 __all__ = [
     "CONSENT_SCHEMA_ID",

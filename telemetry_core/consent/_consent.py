@@ -192,7 +192,8 @@ class Consent:
                     except ConsentError:
                         raise
                     except ImportError as exc:
-                        raise self._unavailable(exc, "pip install 'telemetry-core[postgresql]'"
+                        raise self._unavailable(exc, "from a clone of the repository: pip "
+                                                "install '.[postgresql]'"
                                                 ) from None
                     except Exception as exc:
                         raise self._unavailable(exc) from None
@@ -206,8 +207,13 @@ class Consent:
         # costs record_event at most one connect timeout per wait.
         self._down_until = now + self._retry_delay
         self._retry_delay = min(self._retry_delay * 2, _STORE_RETRY[1])
-        where = self._store.describe() if self._store is not None else "(not opened)"
-        hint = f"; {hint}" if hint else ""
+        from ._store import describe_url
+
+        where = (self._store.describe() if self._store is not None
+                 else describe_url(self._policy.store_url))
+        if isinstance(exc, OSError) and exc.strerror:  # e.g. a directory it cannot create
+            hint = f"{exc.strerror}: {exc.filename}" + (f"; {hint}" if hint else "")
+        hint = f": {hint}" if hint else ""
         if now - self._warned_at >= _WARN_EVERY:
             self._warned_at = now
             # The exception's class only: its text may quote the URL or a row.
@@ -215,7 +221,7 @@ class Consent:
                         "not recorded until it answers; required ones are", where,
                         type(exc).__name__, hint)
         return ConsentStoreUnavailable(
-            f"consent store unavailable ({type(exc).__name__}{hint}); see the log for where")
+            f"consent store {where} unavailable ({type(exc).__name__}{hint})")
 
     def _read(self, fn: Any, *args: Any) -> Any:
         if _monotonic() < self._down_until:
@@ -316,7 +322,7 @@ class Consent:
         stale or malformed notice version, a bad ``via``; ConsentStoreUnavailable when
         the store cannot be written (nothing is recorded then).
         """
-        from ._store import Decision
+        from ._decision import Decision
 
         check_user(user)
         if not isinstance(granted, bool):

@@ -7,12 +7,13 @@ that only make sense standalone (tokens, host, port, processes, CORS) say so.
 from __future__ import annotations
 
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
-from traitlets.config import Configurable
+
+from .._config import StrictConfigurable
 
 DEFAULT_PORT = 8585
 
 
-class TelemetryServer(Configurable):
+class TelemetryServer(StrictConfigurable):
     """Settings of the REST API (see docs/rest-api.md for what each one bounds)."""
 
     tokens = Dict(
@@ -23,6 +24,10 @@ class TelemetryServer(Configurable):
     insecure_no_auth = Bool(
         False, config=True,
         help="Standalone: serve without tokens (every request is client 'anonymous').")
+    allow_no_schemas = Bool(
+        False, config=True,
+        help="""Standalone: start even though c.EventLog.allowed_schemas is empty (every event
+        is then answered 'not allowed'). Off: such a collector refuses to start.""")
     host = Unicode("127.0.0.1", config=True, help="Standalone: the address to listen on.")
     port = Int(DEFAULT_PORT, config=True, help="Standalone: the port to listen on.")
     processes = Int(

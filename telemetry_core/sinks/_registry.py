@@ -64,7 +64,10 @@ def _unknown_type_message(sink_type: str) -> str:
     if close:
         return message + f". Did you mean {close[0]!r}?"
     if sink_type in PROJECT_PLUGINS:
-        return message + f". Install its plugin: pip install {PROJECT_PLUGINS[sink_type]}"
+        name = PROJECT_PLUGINS[sink_type]
+        # Not on PyPI yet: from a clone of the repository, the plugin is a directory.
+        return message + (f". Install its plugin from a clone of the repository: pip install "
+                          f"./plugins/{name} ({name} once published)")
     return message + (". Fix the 'type', or install the plugin that provides this type "
                       "(its documentation names the package)")
 
