@@ -16,6 +16,7 @@ import {
 } from '@jupyterlab/notebook';
 import type { IObservableList } from '@jupyterlab/observables';
 import type { ICellModel } from '@jupyterlab/cells';
+import { applyCellChange, type TrackedCell } from './cellList';
 import { debounce, Debounced } from './debounce';
 import { SCHEMA } from './schemas';
 import type { Telemetry } from './telemetry';
@@ -84,17 +85,24 @@ function describeCell(
   };
 }
 
+/** A cell model's id and type, while it is alive. */
+function describeModel(model: ICellModel): TrackedCell {
+  return { cell_id: model.id, cell_type: model.type };
+}
+
 /** Watches one open notebook until its tab closes. */
 class NotebookRecorder {
   private readonly edit: Debounced;
   private readonly scroll: Debounced;
   private editedCell: Cell | null = null;
+  private readonly cells: TrackedCell[];
 
   constructor(
     private readonly panel: NotebookPanel,
     private readonly telemetry: Telemetry
   ) {
     const notebook = panel.content;
+    this.cells = Array.from(notebook.model?.cells ?? [], describeModel);
     this.edit = debounce(() => this.recordEdit(), EDIT_WAIT_MS);
     this.scroll = debounce(() => this.recordScroll(), SCROLL_WAIT_MS);
 
@@ -135,24 +143,30 @@ class NotebookRecorder {
     }
   }
 
+  /**
+   * Cells added, removed or moved. JupyterLab 4.6 reports removed cells as `undefined`
+   * in `oldValues` (their models are disposed by then), so their ids and types come
+   * from `this.cells`, kept in step with the list here.
+   */
   private onCells(
     _: unknown,
     change: IObservableList.IChangedArgs<ICellModel>
   ): void {
     const count = this.panel.content.widgets.length;
-    const describe = (model: ICellModel, index: number) => ({
+    const event = (cell: TrackedCell, index: number) => ({
       cell_index: index,
-      cell_id: model.id,
-      cell_type: model.type,
+      ...cell,
       cell_count: count
     });
+    const changed = applyCellChange(this.cells, change.type, change.oldIndex,
+      change.newIndex, change.oldValues.length, change.newValues.map(describeModel));
     if (change.type === 'add') {
-      change.newValues.forEach((model, i) =>
-        this.record(SCHEMA.cellAdded, describe(model, change.newIndex + i))
+      changed.added.forEach((cell, i) =>
+        this.record(SCHEMA.cellAdded, event(cell, change.newIndex + i))
       );
     } else if (change.type === 'remove') {
-      change.oldValues.forEach((model, i) =>
-        this.record(SCHEMA.cellRemoved, describe(model, change.oldIndex + i))
+      changed.removed.forEach((cell, i) =>
+        this.record(SCHEMA.cellRemoved, event(cell, change.oldIndex + i))
       );
     }
   }
