@@ -18,6 +18,7 @@ import type { IObservableList } from '@jupyterlab/observables';
 import type { ICellModel } from '@jupyterlab/cells';
 import { applyCellChange, type TrackedCell } from './cellList';
 import { debounce, Debounced } from './debounce';
+import { cellsInView, clipboardData } from './notebookDom';
 import { SCHEMA } from './schemas';
 import type { Telemetry } from './telemetry';
 
@@ -200,35 +201,19 @@ class NotebookRecorder {
 
   // -- clipboard and scrolling: DOM events ---------------------------------------------
 
-  private readonly onClipboard = (event: ClipboardEvent): void => {
-    const text =
-      event.type === 'paste'
-        ? (event.clipboardData?.getData('text/plain') ?? '')
-        : (document.getSelection()?.toString() ?? '');
-    const active = this.panel.content.activeCellIndex;
-    this.record(SCHEMA.clipboard, {
-      action: event.type,
-      ...(active >= 0 ? { cell_index: active } : {}),
-      text_length: text.length,
-      text
-    });
-  };
+  private readonly onClipboard = (event: ClipboardEvent): void =>
+    this.record(SCHEMA.clipboard, clipboardData(event, this.panel.content.activeCellIndex));
 
   private readonly onScroll = (): void => this.scroll.call();
 
   private recordScroll(): void {
     const notebook = this.panel.content;
-    const view = notebook.outerNode.getBoundingClientRect();
-    const inView = notebook.widgets
-      .map((cell, index) => ({ rect: cell.node.getBoundingClientRect(), index }))
-      .filter(({ rect }) => rect.height > 0 && rect.bottom > view.top && rect.top < view.bottom)
-      .map(({ index }) => index);
-    if (inView.length > 0) {
-      this.record(SCHEMA.notebookScrolled, {
-        first_visible_cell: inView[0],
-        last_visible_cell: inView[inView.length - 1],
-        cell_count: notebook.widgets.length
-      });
+    const view = cellsInView(
+      notebook.outerNode.getBoundingClientRect(),
+      notebook.widgets.map(cell => cell.node)
+    );
+    if (view) {
+      this.record(SCHEMA.notebookScrolled, { ...view, cell_count: notebook.widgets.length });
     }
   }
 

@@ -52,6 +52,16 @@ RUN_CELL = "notebook:run-cell-and-select-next"  # Shift+Enter
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-gpu", "--disable-dev-shm-usage"]
 
+# A notebook with one empty code cell (nbformat 4.5: cells have ids); its kernelspec
+# starts the kernel on open.
+ONE_CELL_NOTEBOOK = json.dumps({
+    "cells": [{"cell_type": "code", "execution_count": None, "id": "first", "metadata": {},
+               "outputs": [], "source": ""}],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+})
+
 # GET consent as the browser's user: with token auth each token request without the
 # session cookie is a new anonymous user, so the page asks for itself.
 CONSENT_AS_THE_PAGE = "async () => (await fetch('/api/telemetry/consent')).json()"

@@ -44,12 +44,12 @@ from jupyter_browser_helpers import (
     commands_run,
     documents_opened,
     needs_chromium,
-    sync_api,
     open_notice,
     read_events,
     run_in_cell,
     running_jupyter,
     screenshot,
+    sync_api,
     wait_for_events,
 )
 

@@ -7,28 +7,31 @@ The consent dialog appears; closed without an answer, nothing opt-in is recorded
 run then leaves no cell-executed event) and it asks again on the next page load. Answered
 (yes to one opt-in schema, no to the other), a cell run with Shift+Enter, a cell inserted
 from the toolbar and deleted with D, D, and a save with Ctrl+S are each recorded exactly
-once, with the server's user; the notice opens from the Help menu.
+once (the save after the first run aside), with the server's user; the notice opens from the Help menu, and a change of mind
+there (edits allowed) records the next edit.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jupyter_browser_helpers import (
+    ACTIVE,
     ADDED,
     CODE,
     COMMAND,
     EDITED,
     EXECUTED,
     NB_OPENED,
+    ONE_CELL_NOTEBOOK,
     REMOVED,
     SAVED,
     answer_consent,
     by_schema,
+    change_mind,
     needs_chromium,
     read_events,
     running_jupyter,
@@ -40,21 +43,12 @@ from telemetry_core.testing.servers._jupyter import JupyterProcess
 
 pytestmark = needs_chromium
 
-# A notebook with one empty code cell (nbformat 4.5: cells have ids); its kernelspec
-# starts the kernel on open.
-NOTEBOOK = json.dumps({
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "first", "metadata": {},
-               "outputs": [], "source": ""}],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                "language": "python"}},
-    "nbformat": 4, "nbformat_minor": 5,
-})
 DIALOG = ".modal-dialog"
 
 
 @pytest.fixture
 def jupyter(tmp_path: Path) -> Iterator[tuple[JupyterProcess, Path]]:
-    with running_jupyter("nbclassic", tmp_path, {"x.ipynb": NOTEBOOK}) as classic:
+    with running_jupyter("nbclassic", tmp_path, {"x.ipynb": ONE_CELL_NOTEBOOK}) as classic:
         yield classic
 
 
@@ -89,15 +83,18 @@ def test_classic_consent_then_cell_events_reach_the_sink(
     dialog.wait_for(state="detached")
     wait_kernel_idle(page)
     run_cell(page, 0, "print('before')", "before")
-    wait_for_events(page, sink, lambda events: bool(by_schema(events, CODE)))
+    # saved, so that leaving the page does not save it again on the way out
+    page.keyboard.press("Control+s")
+    wait_for_events(page, sink, lambda events: bool(by_schema(events, SAVED)))
     page.wait_for_timeout(5500)  # the client's batch age: anything queued is sent by now
-    assert not by_schema(read_events(sink), EXECUTED)
+    assert by_schema(read_events(sink), CODE) and not by_schema(read_events(sink), EXECUTED)
 
     # 2. On the next page load it asks again: yes to one opt-in schema, no to the other.
     open_notebook(page, server)
     answer_consent(page, tmp_path, "classic-consent-dialog.png", DIALOG)
     wait_kernel_idle(page)
     cells_before = page.locator("#notebook-container .cell").count()
+    assert cells_before == 2  # the first run added one below, and was saved
 
     # 3. Run a cell (Shift+Enter on the last cell adds one below), insert a cell from
     # the toolbar and delete it from the keyboard (Escape, D, D), save with Ctrl+S.
@@ -120,8 +117,17 @@ def test_classic_consent_then_cell_events_reach_the_sink(
     panel.locator("ul.jp-telemetry-choices").first.wait_for()
     screenshot(page.locator(DIALOG, has=panel), tmp_path, "classic-notice.png")
 
+    # 5. The user changes their mind there and allows edits; an edit in the second cell
+    # is recorded once they leave it for the first.
+    change_mind(panel, EDITED, True)
+    page.locator(DIALOG, has=panel).get_by_role("button", name="Close").click()
+    panel.wait_for(state="detached")
+    page.locator("#notebook-container .cell .CodeMirror").nth(cells_before).click()
+    page.keyboard.type("answer = 42")
+    page.locator("#notebook-container .cell .CodeMirror").nth(cells_before - 1).click()
+
     wait_for_events(page, sink, lambda events: all(
-        by_schema(events, schema) for schema in (EXECUTED, SAVED, REMOVED)))
+        by_schema(events, schema) for schema in (EXECUTED, SAVED, REMOVED, EDITED)))
     me = page.evaluate("async () => (await (await fetch('/api/me')).json()).identity.username")
     page.close()
     server.stop()  # the sink flushes on exit
@@ -133,16 +139,20 @@ def test_classic_consent_then_cell_events_reach_the_sink(
     executed = by_schema(events, EXECUTED)
     assert [(e["source"], e["success"], e["cell_index"]) for e in executed] == [
         ("print(6*7)", True, cells_before - 1)]
-    assert not by_schema(events, EDITED)
+    assert [(e["source"], e["cell_index"]) for e in by_schema(events, EDITED)] == [
+        ("answer = 42", cells_before)]  # only after the change of mind
     # Each recorded once: the cells added (by Shift+Enter, by the toolbar), the one deleted,
     # named by the id it was added with, and the save.
     added = by_schema(events, ADDED)  # the first page load's Shift+Enter added one too
-    assert len(added) == 3 and [e["cell_index"] for e in added][-2:] == [cells_before, cells_before + 1], added
+    assert [e["cell_index"] for e in added] == [1, cells_before, cells_before + 1], added
     removed = by_schema(events, REMOVED)
     assert [(e["cell_index"], e["cell_type"]) for e in removed] == [(cells_before + 1, "code")]
-    assert removed[0].get("cell_id") == added[-1].get("cell_id")
-    assert [e["cell_count"] for e in by_schema(events, SAVED)] == [cells_before + 1]
+    assert removed[0]["cell_id"] == added[-1]["cell_id"]
+    assert [e["cell_count"] for e in by_schema(events, SAVED)] == [cells_before,
+                                                                   cells_before + 1]
     assert len(by_schema(events, NB_OPENED)) == 2  # two page loads
+    # the cell selected by Shift+Enter, by the toolbar's insert, and by clicks
+    assert {e["cell_index"] for e in by_schema(events, ACTIVE)} >= {1, 2, 3}
     # The actions the user took are commands; no arguments kept.
     commands = [e["command_id"] for e in by_schema(events, COMMAND)]
     for action in ("jupyter-notebook:run-cell-and-select-next",
@@ -150,6 +160,6 @@ def test_classic_consent_then_cell_events_reach_the_sink(
                    "jupyter-notebook:save-notebook"):
         assert action in commands, commands
     # Every browser event came with the server's user, never a name the page chose.
-    from_browser = [e for e in events if e["__source__"].get("via") == "rest"]
+    from_browser = [e for e in events if e.get("__source__", {}).get("via") == "rest"]
     assert from_browser and {e["__source__"]["client"] for e in from_browser} == {me}
     assert all(e.get("path") is None for e in from_browser)  # personal data: redacted

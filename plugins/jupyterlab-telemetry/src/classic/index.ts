@@ -10,10 +10,16 @@ import { applyCellChange, type TrackedCell } from '../cellList';
 import { recordClicks, type ClickNaming } from '../clicks';
 import { askForConsentIfNeeded, ACCEPT_LABEL, CONSENT_TITLE, DECLINE_LABEL } from '../consentPrompt';
 import { debounce } from '../debounce';
+import { cellsInView, clipboardData } from '../notebookDom';
 import { NOTICE_LABEL, renderNotice } from '../noticeView';
 import { Telemetry } from '../recorder';
 import { SCHEMA } from '../schemas';
-import type { ClassicCell, ClassicEnvironment, ClassicNotebook } from './nbclassic';
+import type {
+  ClassicCell,
+  ClassicEnvironment,
+  ClassicJupyter,
+  ClassicNotebook
+} from './nbclassic';
 
 const EDIT_WAIT_MS = 2000;
 const SCROLL_WAIT_MS = 1000;
@@ -24,8 +30,20 @@ const CLASSIC_NAMING: ClickNaming = {
   widgetSelector: '.cell, #notebook, #menubar, #maintoolbar, #header, .modal-dialog'
 };
 
+/** The dialogs' long lists scroll inside the dialog, which stays on the screen. */
+const STYLE = `
+.jp-telemetry-consent, #telemetry-notice-panel { max-height: 65vh; overflow-y: auto; }
+.jp-telemetry-choices { padding-left: 0; list-style: none; }
+.jp-telemetry-choices input { margin-right: 0.5em; }
+.jp-telemetry-mode { color: #666; font-size: 90%; }
+.jp-telemetry-notice summary { cursor: pointer; margin-top: 1em; }
+`;
+
 /** Starts recording, asks for consent if needed, and adds the notice to the Help menu. */
 export function load(env: ClassicEnvironment): void {
+  const style = document.createElement('style');
+  style.textContent = STYLE;
+  document.head.append(style);
   let username: string | undefined;
   const client = env.client.TelemetryClient.forJupyter(
     { baseUrl: env.baseUrl },
@@ -65,16 +83,17 @@ export function load(env: ClassicEnvironment): void {
  * `Jupyter.actions.call`: recorded as a command with the action's name.
  */
 function recordActions(env: ClassicEnvironment, telemetry: Telemetry, ran: () => void): void {
-  const actions = env.Jupyter.actions;
-  const call = actions.call.bind(actions);
-  actions.call = (name: string, event?: unknown, extra?: unknown) => {
+  // The page's action handler is sealed: wrap the method its class shares.
+  const handler = Object.getPrototypeOf(env.Jupyter.actions) as ClassicJupyter['actions'];
+  const call = handler.call;
+  handler.call = function (this: unknown, name: string, ...rest: unknown[]) {
     try {
       telemetry.record(SCHEMA.command, { command_id: String(name), args: safeArgs({}) });
       ran();
     } catch (error) {
       console.warn(`jupyterlab-telemetry: ${(error as Error).message}`);
     }
-    return call(name, event, extra);
+    return (call as (...args: unknown[]) => unknown).call(this, name, ...rest);
   };
 }
 
@@ -133,6 +152,7 @@ class ClassicNotebookRecorder {
   private readonly edit = debounce(() => this.recordEdit(), EDIT_WAIT_MS);
   private readonly scroll = debounce(() => this.recordScroll(), SCROLL_WAIT_MS);
   private editedCell: ClassicCell | null = null;
+  private activeCell: ClassicCell | null = null;
 
   constructor(
     private readonly notebook: ClassicNotebook,
@@ -149,7 +169,12 @@ class ClassicNotebookRecorder {
     );
     events.on('create.Cell', (_, { cell, index }) => this.onCells('add', index, [cell]));
     events.on('delete.Cell', (_, { index }) => this.onCells('remove', index, []));
-    events.on('select.Cell', (_, { cell }) => this.onSelect(cell));
+    // fired by every selection, the keyboard's and the program's ('select.Cell' is only
+    // a cell asking to be selected)
+    events.on('selected_cell_type_changed.Notebook', () =>
+      this.onSelect(notebook.get_selected_cell())
+    );
+    events.on('change.Cell', (_, { cell }) => this.onSource(cell));
     events.on('finished_execute.CodeCell', (_, { cell }) => this.onExecuted(cell));
     const page = document.querySelector('#notebook');
     for (const kind of ['copy', 'cut', 'paste'] as const) {
@@ -162,7 +187,7 @@ class ClassicNotebookRecorder {
       this.edit.flush();
       this.record(SCHEMA.notebookVisibility, { visible: !document.hidden, cause: 'window' });
     });
-    this.watchEdits(notebook.get_cells()[notebook.get_selected_index()] ?? null);
+    this.activeCell = notebook.get_selected_cell();
   }
 
   private record(schemaId: string, data: Record<string, unknown>): void {
@@ -188,12 +213,12 @@ class ClassicNotebookRecorder {
     }
   }
 
-  private onSelect(cell: ClassicCell): void {
-    if (cell === this.editedCell) {
+  private onSelect(cell: ClassicCell | null): void {
+    if (!cell || cell === this.activeCell) {
       return;
     }
+    this.activeCell = cell;
     this.edit.flush(); // an edit belongs to the cell it was made in
-    this.watchEdits(cell);
     this.record(SCHEMA.activeCellChanged, this.describe(cell));
   }
 
@@ -209,12 +234,13 @@ class ClassicNotebookRecorder {
     });
   }
 
-  private readonly onSource = (): void => this.edit.call();
-
-  private watchEdits(cell: ClassicCell | null): void {
-    this.editedCell?.code_mirror?.off('change', this.onSource);
-    this.editedCell = cell;
-    cell?.code_mirror?.on('change', this.onSource);
+  /** Typing in a cell: one event when it pauses, or when another cell is typed in. */
+  private onSource(cell: ClassicCell): void {
+    if (cell !== this.editedCell) {
+      this.edit.flush();
+      this.editedCell = cell;
+    }
+    this.edit.call();
   }
 
   private recordEdit(): void {
@@ -231,34 +257,19 @@ class ClassicNotebookRecorder {
   }
 
   private onClipboard(event: ClipboardEvent): void {
-    const text =
-      event.type === 'paste'
-        ? (event.clipboardData?.getData('text/plain') ?? '')
-        : (document.getSelection()?.toString() ?? '');
-    const active = this.notebook.get_selected_index();
-    this.record(SCHEMA.clipboard, {
-      action: event.type,
-      ...(active >= 0 ? { cell_index: active } : {}),
-      text_length: text.length,
-      text
-    });
+    this.record(SCHEMA.clipboard, clipboardData(event, this.notebook.get_selected_index()));
   }
 
   private recordScroll(): void {
-    const site = document.querySelector('#site')?.getBoundingClientRect();
-    if (!site) {
-      return;
-    }
-    const inView = Array.from(document.querySelectorAll('#notebook-container > .cell'))
-      .map((node, index) => ({ rect: node.getBoundingClientRect(), index }))
-      .filter(({ rect }) => rect.height > 0 && rect.bottom > site.top && rect.top < site.bottom)
-      .map(({ index }) => index);
-    if (inView.length > 0) {
-      this.record(SCHEMA.notebookScrolled, {
-        first_visible_cell: inView[0],
-        last_visible_cell: inView[inView.length - 1],
-        cell_count: this.cells.length
-      });
+    const site = document.querySelector('#site');
+    const view =
+      site &&
+      cellsInView(
+        site.getBoundingClientRect(),
+        Array.from(document.querySelectorAll('#notebook-container > .cell'))
+      );
+    if (view) {
+      this.record(SCHEMA.notebookScrolled, { ...view, cell_count: this.cells.length });
     }
   }
 }

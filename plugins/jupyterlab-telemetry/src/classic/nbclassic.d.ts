@@ -12,7 +12,6 @@ export interface ClassicCell {
   cell_type: string;
   id?: string;
   get_text(): string;
-  code_mirror?: { on(name: 'change', handler: () => void): void; off(name: 'change', handler: () => void): void };
   input_prompt_number?: number | string | null;
   output_area?: { outputs: { output_type: string; ename?: string; evalue?: string }[] };
 }
@@ -24,6 +23,7 @@ export interface ClassicNotebook {
   get_cells(): ClassicCell[];
   find_cell_index(cell: ClassicCell): number;
   get_selected_index(): number;
+  get_selected_cell(): ClassicCell | null;
   kernel?: { name?: string } | null;
 }
 
