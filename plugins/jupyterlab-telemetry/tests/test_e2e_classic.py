@@ -7,8 +7,9 @@ The consent dialog appears; closed without an answer, nothing opt-in is recorded
 run then leaves no cell-executed event) and it asks again on the next page load. Answered
 (yes to one opt-in schema, no to the other), a cell run with Shift+Enter, a cell inserted
 from the toolbar and deleted with D, D, and a save with Ctrl+S are each recorded exactly
-once (the save after the first run aside), with the server's user; the notice opens from the Help menu, and a change of mind
-there (edits allowed) records the next edit.
+once (the save after the first run aside), with the server's user. The notice opens from
+the Help menu, and a change of mind there (edits allowed) records the next edit. A move
+from the toolbar and an interrupt from the Kernel menu are recorded as their actions.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from jupyter_browser_helpers import (
     ACTIVE,
     ADDED,
+    CLICK,
     CODE,
     COMMAND,
     EDITED,
@@ -44,6 +46,7 @@ from telemetry_core.testing.servers._jupyter import JupyterProcess
 pytestmark = needs_chromium
 
 DIALOG = ".modal-dialog"
+INTERRUPT = "jupyter-notebook:interrupt-kernel"
 
 
 @pytest.fixture
@@ -126,8 +129,15 @@ def test_classic_consent_then_cell_events_reach_the_sink(
     page.keyboard.type("answer = 42")
     page.locator("#notebook-container .cell .CodeMirror").nth(cells_before - 1).click()
 
+    # 6. Move that cell up from the toolbar, interrupt the kernel from the Kernel menu.
+    page.locator('#maintoolbar button[data-jupyter-action="jupyter-notebook:move-cell-up"]'
+                 ).click()
+    page.locator("#kernellink").click()
+    page.locator("#int_kernel a").click()
+
     wait_for_events(page, sink, lambda events: all(
-        by_schema(events, schema) for schema in (EXECUTED, SAVED, REMOVED, EDITED)))
+        by_schema(events, schema) for schema in (EXECUTED, SAVED, REMOVED, EDITED)) and any(
+        e["command_id"] == INTERRUPT for e in by_schema(events, COMMAND)))
     me = page.evaluate("async () => (await (await fetch('/api/me')).json()).identity.username")
     page.close()
     server.stop()  # the sink flushes on exit
@@ -157,8 +167,15 @@ def test_classic_consent_then_cell_events_reach_the_sink(
     commands = [e["command_id"] for e in by_schema(events, COMMAND)]
     for action in ("jupyter-notebook:run-cell-and-select-next",
                    "jupyter-notebook:insert-cell-below", "jupyter-notebook:delete-cell",
-                   "jupyter-notebook:save-notebook"):
+                   "jupyter-notebook:save-notebook", "jupyter-notebook:move-cell-up",
+                   INTERRUPT):
         assert action in commands, commands
+    assert all(e["args"] is None for e in by_schema(events, COMMAND))
+    # Clicks that ran no action (the dialogs' boxes, the menus' titles): no label kept.
+    clicks = by_schema(events, CLICK)
+    assert clicks and all(e.get("label") is None for e in clicks)
+    assert not [e for e in clicks if e.get("element_class") == "btn"
+                and e.get("widget_class") == "maintoolbar"]  # toolbar buttons are actions
     # Every browser event came with the server's user, never a name the page chose.
     from_browser = [e for e in events if e.get("__source__", {}).get("via") == "rest"]
     assert from_browser and {e["__source__"]["client"] for e in from_browser} == {me}

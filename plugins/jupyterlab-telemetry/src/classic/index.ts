@@ -6,7 +6,7 @@
  * hands nbclassic's modules and the JS client's IIFE build to `load`.
  */
 import { safeArgs } from '../args';
-import { applyCellChange, type TrackedCell } from '../cellList';
+import type { TrackedCell } from '../cellList';
 import { recordClicks, type ClickNaming } from '../clicks';
 import { askForConsentIfNeeded, ACCEPT_LABEL, CONSENT_TITLE, DECLINE_LABEL } from '../consentPrompt';
 import { debounce } from '../debounce';
@@ -148,7 +148,6 @@ function addNoticeToHelpMenu(
 
 /** Watches the page's notebook: the classic notebook has one per page. */
 class ClassicNotebookRecorder {
-  private readonly cells: TrackedCell[];
   private readonly edit = debounce(() => this.recordEdit(), EDIT_WAIT_MS);
   private readonly scroll = debounce(() => this.recordScroll(), SCROLL_WAIT_MS);
   private editedCell: ClassicCell | null = null;
@@ -159,16 +158,19 @@ class ClassicNotebookRecorder {
     private readonly telemetry: Telemetry
   ) {
     const events = notebook.events;
-    this.cells = notebook.get_cells().map(describeCell);
     this.record(SCHEMA.notebookOpened, {
-      cell_count: this.cells.length,
+      cell_count: notebook.get_cells().length,
       ...(notebook.kernel?.name ? { kernel_name: notebook.kernel.name } : {})
     });
     events.on('notebook_saved.Notebook', () =>
       this.record(SCHEMA.notebookSaved, { cell_count: notebook.get_cells().length })
     );
-    events.on('create.Cell', (_, { cell, index }) => this.onCells('add', index, [cell]));
-    events.on('delete.Cell', (_, { index }) => this.onCells('remove', index, []));
+    // The classic notebook names the deleted cell itself (still whole), and moves cells
+    // without deleting them: no list of its own to keep in step.
+    events.on('create.Cell', (_, { cell, index }) => this.onCell(SCHEMA.cellAdded, cell, index));
+    events.on('delete.Cell', (_, { cell, index }) =>
+      this.onCell(SCHEMA.cellRemoved, cell, index)
+    );
     // fired by every selection, the keyboard's and the program's ('select.Cell' is only
     // a cell asking to be selected)
     events.on('selected_cell_type_changed.Notebook', () =>
@@ -201,16 +203,9 @@ class ClassicNotebookRecorder {
     };
   }
 
-  private onCells(type: 'add' | 'remove', index: number, added: ClassicCell[]): void {
-    const change = applyCellChange(this.cells, type, index, index, type === 'remove' ? 1 : 0,
-      added.map(describeCell));
+  private onCell(schemaId: string, cell: ClassicCell, index: number): void {
     const count = this.notebook.get_cells().length;
-    for (const cell of change.added) {
-      this.record(SCHEMA.cellAdded, { cell_index: index, ...cell, cell_count: count });
-    }
-    for (const cell of change.removed) {
-      this.record(SCHEMA.cellRemoved, { cell_index: index, ...cell, cell_count: count });
-    }
+    this.record(schemaId, { cell_index: index, ...describeCell(cell), cell_count: count });
   }
 
   private onSelect(cell: ClassicCell | null): void {
@@ -269,7 +264,10 @@ class ClassicNotebookRecorder {
         Array.from(document.querySelectorAll('#notebook-container > .cell'))
       );
     if (view) {
-      this.record(SCHEMA.notebookScrolled, { ...view, cell_count: this.cells.length });
+      this.record(SCHEMA.notebookScrolled, {
+        ...view,
+        cell_count: this.notebook.get_cells().length
+      });
     }
   }
 }
