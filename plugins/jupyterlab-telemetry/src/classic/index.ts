@@ -5,10 +5,15 @@
  * esbuild into the nbextension `jupyterlab-telemetry/main.js`, an AMD module that
  * hands nbclassic's modules and the JS client's IIFE build to `load`.
  */
-import { safeArgs } from '../args';
 import type { TrackedCell } from '../cellList';
 import { recordClicks, type ClickNaming } from '../clicks';
-import { askForConsentIfNeeded, ACCEPT_LABEL, CONSENT_TITLE, DECLINE_LABEL } from '../consentPrompt';
+import {
+  ACCEPT_LABEL,
+  type Answer,
+  askForConsentIfNeeded,
+  CONSENT_TITLE,
+  DECLINE_LABEL
+} from '../consentPrompt';
 import { debounce } from '../debounce';
 import { cellsInView, clipboardData } from '../notebookDom';
 import { NOTICE_LABEL, renderNotice } from '../noticeView';
@@ -88,7 +93,7 @@ function recordActions(env: ClassicEnvironment, telemetry: Telemetry, ran: () =>
   const call = handler.call;
   handler.call = function (this: unknown, name: string, ...rest: unknown[]) {
     try {
-      telemetry.record(SCHEMA.command, { command_id: String(name), args: safeArgs({}) });
+      telemetry.record(SCHEMA.command, { command_id: String(name), args: {} }); // no arguments: an action has none worth sending
       ran();
     } catch (error) {
       console.warn(`jupyterlab-telemetry: ${(error as Error).message}`);
@@ -97,9 +102,10 @@ function recordActions(env: ClassicEnvironment, telemetry: Telemetry, ran: () =>
   };
 }
 
-function consentDialog(env: ClassicEnvironment, body: HTMLElement) {
-  return new Promise<'accept' | 'decline' | 'closed'>(resolve => {
-    let answer: 'accept' | 'decline' | 'closed' = 'closed';
+/** The consent question in the classic notebook's (Bootstrap) dialog. */
+function consentDialog(env: ClassicEnvironment, body: HTMLElement): Promise<Answer> {
+  return new Promise<Answer>(resolve => {
+    let answer: Answer = 'closed'; // the x, Escape, or a click outside
     const modal = env.dialog.modal({
       title: CONSENT_TITLE,
       body,
