@@ -122,20 +122,37 @@ def js_e2e(session: nox.Session) -> None:
 
 @nox.session
 def jupyterlab(session: nox.Session) -> None:
-    """The JupyterLab / Notebook 7 extension (plugins/jupyterlab-telemetry): built from
-    source (the JS client in js/ first, then the labextension, by pip through
-    hatch-jupyter-builder), its unit tests in Node, and its tests in Python: installed
-    and enabled, and the end-to-end test in Debian's chromium against a real jupyter lab
-    (apt-get install -y chromium first; it fails, not skips, without it)."""
-    path = "plugins/jupyterlab-telemetry"
+    """The JupyterLab / Notebook 7 extension and its classic notebook (nbclassic)
+    extension (plugins/jupyterlab-telemetry): built from source (the JS client in js/
+    first, then the labextension and the nbextension, by pip through the package's
+    hatch_build.py, in a temporary copy: the checkout gains no node_modules), its unit
+    tests in Node, and its tests in Python: installed and enabled, and the end-to-end
+    tests in Debian's chromium against a real jupyter lab, jupyter notebook and jupyter
+    nbclassic (apt-get install -y chromium first; they fail, not skip, without it)."""
+    path = Path("plugins/jupyterlab-telemetry")
     session.install("-e", ".[test,jupyter]")
-    for stale in ("lib", "jupyterlab_telemetry/labextension"):  # build from source, always
-        shutil.rmtree(Path(path) / stale, ignore_errors=True)
+    for stale in ("lib", "jupyterlab_telemetry/labextension",  # build from source, always
+                  "jupyterlab_telemetry/nbextension"):
+        shutil.rmtree(path / stale, ignore_errors=True)
     # tsc's incremental record would otherwise skip files whose output was just removed
-    (Path(path) / "tsconfig.tsbuildinfo").unlink(missing_ok=True)
+    (path / "tsconfig.tsbuildinfo").unlink(missing_ok=True)
+    had_node_modules = {p: (p / "node_modules").exists() for p in (path, Path("js"))}
     session.install(f"./{path}[test]")
-    session.run("npm", "test", "--prefix", path, external=True)
-    session.run("pytest", f"{path}/tests", *session.posargs,
+    for where, had in had_node_modules.items():
+        if not had and (where / "node_modules").exists():
+            session.error(f"pip install left {where / 'node_modules'} in the checkout")
+    # The unit tests need the npm tree too: in a copy under .nox/, not in the checkout.
+    copy = Path(session.create_tmp()) / "unit"
+    shutil.rmtree(copy, ignore_errors=True)
+    skip = shutil.ignore_patterns("node_modules", "lib", "dist", "labextension", "nbextension",
+                                  "*.tsbuildinfo", "__pycache__")
+    shutil.copytree("js", copy / "js", ignore=skip)
+    shutil.copytree(path, copy / path, ignore=skip)
+    session.run("npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error",
+                "--prefix", str(copy / path), external=True)
+    session.run("npm", "run", "build:client", "--prefix", str(copy / path), external=True)
+    session.run("npm", "test", "--prefix", str(copy / path), external=True)
+    session.run("pytest", str(path / "tests"), *session.posargs,
                 env={"TELEMETRY_REQUIRE_BROWSER": "1"})
 
 

@@ -92,3 +92,35 @@ def test_the_recorded_events_do_hold_the_names_the_report_hides(week: Recorded) 
     """The check above means something: pseudonyms are in the files, paths too."""
     text = "".join(json.dumps(e) for e in read_events(week.path))
     assert week.pseudonyms["ada"] in text and "private/ada.ipynb" in text
+
+
+def test_sealed_users_are_counted_by_their_subject_key(tmp_path, monkeypatch) -> None:
+    """With a person's rights on (issue #28), ``user`` is sealed per event (a new nonce
+    each time): users are counted by ``__subject__``, and no sealed value is shown."""
+    import datetime as dt
+    import json
+
+    from telemetry_report import build_report
+
+    from telemetry_core import EventLog
+    from telemetry_core.subject import new_master_key
+
+    monkeypatch.setenv("TELEMETRY_SUBJECT_MASTER_KEY", new_master_key())
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    opened = "https://telemetry.jupyter.org/schemas/events/contents/opened"
+    with EventLog(allowed_schemas={opened: {
+            "allowed_categories": ["user-identifiable-information"], "encrypt": True,
+            "consent": "required"}},
+            sinks=[{"type": "file", "path": f"{tmp_path}/events/"}],
+            subject_secret="s", subject_key_store=f"sqlite:///{tmp_path}/keys.sqlite3") as log:
+        for i in range(30):
+            user = f"user{i % 6}"
+            log.record_event(opened, 1, {"kind": "file", "path": f"/home/{user}/{i}.csv",
+                                         "user": user}, user=user)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    report = build_report(str(tmp_path / "events"), since=now - dt.timedelta(days=1),
+                          until=now + dt.timedelta(days=1), min_group_size=0)
+    figures = {f["id"]: f["rows"] for f in report["figures"]}
+    assert [r["users"] for r in figures["active_users_day"]] == [6]
+    text = json.dumps(report)
+    assert "enc:v1:" not in text and "/home/user" not in text
