@@ -23,16 +23,33 @@ from ._settings import TelemetryServer
 
 _access_log = logging.getLogger("tornado.access")
 
-__all__ = ["Service", "TelemetryServer", "derive_event_id", "make_app"]
+__all__ = ["Service", "TelemetryServer", "derive_event_id", "make_app", "mint_user_token"]
+
+
+def mint_user_token(user: str, *, key: str, ttl: float = 3600.0, algorithm: str = "HS256",
+                    audience: str = "telemetry", issuer: str | None = None,
+                    roles: Any = ()) -> str:
+    """A signed, short-lived user token for ``user`` (a JWT a trusted backend gives the
+    user's browser; ``telemetry serve`` accepts it as ``Authorization: Bearer`` when
+    ``c.TelemetryServer.user_tokens`` holds the key). ``key``: the HS256 secret (32+
+    bytes) or the PEM private key of an asymmetric ``algorithm``; ``ttl`` in seconds;
+    ``roles`` may hold ``"consent-admin"``. See docs/rest-api.md, Trust model."""
+    from ._user_tokens import mint_user_token as mint
+
+    return mint(user, key=key, ttl=ttl, algorithm=algorithm, audience=audience,
+                issuer=issuer, roles=roles)
 
 
 def make_app(service: Service, **tornado_settings: Any) -> web.Application:
     """The standalone tornado Application serving ``service`` (bearer tokens, CORS)."""
     from ._handlers import StandaloneGate, routes
+    from ._identify import Authenticator
 
     tornado_settings.setdefault("log_function", _log_request)
+    authenticator = Authenticator(service.settings, service.tokens)
     return web.Application(routes(StandaloneGate, service, "/",
-                                  metrics=service.settings.metrics),
+                                  metrics=service.settings.metrics,
+                                  authenticator=authenticator),
                            default_handler_class=_NotFound,
                            default_handler_args={"service": service}, **tornado_settings)
 
@@ -64,8 +81,9 @@ async def _unload_jupyter_server_extension(serverapp: Any) -> None:
     await unload(serverapp)
 
 
+@web.stream_request_body
 class _NotFound(web.RequestHandler):
-    """404 as JSON for any other path."""
+    """404 as JSON for any other path, from the headers: the body is never read."""
 
     def initialize(self, service: Service) -> None:
         self.service = service
@@ -75,3 +93,6 @@ class _NotFound(web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(b'{"error":{"code":"not_found","message":"no such endpoint; see '
                     b'/api/telemetry/openapi.json"}}')
+
+    def data_received(self, chunk: bytes) -> None:
+        pass  # answered already; what still arrives is dropped

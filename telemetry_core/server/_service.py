@@ -18,6 +18,7 @@ import orjson
 from .._errors import EventValidationError, SchemaNotRegisteredError
 from .._notice import notice_data, render_notice
 from ..consent import ConsentError, ConsentStoreUnavailable
+from ..consent._consent import DecisionRefused
 from ..consent._identity import USER_FORMAT
 from ._auth import Tokens, is_user_id
 from ._limits import RateLimiter, RecentIds
@@ -236,14 +237,16 @@ class Service:
 
     def record_events(self, items: list[dict[str, Any]], *, client: str, user: str | None,
                       ip: str | None = None, body: bytes | None = None,
-                      remember_later: list[str] | None = None) -> dict[str, Any]:
+                      remember_later: list[str] | None = None,
+                      source_client: str | None = None) -> dict[str, Any]:
         """Record each event; the answer's body (one result per event, and the counts).
 
         ``body``, the request's bytes, lets a body that cannot name a ``__`` field (no
         ``"__`` and no ``\\u`` escape in it) skip that check event by event. The ids of
         recorded events that had a client id are written to the recent-id file before
         returning, or, given ``remember_later``, appended to it for the caller to pass to
-        ``remember_on_disk`` once the events are durable.
+        ``remember_on_disk`` once the events are durable. ``client`` keys ids and
+        ``__source__.client`` says ``source_client`` (never a user name) if given.
         """
         received = _utc_now()
         record_event = self.eventlog.record_event
@@ -251,7 +254,8 @@ class Service:
         check_reserved = body is None or b'"__' in body or b"\\u" in body
         # One source stamp for the request, copied by record_event; events with a
         # timestamp of their own get their own.
-        shared_source: dict[str, Any] = {"via": "rest", "client": client, "received": received}
+        shared_source: dict[str, Any] = {"via": "rest", "client": source_client or client,
+                                         "received": received}
         if ip is not None and self.settings.record_client_ip:
             shared_source["ip"] = ip
         results: list[dict[str, Any]] = []
@@ -381,17 +385,20 @@ class Service:
 
     # -- consent --------------------------------------------------------------------------
 
-    def consent_state(self, user: str) -> dict[str, Any]:
-        """GET consent: ``user``'s consent state."""
+    def consent_state(self, user: str, *, limit: int | None = None,
+                      before: int | None = None) -> dict[str, Any]:
+        """GET consent: ``user``'s consent state (its decisions paged by ``limit``)."""
         try:
-            return self.eventlog.consent.state(user)
+            return self.eventlog.consent.state(user, limit=limit, before=before)
         except ConsentStoreUnavailable:
             raise _store_down() from None
         except ConsentError as exc:
             raise RequestError(400, "bad_user", str(exc)) from None
 
-    def decide(self, user: str, body: bytes) -> dict[str, Any]:
-        """PUT consent: apply the body's decisions in order; ``user``'s state after them.
+    def decide(self, user: str, body: bytes, *, by: str = "", auth: str = "") -> dict[str, Any]:
+        """PUT consent: apply the body's decisions in order, in one store transaction;
+        ``user``'s state after them. ``by`` and ``auth`` say who decided, and how they
+        were authenticated (the audit trail).
 
         A refused decision (a required schema, an unknown scope, a stale notice) is a 400
         naming its index; the decisions before it stand.
@@ -401,18 +408,19 @@ class Service:
         except orjson.JSONDecodeError:
             raise RequestError(400, "malformed_json", "the body is not valid JSON") from None
         decisions = _check_decisions(parsed)
-        consent = self.eventlog.consent
-        for i, (scope, granted) in enumerate(decisions):
-            try:
-                consent.decide(user, scope, granted, via="rest",
-                               notice_version=parsed["notice_version"])
-            except ConsentStoreUnavailable:
-                raise _store_down() from None
-            except ConsentError as exc:
-                raise RequestError(400, "consent_refused",
-                                   f"$.decisions[{i}]: {exc}"
-                                   + (f" ({i} earlier decision(s) stand)" if i else "")) from None
-        return self.consent_state(user)
+        try:
+            self.eventlog.consent.decide_all(user, decisions, via="rest", by=by, auth=auth,
+                                             notice_version=parsed["notice_version"])
+        except ConsentStoreUnavailable:
+            raise _store_down() from None
+        except DecisionRefused as exc:
+            i = exc.index
+            raise RequestError(400, "consent_refused",
+                               f"$.decisions[{i}]: {exc.error}"
+                               + (f" ({i} earlier decision(s) stand)" if i else "")) from None
+        except ConsentError as exc:
+            raise RequestError(400, "consent_refused", f"$.decisions[0]: {exc}") from None
+        return self.consent_state(user, limit=self.settings.consent_history_limit)
 
     def notice(self, fmt: str) -> tuple[str, bytes]:
         """GET notice: (content type, body) in ``fmt`` (json, html or text)."""
