@@ -289,3 +289,92 @@ def test_no_forged_name_is_ever_recorded(served: tuple[str, EventLog],
         assert answer.status_code == (200 if name == "lab-portal" else 403)
     if name != "lab-portal":
         assert len(capture.events) == before
+
+
+@pytest.fixture
+def identity_provider() -> Iterator[dict[str, Any]]:
+    """An OIDC provider of the test's own: an RSA key it mints, its discovery document and
+    JWKS served on 127.0.0.1, and a count of JWKS fetches."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    provider: dict[str, Any] = {"key": key, "fetches": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            issuer = provider["issuer"]
+            if self.path == "/.well-known/openid-configuration":
+                body = {"issuer": issuer, "jwks_uri": issuer + "/jwks.json"}
+            elif self.path == "/jwks.json":
+                provider["fetches"] += 1
+                body = {"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}
+            else:
+                self.send_error(404)
+                return
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    provider["issuer"] = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield provider
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _oidc_token(provider: dict[str, Any], **claims: Any) -> str:
+    now = int(time.time())
+    payload = {"iss": provider["issuer"], "aud": "telemetry-api", "sub": "ada",
+               "iat": now, "exp": now + 300, **claims}
+    return jwt.encode(payload, provider["key"], algorithm="RS256", headers={"kid": "k1"})
+
+
+def test_oidc_access_tokens_checked_against_the_providers_jwks(
+        schema: dict[str, Any], identity_provider: dict[str, Any], tmp_path: Path) -> None:
+    provider = identity_provider
+    with EventLog(allowed_schemas={SCHEMA_ID: {"consent": "opt-in"}},
+                  consent_store=f"sqlite:///{tmp_path / 'c.sqlite3'}") as log:
+        log.register_schema(schema)
+        with serve_in_process(log, tokens={}, oidc={
+                "issuer": provider["issuer"], "audience": "telemetry-api",
+                "admin_users": ["dpo"]}) as (url, _):
+            api = url + "/api/telemetry/"
+
+            def get(token: str, **headers: str) -> requests.Response:
+                return requests.get(api + "consent", timeout=30,
+                                    headers={"Authorization": f"Bearer {token}", **headers})
+
+            for _ in range(3):
+                answer = get(_oidc_token(provider))
+                assert answer.status_code == 200 and answer.json()["user"] == "ada"
+            assert provider["fetches"] == 1  # the JWKS is cached
+            assert put_consent(api, {"Authorization": f"Bearer {_oidc_token(provider)}"}).ok
+            assert log.consent.history("ada")[-1].auth == "oidc"
+            refused = {
+                "wrong audience": _oidc_token(provider, aud="another-api"),
+                "expired": _oidc_token(provider, iat=int(time.time()) - 900,
+                                       exp=int(time.time()) - 600),
+            }
+            for why, token in refused.items():
+                answer = get(token)
+                assert answer.status_code == 401 and why in answer.json()["error"]["message"]
+            # Another issuer's token is not taken for this provider's.
+            assert get(_oidc_token(provider, iss="https://elsewhere.example")).status_code == 401
+            # Not ada's to read; the provider's admin user may, and is on the record.
+            assert get(_oidc_token(provider), **{"X-Telemetry-User": "bob"}).status_code == 403
+            dpo = get(_oidc_token(provider, sub="dpo"), **{"X-Telemetry-User": "ada"})
+            assert dpo.status_code == 200 and dpo.json()["user"] == "ada"
+            assert log.consent.store.accesses("ada")[0]["read_by"] == "admin:dpo"
