@@ -328,6 +328,8 @@ class ConsentEndpoint(Endpoint):
             raise RequestError(400, "bad_query", "limit and before are integers") from None
         if not 1 <= limit <= bound:
             raise RequestError(400, "bad_query", f"limit: 1 to {bound}")
+        if before is not None and not 1 <= before < 2**63:
+            raise RequestError(400, "bad_query", "before: a cursor from an answer's older")
         return limit, before
 
     async def get(self) -> None:
