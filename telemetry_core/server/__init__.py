@@ -14,6 +14,7 @@ for tests that run the server in-process).
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from tornado import web
@@ -48,9 +49,19 @@ def make_app(service: Service, **tornado_settings: Any) -> web.Application:
 
     tornado_settings.setdefault("log_function", _log_request)
     authenticator = Authenticator(service.settings, service.tokens)
-    return web.Application(routes(StandaloneGate, service, "/",
-                                  metrics=service.settings.metrics,
-                                  authenticator=authenticator),
+    rules = routes(StandaloneGate, service, "/", metrics=service.settings.metrics,
+                   authenticator=authenticator)
+    if service.settings.hub_auth:  # also where the Hub's proxy routes its services
+        from ._hub import service_prefix
+
+        prefix = service_prefix()
+        if prefix and prefix != "/":
+            rules += routes(StandaloneGate, service, prefix, authenticator=authenticator)
+        rules += authenticator.hub.routes()  # type: ignore[arg-type]
+        # The OAuth cookie is signed; a secret per process (set one for several processes).
+        tornado_settings.setdefault("cookie_secret",
+                                    os.environ.get("TELEMETRY_COOKIE_SECRET") or os.urandom(32))
+    return web.Application(rules,
                            default_handler_class=_NotFound,
                            default_handler_args={"service": service}, **tornado_settings)
 

@@ -6,7 +6,8 @@ headers alone (the body is never read first):
 1. ``Authorization: Bearer <client token>`` of ``c.TelemetryServer.tokens``;
 2. a bearer JWT: an OIDC access token when its issuer is the configured provider,
    else a user token (``c.TelemetryServer.user_tokens``);
-3. JupyterHub (``c.TelemetryServer.hub_auth``): a Hub API token or the OAuth cookie;
+3. JupyterHub (``c.TelemetryServer.hub_auth``): a Hub API token (``Bearer`` or
+   ``token``) or the service's OAuth cookie;
 4. ``--insecure-no-auth``: the client ``anonymous``, trusted with every role.
 """
 
@@ -59,6 +60,13 @@ class Authenticator:
             raise AuthError("the bearer token is not a configured client token nor a valid "
                             "user token")
         if self.hub is not None:
+            hub_token = self.hub.header_token(handler)  # "Authorization: token <t>"
+            if hub_token:
+                caller = await self.hub.from_token(hub_token)
+                if caller is None:
+                    raise AuthError("the Hub does not know this token, or it lacks "
+                                    "access to this service")
+                return caller
             caller = await self.hub.from_cookie(handler)
             if caller is not None:
                 return caller
