@@ -40,7 +40,8 @@ class TelemetryServer(Configurable):
     hub_auth = Bool(
         False, config=True,
         help="""Standalone, run as a JupyterHub service: accept Hub users (their API token,
-        or the service's OAuth cookie) through jupyterhub.services.auth.HubOAuth.""")
+        or the service's OAuth cookie) through jupyterhub.services.auth.HubOAuth; the API
+        also answers under $JUPYTERHUB_SERVICE_PREFIX. Hub admins are consent admins.""")
     consent_history_limit = Int(
         100, config=True,
         help="GET consent: most decisions in one answer (the rest through ?before=).")
