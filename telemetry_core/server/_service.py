@@ -17,8 +17,7 @@ import orjson
 
 from .._errors import EventValidationError, SchemaNotRegisteredError
 from .._notice import notice_data, render_notice
-from ..consent import ConsentError, ConsentStoreUnavailable
-from ..consent._consent import DecisionRefused
+from ..consent import ConsentError, ConsentStoreUnavailable, DecisionRefused
 from ..consent._identity import USER_FORMAT
 from ._auth import Tokens, is_user_id
 from ._limits import RateLimiter, RecentIds
