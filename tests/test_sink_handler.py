@@ -25,8 +25,8 @@ from telemetry_core.sinks import (
     SinkHandler,
     TransientSinkError,
     WriteResult,
+    read_dead_letters,
 )
-from telemetry_core.sinks._deadletter import read_dead_letters
 from telemetry_core.testing import wait_for
 
 

@@ -21,7 +21,6 @@ by someone else (an admin).
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
+from ._decision import Decision
 from ._errors import ConsentError
 
 _metadata = sa.MetaData()
@@ -67,36 +67,6 @@ _ADDED_COLUMNS = {"decided_by": "VARCHAR(300) NOT NULL DEFAULT ''",
 Collected = dict[str, dict[str, int]]
 
 
-@dataclass(frozen=True)
-class Decision:
-    """One consent decision, as stored: who, on what, yes or no, against which notice,
-    when (RFC 3339, UTC), through what (``python``, ``cli``, ``rest``, ``jupyterlab``),
-    who made it (``by``) and how they were authenticated (``auth``); ``""`` where a store
-    from before those columns does not know. ``id`` is the row's (None until stored)."""
-
-    user: str
-    scope: str
-    granted: bool
-    notice_version: str
-    at: str
-    via: str
-    by: str = ""
-    auth: str = ""
-    id: int | None = field(default=None, compare=False)
-
-    def as_json(self) -> dict[str, Any]:
-        """The decision as the REST API shows it (``user`` is said once, outside)."""
-        out = asdict(self)
-        del out["user"], out["id"]
-        return out
-
-    def row(self) -> dict[str, Any]:
-        """The decision as a row to insert."""
-        return {"user_id": self.user, "scope": self.scope, "granted": self.granted,
-                "notice_version": self.notice_version, "at": self.at, "via": self.via,
-                "decided_by": self.by, "auth_method": self.auth}
-
-
 def default_store_path() -> Path:
     """``$XDG_STATE_HOME/telemetry/consent.sqlite3``, else under ``~/.local/state``."""
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(
@@ -119,6 +89,15 @@ def store_url(url: str) -> URL:
         raise ConsentError(f"consent store: unsupported database {parsed.drivername!r}; "
                            "use sqlite:///PATH or postgresql://...")
     return parsed
+
+
+def describe_url(url: str) -> str:
+    """A configured store URL for messages: the password hidden (the default SQLite
+    file's path for "")."""
+    try:
+        return store_url(url).render_as_string(hide_password=True)
+    except ConsentError:
+        return "(a URL that is not a database URL)"
 
 
 def _private_sqlite_file(path: Path) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from tornado import web
 
-from ..consent._identity import USER_FORMAT
+from ..consent import USER_FORMAT
 from ._auth import CONSENT_ADMIN, NAME_USERS, Caller, is_user_id
 from ._service import RequestError, Service
 
@@ -237,7 +237,7 @@ class EventsEndpoint(Endpoint):
         user = self.acting_user()
         identity = self.identity
         if service.users_from_client and not identity.may(NAME_USERS):
-            single = len(items) == 1 and not body.lstrip().startswith(b"[")
+            single = items.single
             for i, item in enumerate(items):
                 if "user" in item and item["user"] != identity.subject:
                     raise _may_not_name("$.user" if single else f"$[{i}].user")
