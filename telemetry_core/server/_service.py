@@ -239,8 +239,8 @@ class Service:
         self.eventlog = eventlog
         self.settings = settings
         self.tokens = tokens  # standalone: who may call; None when auth is off or Jupyter's
-        # Standalone, token holders are trusted to name the user an event is about;
-        # inside Jupyter it is always the Jupyter user.
+        # Standalone, an event's user is taken (the handlers refuse it from a caller
+        # without the name-users role); inside Jupyter it is always the Jupyter user.
         self.users_from_client = users_from_client
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst,
                                    settings.client_rate_limits)
