@@ -81,7 +81,7 @@ def test_pages_that_list_labextensions_install_jupyterlab():
 
 
 def test_the_hint_for_an_unpublished_sink_plugin_names_the_clone_path(capsys):
-    from telemetry_core._plugins import _unknown_type_message
+    from telemetry_core.sinks._registry import _unknown_type_message
 
     message = _unknown_type_message("kafka")
     assert "pip install ./plugins/telemetry-sink-kafka" in message
