@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "telemetry_core._cli_consent",  # consent show/grant/revoke/history (issue 16)
     "telemetry_core.server._serve",  # serve: the REST API (issue 17)
     "telemetry_core.server._token_cli",  # token mint: signed user tokens (issue 24)
+    "telemetry_core._cli_subject",  # subject find|export|erase (issue 28)
 )
 
 

@@ -31,6 +31,7 @@ from ._validation import MAX_SIZE_RULE, NotJSONError, invalid_message, json_byte
 if TYPE_CHECKING:
     from ._privacy import Redactor
     from ._schema_registry import EventSchema
+    from .subject import SubjectRoute
 
 _clock = new_clock()
 _now = _clock.now
@@ -41,7 +42,7 @@ class Route:
 
     __slots__ = ("schema", "schema_id", "is_valid", "redactor", "version", "envelope_version",
                  "template", "warned", "names", "needs_consent", "envelope",
-                 "sourced_envelope")
+                 "sourced_envelope", "subject")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
                  schema_id: str, names: frozenset[str], needs_consent: bool) -> None:
@@ -62,6 +63,8 @@ class Route:
         self.envelope = self.template.fields
         # The same, with the REST server's __source__ after the other fields.
         self.sourced_envelope: dict[str, Any] = {**self.envelope, "__source__": None}
+        # Step 4b, for a person's rights: __subject__ and sealed values (None: nothing).
+        self.subject: SubjectRoute | None = None
 
 
 # -- outcomes ---------------------------------------------------------------------------
@@ -177,6 +180,9 @@ class Policy(Protocol):
     def consents(self, user: str | None, route: Route) -> bool:
         """Whether ``user`` (None: the ambient one) consents to ``route``'s schema."""
 
+    def user(self, given: str | None) -> str | None:
+        """The user an event is about: ``given``, else the ambient one (or None)."""
+
     @property
     def closed(self) -> bool:
         """Whether the EventLog was closed (nothing is recorded after it)."""
@@ -234,6 +240,9 @@ def decide(policy: Policy, schema_id: Any, version: Any, event: Any, *,
     changed = given_id is not None and not _plain_ascii(given_id)
     if route.redactor is not None:  # step 4
         changed = route.redactor.redact_owned(recorded, keys_declared=declared) or changed
+    if route.subject is not None:  # step 4b: __subject__, personal values sealed per user
+        recorded = route.subject.apply(recorded, policy.user(user))
+        changed = True
     # Unchanged since the JSON check: its bytes, wrapped in the envelope's text (whose
     # timestamp and id are ASCII that JSON never escapes).
     raw = None if changed else route.template.json(stamp, event_id, body, source_stamp)
