@@ -168,6 +168,7 @@ class Policy(Protocol):
 
     max_depth: int
     max_size: int
+    routes: dict[tuple[Any, Any, type], Route | None]  # the cache route() fills
 
     @property
     def debug_values(self) -> bool:
@@ -198,9 +199,13 @@ def decide(policy: Policy, schema_id: Any, version: Any, event: Any, *,
     not a string, a user id consent cannot use), never for the event's content.
     """
     try:
-        route = policy.route(schema_id, version)
-    except SchemaNotRegisteredError as exc:
-        return Invalid(str(schema_id), version, "$", "registered", exc)
+        # The cache inline: a method call per event costs more than the lookup itself.
+        route = policy.routes[(schema_id, version, type(version))]
+    except (KeyError, TypeError):
+        try:
+            route = policy.route(schema_id, version)
+        except SchemaNotRegisteredError as exc:
+            return Invalid(str(schema_id), version, "$", "registered", exc)
     if route is None:  # step 1
         return AFTER_CLOSE if policy.closed else NOT_ALLOWED
     if route.needs_consent and not policy.consents(user, route):  # step 2

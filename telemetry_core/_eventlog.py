@@ -1,11 +1,9 @@
 """EventLog: records schema-validated, privacy-filtered events to handlers and sinks.
 
-The pipeline of one ``record_event`` call, each step in its own module:
-
-1. allowed?  ``allowed_schemas`` (here)          4. private?  ``_privacy`` (``_plan``)
-2. consent?  ``consent`` (cached per user)       5. envelope  ``_envelope``
-3. valid?    ``_validation`` (JSON, bounds,      6. modifiers (here; step 4 re-applied)
-             then compiled)                      -> handlers  ``_dispatch``
+One event is decided by ``_decide.decide`` (allowed? consent? valid? private?
+envelope), a pure function over this EventLog's compiled routes, consent answer and
+bounds; ``record`` passes the outcome on (modifiers, then ``_dispatch`` to handlers),
+``record_event`` speaks it as ``jupyter_telemetry`` did (the event, None, or an error).
 
 Everything that depends only on ``(schema id, version)`` and the policy (validator,
 redaction plan, envelope) is worked out once into a *route* and cached, so the
@@ -685,11 +683,11 @@ class _Decisions:
     """What :func:`~telemetry_core._decide.decide` reads of one EventLog (its
     ``Policy``): routes, the consent answer, the bounds."""
 
-    __slots__ = ("_eventlog", "_routes", "max_depth", "max_size")
+    __slots__ = ("_eventlog", "routes", "max_depth", "max_size")
 
     def __init__(self, eventlog: EventLog) -> None:
         self._eventlog = eventlog
-        self._routes = eventlog._routes
+        self.routes = eventlog._routes
         self.bounds_changed()
 
     def bounds_changed(self) -> None:
@@ -706,7 +704,7 @@ class _Decisions:
 
     def route(self, schema_id: Any, version: Any) -> Route | None:
         try:
-            return self._routes[(schema_id, version, type(version))]
+            return self.routes[(schema_id, version, type(version))]
         except KeyError:
             return self._eventlog._route(schema_id, version)
         except TypeError:  # an unhashable version
