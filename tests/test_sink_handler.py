@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,6 @@ import orjson
 import pytest
 
 from telemetry_core.sinks import (
-    Option,
     PermanentSinkError,
     Sink,
     SinkConfigError,
@@ -25,6 +25,7 @@ from telemetry_core.sinks import (
     SinkHandler,
     TransientSinkError,
     WriteResult,
+    option,
 )
 from telemetry_core.sinks._deadletter import read_dead_letters
 from telemetry_core.testing import wait_for
@@ -43,17 +44,19 @@ def ids(n: int, start: int = 0) -> list[str]:
 class Recorder(Sink):
     """A sink that records event ids; ``up`` cleared makes it fail, ``gate`` blocks it."""
 
-    type = "recorder"
-    options = (Option("down", "bool", False, "start failing"),
-               Option("gate", "any", None, "write_batch waits for it", nullable=True))
+    @dataclass(frozen=True)
+    class Options:
+        down: bool = option(False, "start failing")
+        gate: threading.Event | None = option(None, "write_batch waits for it")
 
-    def __init__(self, context: SinkContext, *, down: bool = False,
-                 gate: threading.Event | None = None) -> None:
+    type = "recorder"
+
+    def __init__(self, context: SinkContext, options: Options) -> None:
         super().__init__(context)
         self.up = threading.Event()
-        if not down:
+        if not options.down:
             self.up.set()
-        self.gate = gate
+        self.gate = options.gate
         self.entered = threading.Event()
         self.got: list[str] = []
         self.calls = 0

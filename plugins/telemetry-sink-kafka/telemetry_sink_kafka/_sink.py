@@ -16,19 +16,21 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from telemetry_core.sinks import (
     NameTemplate,
-    Option,
     Sink,
     SinkConfigError,
     SinkContext,
     SinkEvent,
     WriteResult,
+    extra_options,
+    option,
 )
 
 from ._topics import topic_template
@@ -109,6 +111,28 @@ def _error_of(exc: KafkaException) -> KafkaError | None:
     return err if isinstance(err, KafkaError) else None
 
 
+@dataclass(frozen=True)
+class KafkaOptions:
+    """The Kafka sink's options; other keys that look like librdkafka settings go to
+    ``settings``."""
+
+    bootstrap_servers: str = option(None, "host:port[,host:port...] of the Kafka brokers",
+                                    key="bootstrap.servers", required=True)
+    topic: str = option(None, "topic name, or a template such as 'jupyter.{schema_name}' "
+                        "(the framework's variables)", required=True)
+    create_topics: bool = option(False, "create missing topics through the admin client")
+    topic_partitions: int = option(-1, "partitions of topics the sink creates (-1: the "
+                                   "broker's default)", check=_minus_one_or_positive)
+    topic_replication: int = option(-1, "replication factor of topics the sink creates (-1: "
+                                    "the broker's default)", check=_minus_one_or_positive)
+    topic_config: dict[str, Any] | None = option(
+        None, "topic-level settings for topics the sink creates, e.g. "
+        "{'retention.ms': '86400000'}")
+    connect_timeout: float = option(10.0, "seconds to reach the brokers at start-up",
+                                    minimum=0.001)
+    settings: dict[str, Any] = extra_options("librdkafka producer settings")
+
+
 class KafkaSink(Sink):
     """Produces each event as one Kafka message (key = event id), at-least-once.
 
@@ -119,22 +143,7 @@ class KafkaSink(Sink):
     """
 
     type = "kafka"
-    options = (
-        Option("bootstrap.servers", "str", None, "host:port[,host:port...] of the Kafka "
-               "brokers", required=True),
-        Option("topic", "str", None, "topic name, or a template such as "
-               "'jupyter.{schema_name}' (the framework's variables)", required=True),
-        Option("create_topics", "bool", False, "create missing topics through the admin "
-               "client"),
-        Option("topic_partitions", "int", -1, "partitions of topics the sink creates (-1: "
-               "the broker's default)", check=_minus_one_or_positive),
-        Option("topic_replication", "int", -1, "replication factor of topics the sink "
-               "creates (-1: the broker's default)", check=_minus_one_or_positive),
-        Option("topic_config", "dict", None, "topic-level settings for topics the sink "
-               "creates, e.g. {'retention.ms': '86400000'}", nullable=True),
-        Option("connect_timeout", "float", 10.0, "seconds to reach the brokers at start-up",
-               minimum=0.001),
-    )
+    Options = KafkaOptions
     counters = KAFKA_COUNTERS
     # Each batch waits for its acknowledgements before the next is taken; 8,000 was the
     # fastest of 2,500-40,000 in bench_kafka (larger ones stay in the cache less).
@@ -146,11 +155,9 @@ class KafkaSink(Sink):
         """librdkafka producer settings are passed on (checked by librdkafka at open)."""
         return "." in key or key in _PLAIN_SETTINGS or key in _OWN_SETTINGS
 
-    def __init__(self, context: SinkContext, *, topic: str, create_topics: bool,
-                 topic_partitions: int, topic_replication: int,
-                 topic_config: Mapping[str, str] | None, connect_timeout: float,
-                 **settings: Any) -> None:
+    def __init__(self, context: SinkContext, options: KafkaOptions) -> None:
         super().__init__(context)
+        settings = {"bootstrap.servers": options.bootstrap_servers, **options.settings}
         for name in _OWN_SETTINGS:
             if name in settings:
                 raise SinkConfigError(f"kafka sink: {name!r} is set by the sink itself and "
@@ -160,13 +167,13 @@ class KafkaSink(Sink):
                 "kafka sink: 'transactional.id' is not supported: the sink does not use "
                 "transactions (the idempotent producer already keeps order and avoids "
                 "duplicates from its own retries); remove the setting")
-        self.topic: NameTemplate = topic_template(topic)
+        self.topic: NameTemplate = topic_template(options.topic)
         self._templated = bool(self.topic.fields)
-        self.create_topics = create_topics
-        self.topic_partitions = topic_partitions
-        self.topic_replication = topic_replication
-        self.connect_timeout = connect_timeout
-        self.topic_config = {str(k): str(v) for k, v in (topic_config or {}).items()}
+        self.create_topics = options.create_topics
+        self.topic_partitions = options.topic_partitions
+        self.topic_replication = options.topic_replication
+        self.connect_timeout = options.connect_timeout
+        self.topic_config = {str(k): str(v) for k, v in (options.topic_config or {}).items()}
         self.user_settings: dict[str, Any] = settings
         defaults = {k: v for k, v in SAFE_DEFAULTS.items()
                     if not any(a in settings for a in _ALIASES.get(k, ()))}
@@ -420,7 +427,7 @@ class KafkaSink(Sink):
                     culprits.append(f"{key}={value!r} ({_describe(one)})")
         where = "; ".join(culprits) or reason
         return (f"kafka sink: invalid producer setting: {where}. Settings other than the "
-                f"sink's options ({', '.join(o.name for o in self.options)}) go to "
+                f"sink's options ({', '.join(o.name for o in self.declared_options())}) go to "
                 "librdkafka; see its CONFIGURATION.md for names and values")
 
     def _bump(self, counter: str, n: int = 1) -> None:

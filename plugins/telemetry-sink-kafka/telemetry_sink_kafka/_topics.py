@@ -8,7 +8,7 @@ other runs become ``_``), and a topic is at most 249 characters.
 
 from __future__ import annotations
 
-from telemetry_core.sinks import Charset, NameTemplate, SinkConfigError, SinkEvent
+from telemetry_core.sinks import Charset, NameTemplate, SinkConfigError
 
 MAX_TOPIC_LENGTH = 249  # Kafka's limit
 #: What Kafka allows in a topic name.
@@ -27,4 +27,4 @@ def topic_template(template: object) -> NameTemplate:
 
 def topic_for(template: str, schema_id: str, version: str) -> str:
     """The topic an event of ``schema_id``/``version`` goes to under ``template``."""
-    return topic_template(template).render(SinkEvent("", schema_id, version, "", b"{}"))
+    return topic_template(template).render_for(schema_id, version)
