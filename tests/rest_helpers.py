@@ -19,6 +19,19 @@ TOKEN = "t0ken-for-tests"
 CLIENT = "lab-portal"
 
 
+class Clock:
+    """A clock tests step by hand (``advance``), for code that takes one (``clock=``)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @contextmanager
 def serve_in_process(eventlog: EventLog, **settings: Any) -> Iterator[tuple[str, Service]]:
     """Serve ``eventlog`` on a free port; yields (base URL, the Service)."""

@@ -483,6 +483,57 @@ def test_bad_options_are_clear(option: str, value: object, message: str) -> None
     assert message in str(info.value)
 
 
+@dataclass(frozen=True)
+class _Typed:
+    count: int = option(1, "a whole number", minimum=1)
+    ratio: float = option(0.5, "a number")
+    label: str | None = option(None, "a string, or not set")
+    tags: list[str] = option([], "a list")
+    server: str = option(None, "the server.address", key="server.address", required=True)
+
+
+class TypedSink(Sink):
+    """Options declared once, as a dataclass; received as one instance of it."""
+
+    type = "typed"
+    Options = _Typed
+
+    def __init__(self, context: SinkContext, options: _Typed) -> None:
+        super().__init__(context)
+        self.settings = options
+
+    def write_batch(self, events: Sequence[SinkEvent]) -> None:
+        return None
+
+
+def test_options_are_declared_once_and_arrive_as_one_typed_object() -> None:
+    declared = {o.name: o for o in TypedSink.declared_options()}
+    assert [(o.kind, o.nullable, o.required) for o in declared.values()] == [
+        ("int", False, False), ("float", False, False), ("str", True, False),
+        ("list", False, False), ("str", False, True)]
+    sink = SinkHandler(TypedSink, **{"server.address": "h:1", "count": 3}, spool=False).sink
+    assert isinstance(sink, TypedSink)
+    assert sink.settings == _Typed(count=3, ratio=0.5, label=None, tags=[], server="h:1")
+    assert sink.settings.tags is not _Typed().tags  # a fresh list each, never shared
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"count": "3"}, "'count' must be a whole number, got '3'"),
+    ({"count": 0}, "'count' must be >= 1, got 0"),
+    ({"ratio": None}, "'ratio' must be a number, got None"),
+    ({"tags": "a,b"}, "'tags' must be a list"),
+    ({"cuont": 2}, "unknown option 'cuont'; did you mean 'count'"),
+    ({"server_address": "h:1"}, "did you mean 'server.address'"),
+    ({"server.address": None}, "'server.address' is required"),
+])
+def test_a_wrong_option_is_a_config_error_never_a_type_error(
+        options: dict[str, Any], message: str) -> None:
+    settings = {"server.address": "h:1", **options}
+    with pytest.raises(SinkConfigError, match="typed sink: ") as info:
+        SinkHandler(TypedSink, **settings, spool=False)
+    assert message in str(info.value)
+
+
 def test_default_spool_dir_uses_xdg_state_home(monkeypatch: pytest.MonkeyPatch,
                                                tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))

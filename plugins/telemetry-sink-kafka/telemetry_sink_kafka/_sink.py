@@ -30,10 +30,11 @@ from telemetry_core.sinks import (
     SinkEvent,
     WriteResult,
     extra_options,
+    hour_key,
     option,
 )
 
-from ._topics import topic_template
+from ._topics import TIME_VARIABLES, topic_template
 
 log = logging.getLogger("telemetry_sink_kafka")
 librdkafka_log = logging.getLogger("telemetry_sink_kafka.librdkafka")
@@ -169,6 +170,9 @@ class KafkaSink(Sink):
                 "duplicates from its own retries); remove the setting")
         self.topic: NameTemplate = topic_template(options.topic)
         self._templated = bool(self.topic.fields)
+        # A topic named by time ({date}, {hour}, ...) is looked up per event and cached
+        # per UTC hour; any other per (schema, version) only.
+        self._timed = bool(self.topic.fields & TIME_VARIABLES)
         self.create_topics = options.create_topics
         self.topic_partitions = options.topic_partitions
         self.topic_replication = options.topic_replication
@@ -191,7 +195,7 @@ class KafkaSink(Sink):
         self.flush_timeout = timeout_s + 5
         self._producer: Producer | None = None
         self._producer_pid = 0
-        self._routes: dict[tuple[str, str], Route] = {}
+        self._routes: dict[tuple[str, str, str], Route] = {}
         self._known_topics: set[str] = set()
         self._errors: list[tuple[KafkaError, bytes | None]] = []
         self._fatal: KafkaError | None = None
@@ -270,18 +274,21 @@ class KafkaSink(Sink):
         end = len(events)
         produce = producer.produce
         routes = self._routes
+        timed = self._timed
         schema_id = version = None
         route: Route = ("", [])
         topic, headers = route
         for i, event in enumerate(events):
-            if event.schema_id is not schema_id or event.version is not version:
+            if timed or event.schema_id is not schema_id or event.version is not version:
                 schema_id, version = event.schema_id, event.version
-                route = routes.get((schema_id, version)) or self._route(event)
+                route = routes.get(self._route_key(event)) or self._route(event)
                 topic, headers = route
             try:  # no event id (a foreign log record): no key, so any partition
                 # Positional (topic, value, key, partition -1 = any, on_delivery, callback:
-                # the producer's, timestamp 0 = now, headers): produce() parses keywords
-                # at about 0.5 us a message, a third of its own cost.
+                # the producer's, timestamp 0 = now, headers): kept because it pays.
+                # produce() parses keywords slowly: 200k calls took 5.5 us each against
+                # 7.0 with keywords (confluent-kafka 2.16); bench_kafka.py shows it in
+                # its "raw Producer, error-only" rows, keywords and positional.
                 produce(topic, event.json, event.event_id or None, -1, None, None, 0, headers)
             except BufferError:
                 # librdkafka's local queue is full: serve reports until there is room.
@@ -351,6 +358,10 @@ class KafkaSink(Sink):
         self.context.warn("kafka-delivery", "kafka sink: %d of %d events not delivered (first "
                    "error: %s: %s)", len(failed), produced, first.name(), first.str())
 
+    def _route_key(self, event: SinkEvent) -> tuple[str, str, str]:
+        return (event.schema_id, event.version,
+                hour_key(event.timestamp) if self._timed else "")
+
     def _route(self, event: SinkEvent) -> Route:
         """Topic and headers of a (schema, version), cached; creates the topic if asked."""
         if len(self._routes) >= _MAX_ROUTES:
@@ -360,7 +371,7 @@ class KafkaSink(Sink):
             self._ensure_topic(topic, at_start=False)
         route: Route = (topic, [("schema_id", event.schema_id.encode()),
                                 ("schema_version", event.version.encode())])
-        self._routes[(event.schema_id, event.version)] = route
+        self._routes[self._route_key(event)] = route
         return route
 
     def _ensure_topic(self, topic: str, *, at_start: bool) -> None:
