@@ -534,6 +534,25 @@ def test_a_wrong_option_is_a_config_error_never_a_type_error(
     assert message in str(info.value)
 
 
+def test_a_sinks_counters_change_only_under_the_delivery_lock() -> None:
+    # A sink may count from any thread (S3's uploads); stats() reads every counter under
+    # the delivery's lock, so a count must wait for it.
+    h = make(spool=False)
+    counted = threading.Event()
+
+    def count() -> None:
+        h.delivery.context.count("mine")
+        counted.set()
+
+    counter = threading.Thread(target=count)
+    with h.delivery._cv:
+        counter.start()
+        assert not counted.wait(0.2)  # held off while the lock is taken
+    counter.join()
+    assert h.stats()["mine"] == 1
+    h.close()
+
+
 def test_default_spool_dir_uses_xdg_state_home(monkeypatch: pytest.MonkeyPatch,
                                                tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
