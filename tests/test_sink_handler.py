@@ -25,6 +25,7 @@ from telemetry_core.sinks import (
     SinkHandler,
     TransientSinkError,
     WriteResult,
+    extra_options,
     option,
 )
 from telemetry_core.sinks._deadletter import read_dead_letters
@@ -532,6 +533,32 @@ def test_a_wrong_option_is_a_config_error_never_a_type_error(
     with pytest.raises(SinkConfigError, match="typed sink: ") as info:
         SinkHandler(TypedSink, **settings, spool=False)
     assert message in str(info.value)
+
+
+def test_extra_settings_arrive_in_the_extra_options_field() -> None:
+    @dataclass(frozen=True)
+    class WithExtra:
+        topic: str = option("t", "a topic")
+        settings: dict[str, Any] = extra_options("client settings")
+
+    class Passing(TypedSink):
+        Options = WithExtra
+
+        @classmethod
+        def accepts_extra(cls, key: str) -> bool:
+            return "." in key
+
+    sink = SinkHandler(Passing, **{"linger.ms": 5}, spool=False).sink
+    assert isinstance(sink, Passing)
+    assert sink.settings == WithExtra(topic="t", settings={"linger.ms": 5})
+    with pytest.raises(SinkConfigError, match="unknown option 'linger'"):
+        SinkHandler(Passing, linger=5, spool=False)
+
+    class Dropping(Passing):  # lets settings through but has nowhere to put them
+        Options = _Typed
+
+    with pytest.raises(TypeError, match="no extra_options"):
+        SinkHandler(Dropping, **{"server.address": "h:1", "linger.ms": 5}, spool=False)
 
 
 def test_a_sinks_counters_change_only_under_the_delivery_lock() -> None:

@@ -303,7 +303,12 @@ def build_options(options_type: type[Any], values: Mapping[str, Any],
     """An instance of ``options_type`` from checked ``values`` (keyed as configuration
     spells them) and the extra settings."""
     kwargs: dict[str, Any] = {}
+    taken = not extra
     for f in dataclasses.fields(options_type):
         spec = f.metadata[_SPEC]
         kwargs[f.name] = dict(extra) if spec.extra else values[spec.key or f.name]
+        taken = taken or spec.extra
+    if not taken:  # a plugin bug: accepts_extra lets keys through that nothing receives
+        raise TypeError(f"{options_type.__qualname__} has no extra_options() field for "
+                        f"the settings its sink's accepts_extra lets through: {sorted(extra)}")
     return options_type(**kwargs)
