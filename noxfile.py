@@ -40,11 +40,13 @@ def _configurable_http_proxy(session: nox.Session) -> str:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over everything; mypy over the core and the plugin packages."""
-    session.install("-e", ".[test]", "ruff", "mypy", "types-PyYAML")
+    """ruff over everything; mypy over the core and the plugin packages; import-linter's
+    architecture contracts (layers, private modules, no cycles: pyproject.toml)."""
+    session.install("-e", ".[test]", "ruff", "mypy", "types-PyYAML", "import-linter")
     session.run("ruff", "check", "telemetry_core", "tests", "bench", "plugins", "noxfile.py")
     session.run("mypy", "telemetry_core",
                 *(f"plugins/telemetry-sink-{p}/telemetry_sink_{p}" for p in PLUGINS))
+    session.run("lint-imports")
 
 
 @nox.session

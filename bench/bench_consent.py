@@ -59,7 +59,7 @@ def make_check_alone(store: str) -> Callable[[int], Timing]:
     """Only what record_event adds for a non-required schema: the ambient user and the
     cached answer (less disturbed by a busy machine than a difference of two totals)."""
     from telemetry_core import EventLog
-    from telemetry_core.consent._identity import _current
+    from telemetry_core.consent import current_user
 
     log = EventLog(register_builtin_schemas=False, consent_store=store,
                    allowed_schemas={SCHEMA_ID: {"allowed_properties": ["user"],
@@ -69,7 +69,7 @@ def make_check_alone(store: str) -> Callable[[int], Timing]:
         log.consent.grant(user, SCHEMA_ID)
 
     def run(n: int) -> Timing:
-        check, current, users = log.consent.check, _current.get, USERS
+        check, current, users = log.consent.check, current_user, USERS
         start = _clock()
         for i in range(n):
             user = users[i % 13]

@@ -14,7 +14,7 @@ _COMMAND_MODULES = (
     "telemetry_core._cli_schema",  # schema validate/show, notice, demo (issue 2)
     "telemetry_core.sinks._cli",  # sinks [--stats] (issue 3)
     "telemetry_core.sinks._spool_cli",  # spool list|clean (issue 20)
-    "telemetry_core.consent._cli",  # consent show/grant/revoke/history (issue 16)
+    "telemetry_core._cli_consent",  # consent show/grant/revoke/history (issue 16)
     "telemetry_core.server._serve",  # serve: the REST API (issue 17)
 )
 
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     never a traceback; ``TELEMETRY_DEBUG=1`` shows the traceback too. Output cut short
     by its reader (``telemetry ... | head``) ends quietly.
     """
+    _skip_unused_format_checkers()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -69,6 +70,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"telemetry {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def _skip_unused_format_checkers() -> None:
+    # jsonschema, when imported, registers format checkers from the optional packages it
+    # finds; rfc3987_syntax's ("iri") builds a grammar for over a second, isoduration's
+    # ("duration") loads arrow. Formats are
+    # annotations in this project's validation (docs/usage.md), so no command uses it:
+    # keep it out of this process (a library user's process is left alone).
+    for checker in ("rfc3987_syntax", "isoduration"):
+        sys.modules.setdefault(checker, None)  # type: ignore[arg-type]
 
 
 def _one_line(exc: BaseException) -> str:

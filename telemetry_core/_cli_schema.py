@@ -10,9 +10,10 @@ from typing import Any
 import orjson
 import yaml
 
-from ._errors import SchemaLoadError
-from ._notice import FORMATS, render_notice
-from ._schema_registry import Problem, load_source, schema_problems
+# The notice's formats, for --format (``_notice.FORMATS``; a test keeps them equal). The
+# schema machinery is imported by the commands that use it: `telemetry --help` loads
+# this module, and must not load the validators.
+FORMATS = ("text", "markdown", "html", "json")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -83,6 +84,9 @@ def line_of(text: str, path: tuple[str | int, ...]) -> int | None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from ._errors import SchemaLoadError
+    from ._schema_registry import Problem, load_source, schema_problems
+
     failed = 0
     for name in args.files:
         try:
@@ -109,8 +113,10 @@ def _validate(args: argparse.Namespace) -> int:
 # -- show, notice -----------------------------------------------------------------------
 
 
-def eventlog_from_args(args: argparse.Namespace) -> Any:
-    """An EventLog configured from ``--config`` and ``--schema`` (no handlers, no sinks)."""
+def eventlog_from_args(args: argparse.Namespace, *, with_outputs: bool = False) -> Any:
+    """An EventLog configured from ``--config`` and ``--schema``; without the config's
+    handlers and sinks unless ``with_outputs`` (a command that records, not one that
+    only reads)."""
     from traitlets.config import Config
 
     from ._config import load_config_file
@@ -119,9 +125,10 @@ def eventlog_from_args(args: argparse.Namespace) -> Any:
     config = Config()
     if args.config:
         config = load_config_file(args.config)
-        # A notice or a lookup must not open the sinks or handlers of a deployment.
-        config.EventLog.pop("sinks", None)
-        config.EventLog.pop("handlers", None)
+        if not with_outputs:
+            # A notice or a lookup must not open the sinks or handlers of a deployment.
+            config.EventLog.pop("sinks", None)
+            config.EventLog.pop("handlers", None)
     eventlog = EventLog(config=config)
     for name in args.schema:
         eventlog.register_schema(Path(name))
@@ -145,11 +152,26 @@ def _show(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode())
     else:
-        print(yaml.safe_dump(schema, sort_keys=False, allow_unicode=True), end="")
+        print(yaml.dump(schema, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True),
+              end="")
     return 0
 
 
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings as ``|`` blocks, as schemas are written (the default quoted
+    style doubles every line break)."""
+
+
+def _str_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value.strip("\n") or value.endswith("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str_block)
+
+
 def _notice(args: argparse.Namespace) -> int:
+    from ._notice import render_notice
     from .consent import ConsentError
 
     try:
@@ -169,6 +191,7 @@ _SESSION = "https://telemetry.jupyter.org/schemas/events/server/session"
 
 def _demo(args: argparse.Namespace) -> int:
     from ._eventlog import EventLog
+    from ._notice import render_notice
     from .sinks import SinkConfigError
 
     try:
@@ -184,6 +207,7 @@ def _demo(args: argparse.Namespace) -> int:
     except (SinkConfigError, ImportError) as exc:
         print(f"error: cannot start the file sink: {exc}", file=sys.stderr)
         return 1
+    spool = eventlog.sink_handlers[0].spool_dir
     with eventlog:
         eventlog.record_event(_SESSION, 1, {"action": "started", "scope": "server",
                                             "server_version": "2.14.0", "user": "ada"})
@@ -199,7 +223,9 @@ def _demo(args: argparse.Namespace) -> int:
                 "user": "ada"})
         eventlog.record_event(_SESSION, 1, {"action": "stopped", "scope": "server",
                                             "reason": "shutdown", "user": "ada"})
-    print(f"Recorded 7 events to {args.dir}/ (one JSON object per line); "
-          "personal data redacted as the notice below says.\n")
+    print(f"Recorded 7 events to {args.dir}/ (one JSON object per line); personal data\n"
+          "redacted as the notice below says. The file sink keeps its state (spool,\n"
+          f"counters) in {spool}\n"
+          "(`telemetry spool list` shows it; `telemetry spool clean` removes it).\n")
     print(render_notice(eventlog, "text"), end="")
     return 0

@@ -11,6 +11,10 @@ Everything that depends only on ``(schema id, version)`` and the policy (validat
 redaction plan, envelope) is worked out once into a *route* and cached, so the
 per-event work is the validation itself, the envelope and one serialisation (two
 when redaction changed the event: the JSON check's bytes are reused otherwise).
+
+Over 500 lines, for a reason: ``EventLog`` is one ``Configurable``, and traitlets wants
+its ~20 documented, validated settings on the class (about 170 lines); the steps
+themselves already live in the modules named above, and consent in ``consent``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import threading
 import warnings
 import weakref
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Literal
 
 from traitlets import (
@@ -38,12 +43,20 @@ from traitlets import (
     observe,
     validate,
 )
-from traitlets.config import Config, Configurable
+from traitlets.config import Config
 
-from . import _plugins
+from . import _notice, _plugins
+from ._config import StrictConfigurable
+from ._decide import (
+    AFTER_CLOSE,
+    NOT_ALLOWED,
+    Outcome,
+    Recorded,
+    Route,
+    decide,
+)
 from ._dispatch import Dispatcher
-from ._envelope import Envelope, format_timestamp, new_clock
-from ._errors import EventValidationError, SchemaNotRegisteredError
+from ._errors import SchemaNotRegisteredError
 from ._privacy import Policy, Redactor
 from ._schema_registry import (
     EventSchema,
@@ -55,23 +68,14 @@ from ._schema_registry import (
     version_key,
 )
 from ._traits import AllowedSchemas, Handlers, check_deployment
-from ._validation import (
-    DEFAULT_MAX_DEPTH,
-    DEFAULT_MAX_SIZE,
-    NotJSONError,
-    json_bytes,
-    json_problem,
-)
-from .consent import Consent
-from .consent._identity import _current
-from .sinks import SinkHandler
+from ._validation import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, json_problem
+from .consent import CONSENT_SCHEMA_ID, Consent, ConsentPolicy, Decision, current_user
+from .sinks import SinkHandler, create_sink
 
 log = logging.getLogger("telemetry_core")
 
 Modifier = Callable[..., Any]
 _ROUTE_CACHE_MAX = 4096  # distinct (schema id, version) spellings remembered per EventLog
-_clock = new_clock()
-_now = _clock.now
 
 # EventLogs alive in this process, and handlers that capture from all of them
 # (telemetry_core.testing.capture_events without an EventLog).
@@ -88,33 +92,7 @@ class SchemaNotRegistered(UserWarning):
     """Warned by :meth:`EventLog.emit` (as jupyter_events does) for an unknown schema id."""
 
 
-class _Route:
-    """What recording against one ``(schema id, version)`` needs, worked out once."""
-
-    __slots__ = ("schema", "is_valid", "redactor", "version", "envelope_version", "envelope",
-                 "template", "warned", "names", "needs_consent", "sourced_envelope")
-
-    def __init__(self, schema: EventSchema, redactor: Redactor | None,
-                 schema_id: str, names: frozenset[str], needs_consent: bool) -> None:
-        self.schema = schema
-        self.names = names  # the top-level names the schema declares (none reserved)
-        self.needs_consent = needs_consent  # False for `required`: no per-user work
-        self.is_valid = schema.validator.is_valid
-        self.redactor = redactor
-        self.warned = False  # about dropping undeclared properties (once per route)
-        self.version = schema.version
-        # The schema's own spelling: 1 stays 1 (jupyter_telemetry), "1" stays "1"
-        # (jupyter_events), so consumers of either see what they saw before.
-        self.envelope_version = schema.schema["version"]
-        # The envelope in its order; record_event copies it and fills in the two
-        # per-event fields (cheaper than building the five-key dict each time).
-        self.template = Envelope(schema_id, self.envelope_version)
-        self.envelope = self.template.fields
-        # The same, with the REST server's __source__ after the other fields.
-        self.sourced_envelope: dict[str, Any] = {**self.envelope, "__source__": None}
-
-
-class EventLog(Configurable):
+class EventLog(StrictConfigurable):
     """Send structured, schema-validated events to logging handlers and sinks.
 
     Nothing is recorded unless its schema id is in ``allowed_schemas``; properties the
@@ -215,7 +193,7 @@ class EventLog(Configurable):
     @observe("consent_store", "consent_cache_ttl", "consent_lifetime_days")
     def _consent_store_changed(self, change: Any) -> None:
         if hasattr(self, "consent"):
-            self.consent.close()  # reopened, at the new place, on next use
+            self.consent.set_policy(self._consent_policy())  # reopened on next use
 
     @validate("consent_groups")
     def _check_groups(self, proposal: Any) -> dict[str, list[str]]:
@@ -229,18 +207,20 @@ class EventLog(Configurable):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.consent = Consent(self)
+        self.consent = Consent(self._consent_policy(), self._record_decision)
         self._closed = False
         self._checked_registrations = False
         self._not_allowed = 0
         self._after_close = 0
         self._count_lock = threading.Lock()
         self.schemas = SchemaRegistry()
-        self._routes: dict[tuple[Any, Any, type], _Route | None] = {}
+        self._routes: dict[tuple[Any, Any, type], Route | None] = {}
         #: Properties dropped because their schema does not declare them, by
         #: (schema id, version).
         self.undeclared_dropped: dict[tuple[str, str], int] = {}
-        self._max_depth, self._max_size = self.max_event_depth, self.max_event_size
+        self._decisions = _Decisions(self)
+        self._no_user = 0
+        self._warned_no_user: set[str] = set()
         self._modifiers: list[tuple[str | None, Modifier]] = []
         self._own_sinks: list[SinkHandler] = []
         self._policies = self._build_policies()
@@ -254,8 +234,6 @@ class EventLog(Configurable):
         # pluggy's public get_hookimpls()): the no-plugin check is a list's truth value.
         self._hookimpls = _plugins.modify_event_impls
         try:
-            from ._plugins import create_sink
-
             for cfg in self.sinks:
                 sink = create_sink(cfg)
                 sink.start()
@@ -289,7 +267,7 @@ class EventLog(Configurable):
             handlers = my_cfg["handlers"]
             patched = Config(my_cfg)
             patched["handlers"] = lambda: handlers
-            cfg = Config({type(self).__name__: patched})
+            cfg = Config({**cfg, type(self).__name__: patched})  # other sections kept
         super()._load_config(cfg, section_names=section_names, traits=traits)
 
     def _build_policies(self) -> dict[str, Policy]:
@@ -303,6 +281,23 @@ class EventLog(Configurable):
                     for sid, p in allowed.items()}
         return {sid: Policy(redaction=mode, secret=secret) for sid in allowed}
 
+    def _consent_policy(self) -> ConsentPolicy:
+        """The view of this configuration Consent works from (it never sees the EventLog)."""
+        allowed = self.allowed_schemas
+        return ConsentPolicy(
+            {sid: allowed[sid].get("consent") if isinstance(allowed, dict) else None
+             for sid in allowed},
+            {name: tuple(members) for name, members in self.consent_groups.items()},
+            self.consent_store, self.consent_cache_ttl, self.consent_lifetime_days,
+            collected=partial(_notice.collected, self),
+            notice_body=partial(_notice.notice_body, self))
+
+    def _record_decision(self, decision: Decision) -> None:
+        self.record_event(CONSENT_SCHEMA_ID, 1, {
+            "user": decision.user, "scope": decision.scope, "granted": decision.granted,
+            "notice_version": decision.notice_version, "via": decision.via,
+        }, user=decision.user)
+
     def _check_secret(self) -> None:
         if self.redaction == "hash" and not self.redaction_secret:
             raise ValueError(
@@ -315,16 +310,30 @@ class EventLog(Configurable):
         if hasattr(self, "_routes"):
             self._policies = self._build_policies()
             self._routes.clear()
-            self.consent.invalidate()
+            self.consent.set_policy(self._consent_policy())
 
     @observe("max_event_depth", "max_event_size")
     def _bounds_changed(self, change: Any) -> None:
-        self._max_depth, self._max_size = self.max_event_depth, self.max_event_size
+        if hasattr(self, "_decisions"):
+            self._decisions.bounds_changed()
 
     @observe("handlers")
     def _handlers_changed(self, change: Any) -> None:
         if hasattr(self, "_dispatch"):
             self._rebuild_dispatch()
+
+    @staticmethod
+    def add_process_handler(handler: logging.Handler) -> None:
+        """Send the events of every EventLog in this process, present and future, to
+        ``handler`` too (``telemetry_core.testing.capture_events()`` without an EventLog)."""
+        _capture_handlers.append(handler)
+        _refresh_all()
+
+    @staticmethod
+    def remove_process_handler(handler: logging.Handler) -> None:
+        """Undo :meth:`add_process_handler` (ValueError if ``handler`` was not added)."""
+        _capture_handlers.remove(handler)
+        _refresh_all()
 
     def _rebuild_dispatch(self) -> None:
         self._dispatch = Dispatcher(
@@ -391,7 +400,7 @@ class EventLog(Configurable):
 
     # -- recording ----------------------------------------------------------------------
 
-    def _route(self, schema_id: Any, version: Any) -> _Route | None:
+    def _route(self, schema_id: Any, version: Any) -> Route | None:
         if not isinstance(schema_id, str):
             raise TypeError(
                 f"record_event needs a schema id (a string, e.g. the schema's $id), got "
@@ -416,7 +425,7 @@ class EventLog(Configurable):
             redactor = Redactor(plan, policy, lambda n: self._count_dropped(key, n)) \
                 if plan.active else None
             names = frozenset(k for k in plan.declared if k[:2] != "__")
-            route = _Route(schema, redactor, schema_id, names,
+            route = Route(schema, redactor, schema_id, names,
                            self.consent.mode(schema_id) != "required")
         if len(self._routes) < _ROUTE_CACHE_MAX:
             # The version's type is part of the key: True == 1 == 1.0 as dict keys, but
@@ -431,6 +440,39 @@ class EventLog(Configurable):
                 "schema %r version %s: dropped properties the schema does not declare "
                 "(counted in EventLog.undeclared_dropped); declare them in the schema, or "
                 "set keep_undeclared for it in allowed_schemas", key[0], key[1])
+
+    def record(self, schema_id: str | None, version: Any, event: Any, *,
+               user: str | None = None, source: Mapping[str, Any] | None = None,
+               event_id: str | None = None,
+               timestamp: _dt.datetime | None = None) -> Outcome:
+        """Decide one event and deliver it when recorded; the typed outcome
+        (``Recorded``, ``NotRecorded``, ``Invalid``; see ``telemetry_core._decide``).
+
+        The edges that must say why an event was not recorded (the REST API) call
+        this; :meth:`record_event` is the same decision, as ``jupyter_telemetry`` spoke
+        it (the event, None, or an exception).
+        """
+        outcome = decide(self._decisions, schema_id, version, event, user=user,
+                         source=source, event_id=event_id, timestamp=timestamp)
+        if type(outcome) is Recorded:
+            if self._modifiers or self._hookimpls:
+                outcome.event = self._modify(outcome.route, outcome.event)
+                outcome.raw = None
+            dispatch = self._dispatch
+            if dispatch.active:
+                route = outcome.route
+                dispatch.deliver(outcome.event, route.schema_id, route.version,
+                                 outcome.timestamp, outcome.event_id, outcome.raw)
+        elif outcome is NOT_ALLOWED:
+            with self._count_lock:
+                self._not_allowed += 1
+        elif outcome is AFTER_CLOSE:
+            with self._count_lock:
+                self._after_close += 1
+                if self._after_close == 1:
+                    log.warning("record_event after EventLog.close(): nothing is "
+                                "recorded (counted in stats()['after_close'])")
+        return outcome
 
     def record_event(self, schema_id: str | None = None, version: Any = None,
                      event: Mapping[str, Any] | None = None,
@@ -451,76 +493,19 @@ class EventLog(Configurable):
         keeps its id). ``schema_name=`` is the older spelling of ``schema_id``. Raises
         ``SchemaNotRegisteredError`` (a ``ValueError``) for an allowed schema that is not
         registered and ``EventValidationError`` (a ``jsonschema.ValidationError``) for an
-        invalid event. The caller's dict is never changed.
+        invalid event, naming the JSON path and rule (``$.kernel_id: required``). The
+        caller's dict is never changed.
         """
-        # The hot path: everything that depends only on (schema id, version) and the
-        # policy is in ``route``; the rest is validation, envelope and one serialisation.
-        if schema_id is None:
-            schema_id = schema_name
-        try:
-            route = self._routes[(schema_id, version, type(version))]
-        except KeyError:
-            route = self._route(schema_id, version)
-        except TypeError:  # an unhashable version
-            route = self._route(schema_id, repr(version))
-        if route is None:
-            with self._count_lock:
-                if self._closed:
-                    self._after_close += 1
-                    if self._after_close == 1:
-                        log.warning("record_event after EventLog.close(): nothing is "
-                                    "recorded (counted in stats()['after_close'])")
-                else:
-                    self._not_allowed += 1
-            return None
-        if route.needs_consent and not self.consent.check(  # step 2, cached per user
-                user if user is not None else _current.get(), schema_id):  # type: ignore[arg-type]
-            self.consent.count_no_consent()
-            return None
-        if type(event) is not dict:
-            event = self._as_dict(route, event)
-        # Step 3: JSON values within bounds first (nothing else reaches the validators).
-        declared = event.keys() <= route.names  # the common case: no name to look into
-        try:
-            body = json_bytes(event, self._max_depth, self._max_size, declared)
-        except NotJSONError as problem:
-            raise route.schema.validator.not_json(problem.path, problem.rule) from None
-        if not route.is_valid(event):
-            raise route.schema.validator.error_for(event, self.debug_values_in_errors)
-        given_id = event_id
-        if timestamp_override is None:
-            timestamp, event_id = _now()
-        else:
-            timestamp, event_id = format_timestamp(timestamp_override), _clock.event_id()
-        if given_id is not None:
-            event_id = given_id
-        # Step 5 first, so that step 4 runs on our own copy, never on the caller's dict.
-        stamp = None if source is None else dict(source)
-        if stamp is None:
-            recorded = route.envelope | event  # no clash: json_bytes refused "__" names
-        else:
-            recorded = route.sourced_envelope | event
-            recorded["__source__"] = stamp
-        recorded["__timestamp__"] = timestamp
-        recorded["__event_id__"] = event_id
-        # A given id goes into the envelope's text as it is: only one JSON never escapes.
-        changed = given_id is not None and not _plain_ascii(given_id)
-        if route.redactor is not None:  # step 4, on our copy
-            changed = route.redactor.redact_owned(recorded, keys_declared=declared) or changed
-        if self._modifiers or self._hookimpls:
-            recorded = self._modify(route, recorded)
-            changed = True
-        dispatch = self._dispatch
-        if dispatch.active:
-            # Unchanged since the JSON check: its bytes, wrapped in the envelope's text.
-            # That text takes timestamp and id as they are: ours are ASCII JSON never
-            # escapes; anything added to the envelope per event must go through orjson
-            # (or set ``changed``).
-            raw = None if changed else route.template.json(timestamp, event_id, body, stamp)
-            dispatch.deliver(recorded, schema_id, route.version, timestamp, event_id, raw)  # type: ignore[arg-type]
-        # No copy needed: handlers got its bytes, nothing else keeps ``recorded``, so
-        # the caller changing it cannot change what was recorded.
-        return recorded
+        outcome = self.record(schema_name if schema_id is None else schema_id, version,
+                              event, user=user, source=source, event_id=event_id,
+                              timestamp=timestamp_override)
+        if type(outcome) is Recorded:
+            # No copy needed: handlers got its bytes, nothing else keeps it, so the
+            # caller changing it cannot change what was recorded.
+            return outcome.event
+        if outcome.status == "invalid":
+            raise outcome.error  # type: ignore[union-attr]
+        return None
 
     def emit(self, *, schema_id: str, data: Mapping[str, Any],
              timestamp_override: _dt.datetime | None = None) -> dict[str, Any] | None:
@@ -535,15 +520,7 @@ class EventLog(Configurable):
             return None
         return self.record_event(schema_id, schema.version, data, timestamp_override)
 
-    def _as_dict(self, route: _Route, event: Any) -> dict[str, Any]:
-        if isinstance(event, Mapping):
-            return dict(event)
-        raise EventValidationError(
-            f"invalid event for schema {route.schema.id!r} version {route.version} at $: an "
-            f"event is a dict of properties, got {type(event).__name__}",
-            schema_id=route.schema.id, schema_version=route.version)
-
-    def _modify(self, route: _Route, recorded: dict[str, Any]) -> dict[str, Any]:
+    def _modify(self, route: Route, recorded: dict[str, Any]) -> dict[str, Any]:
         envelope = {k: v for k, v in recorded.items() if k[:2] == "__"}
         schema_id = route.schema.id
         # A deep copy: modifiers may change nested values in place, and those may be the
@@ -560,7 +537,7 @@ class EventLog(Configurable):
                                    **{k: kwargs[k] for k in impl.argnames})
         for name in [k for k in event if k[:2] == "__" and k not in envelope]:
             del event[name]  # the envelope is the EventLog's: no new fields in it
-        problem = json_problem(event, self._max_depth, self._max_size, enveloped=True)
+        problem = json_problem(event, self.max_event_depth, self.max_event_size, enveloped=True)
         if problem is not None:
             log.error("schema %r version %s: modifiers made the event invalid at %s (%s); "
                       "recorded it as it was before them", schema_id, route.version, *problem)
@@ -572,6 +549,24 @@ class EventLog(Configurable):
         event.update(envelope)  # modifiers may not change or drop the envelope
         return event
 
+    def _count_no_user(self, schema_id: str) -> None:
+        # An opt-in/opt-out event about nobody: code written for jupyter_telemetry names
+        # no user, and its events would vanish (opt-in) or ignore opt-outs, silently.
+        with self._count_lock:
+            self._no_user += 1
+            if schema_id in self._warned_no_user:
+                return
+            self._warned_no_user.add(schema_id)
+        mode = self.consent.mode(schema_id)
+        effect = ("is not recorded: nobody consented to it" if mode == "opt-in" else
+                  "is recorded whatever anyone decided: no user's opt-out can apply")
+        log.warning(
+            "schema %r is %s and an event of it names no user, so it %s. Name the user "
+            "(record_event(..., user=...) or `with acting_as(user):`), or, to record it "
+            "as before, set {\"consent\": \"required\"} for it in allowed_schemas "
+            "(warned once per schema; counted in stats()['no_user'])",
+            schema_id, mode, effect)
+
     def why_not_recorded(self, schema_id: str, user: str | None = None) -> str | None:
         """Why an event of ``schema_id`` about ``user`` (default: the ``acting_as`` user)
         would not be recorded now: ``"not_allowed"``, ``"no_consent"``, or None when it
@@ -581,16 +576,17 @@ class EventLog(Configurable):
         if self.consent.mode(schema_id) == "required":
             return None
         if user is None:
-            user = _current.get()
+            user = current_user()
         return None if self.consent.check(user, schema_id) else "no_consent"
 
     def stats(self) -> dict[str, int]:
         """Counts of events not recorded, by reason (counts only, never content):
         ``not_allowed``, ``no_consent``, ``after_close`` (recorded after :meth:`close`);
-        and ``consent_store_errors``."""
+        ``no_user`` (events of an opt-in or opt-out schema that named no user) and
+        ``consent_store_errors``."""
         consent = self.consent.counters
         return {"not_allowed": self._not_allowed, "no_consent": consent["no_consent"],
-                "after_close": self._after_close,
+                "after_close": self._after_close, "no_user": self._no_user,
                 "consent_store_errors": consent["store_errors"]}
 
     def _warn_unregistered(self) -> None:
@@ -651,9 +647,47 @@ class EventLog(Configurable):
         self.close()
 
 
-def _plain_ascii(text: str) -> bool:
-    """Whether JSON writes ``text`` as it is (printable ASCII, no quote or backslash)."""
-    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+class _Decisions:
+    """What :func:`~telemetry_core._decide.decide` reads of one EventLog (its
+    ``Policy``): routes, the consent answer, the bounds."""
+
+    __slots__ = ("_eventlog", "_routes", "max_depth", "max_size")
+
+    def __init__(self, eventlog: EventLog) -> None:
+        self._eventlog = eventlog
+        self._routes = eventlog._routes
+        self.bounds_changed()
+
+    def bounds_changed(self) -> None:
+        self.max_depth = self._eventlog.max_event_depth
+        self.max_size = self._eventlog.max_event_size
+
+    @property
+    def debug_values(self) -> bool:
+        return bool(self._eventlog.debug_values_in_errors)
+
+    @property
+    def closed(self) -> bool:
+        return self._eventlog._closed
+
+    def route(self, schema_id: Any, version: Any) -> Route | None:
+        try:
+            return self._routes[(schema_id, version, type(version))]
+        except KeyError:
+            return self._eventlog._route(schema_id, version)
+        except TypeError:  # an unhashable version
+            return self._eventlog._route(schema_id, repr(version))
+
+    def consents(self, user: str | None, route: Route) -> bool:
+        eventlog = self._eventlog
+        if user is None:
+            user = current_user()
+            if user is None:
+                eventlog._count_no_user(route.schema_id)
+        if eventlog.consent.check(user, route.schema_id):  # type: ignore[arg-type]
+            return True
+        eventlog.consent.count_no_consent()
+        return False
 
 
 def _call_modifier(fn: Modifier, current: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

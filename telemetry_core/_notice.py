@@ -10,15 +10,34 @@ configured (who collects, contact, retention, named regimes), and carries a
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+import textwrap
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 import orjson
 
 from ._plan import has_marks
-from ._privacy import decisions
+from ._privacy import Policy, decisions
+from ._schema_registry import SchemaRegistry
+from .consent import HASHED, KEPT, Consent
 
-if TYPE_CHECKING:
-    from ._eventlog import EventLog
+
+class NoticeSource(Protocol):
+    """What the notice is built from: an EventLog is one (the notice never imports it)."""
+
+    @property
+    def allowed_schemas(self) -> Iterable[str]: ...
+    @property
+    def schemas(self) -> SchemaRegistry: ...
+    @property
+    def consent(self) -> Consent: ...
+    @property
+    def deployment(self) -> Mapping[str, Any]: ...
+    @property
+    def consent_groups(self) -> Mapping[str, list[str]]: ...
+    @property
+    def redaction(self) -> str: ...
+    def policy_for(self, schema_id: str) -> Policy | None: ...
 
 FORMATS = ("text", "markdown", "html", "json")
 
@@ -51,7 +70,7 @@ REGIME_FACTS = (("legal_basis", "Legal basis"), ("statement", "Statement"),
                 ("required_reason", "Why required events cannot be refused"))
 
 
-def notice_data(eventlog: EventLog, user: str | None = None) -> dict[str, Any]:
+def notice_data(eventlog: NoticeSource, user: str | None = None) -> dict[str, Any]:
     """The notice as plain data (the JSON format), with its ``notice_version``; with
     ``user``, that user's consent state too (``GET consent``'s JSON)."""
     data = notice_body(eventlog)
@@ -61,7 +80,7 @@ def notice_data(eventlog: EventLog, user: str | None = None) -> dict[str, Any]:
     return data
 
 
-def notice_body(eventlog: EventLog) -> dict[str, Any]:
+def notice_body(eventlog: NoticeSource) -> dict[str, Any]:
     """What the notice says, without its version (the version is a hash of this)."""
     schemas: list[dict[str, Any]] = []
     missing: list[str] = []
@@ -95,7 +114,34 @@ def notice_body(eventlog: EventLog) -> dict[str, Any]:
             "allowed_but_not_registered": missing, "registered_not_recorded": not_recorded}
 
 
-def render_notice(eventlog: EventLog, fmt: str = "text", user: str | None = None) -> str:
+_LEVELS = {"kept": KEPT, "hashed": HASHED}  # what "collects more" compares
+
+
+def collected(eventlog: NoticeSource) -> dict[str, dict[str, int]]:
+    """Per allowed schema, each property stored (kept or hashed: ``consent.KEPT``,
+    ``consent.HASHED``) over all its versions, and the consent groups it is in: what
+    "the notice collects more" is measured against (``ConsentPolicy.collected``)."""
+    result: dict[str, dict[str, int]] = {}
+    for schema_id in eventlog.allowed_schemas:
+        policy = eventlog.policy_for(schema_id)
+        if policy is None:
+            continue
+        levels: dict[str, int] = {"": 0}  # the schema itself: new ones are "more"
+        for version in eventlog.schemas.versions(schema_id):
+            schema = eventlog.schemas.get(schema_id, version)
+            for d in decisions(schema.plan(policy), policy):
+                if d.decision in _LEVELS:
+                    key = ("personal:" if d.personal else "other:") + d.path
+                    levels[key] = max(levels.get(key, 0), _LEVELS[d.decision])
+        if policy.keep_undeclared:  # anything at all may arrive, so count it personal
+            levels["personal:(undeclared properties)"] = KEPT
+        levels.update((f"group:{group}", 0) for group, members
+                      in eventlog.consent_groups.items() if schema_id in members)
+        result[schema_id] = levels
+    return result
+
+
+def render_notice(eventlog: NoticeSource, fmt: str = "text", user: str | None = None) -> str:
     """The notice in ``fmt``: text, markdown, html or json; with ``user``, followed by
     that user's consent decisions."""
     data = notice_data(eventlog, user)
@@ -152,26 +198,43 @@ def _user_lines(data: dict[str, Any]) -> list[str]:
     return out
 
 
+TEXT_WIDTH = 88
+
+
+def _wrap(text: str, first: str, rest: str) -> list[str]:
+    """``text`` wrapped to TEXT_WIDTH, its first line after ``first`` and the lines it
+    continues on indented by ``rest`` (so a wrapped line never restarts at column 0)."""
+    lines = textwrap.wrap(text, TEXT_WIDTH, initial_indent=first, subsequent_indent=rest,
+                          break_long_words=False, break_on_hyphens=False)
+    return lines or [first.rstrip()]
+
+
 def _text(data: dict[str, Any]) -> str:
-    out = ["Telemetry transparency notice", "=" * 29, "", data["intro"], ""]
-    out += [f"{label}: {text}" for label, text in _facts(data)] + [""]
+    out = ["Telemetry transparency notice", "=" * 29, ""]
+    out += _wrap(data["intro"], "", "") + [""]
+    for label, text in _facts(data):
+        out += _wrap(f"{label}: {text}", "", "    ")
+    out.append("")
     if not data["schemas"]:
         out.append(_NOTHING)
     for s in data["schemas"]:
-        out += [f"{s['title']}  ({s['id']}, version {s['version']})"]
-        out += [f"  Consent: {_MODE_TEXT[s['consent']]}"]
-        out += [f"  Purpose: {line}" if i == 0 else f"  {line}"
-                for i, line in enumerate(s["description"].splitlines())]
+        out += _wrap(f"{s['title']}  ({s['id']}, version {s['version']})", "", "    ")
+        out += _wrap(f"Consent: {_MODE_TEXT[s['consent']]}", "  ", "    ")
+        for i, line in enumerate(s["description"].splitlines()):
+            out += _wrap(line, "  Purpose: " if i == 0 else "  ", "    ")
         if s["declares_personal_data"]:
-            out.append(f"  {_DECLARED}")
+            out += _wrap(_DECLARED, "  ", "  ")
         for p in s["properties"]:
             what = f" - {p['title']}" if p["title"] else ""
-            out.append(f"  * {p['path']}{what} [{_label(p)}]: {p['decision'].upper()}")
+            out += _wrap(f"{p['path']}{what} [{_label(p)}]: {p['decision'].upper()}",
+                         "  * ", "      ")
             if p["description"]:
-                out.append(f"      {p['description']}")
-        out.append(f"  {_UNDECLARED[s['undeclared_properties']]}")
+                out += _wrap(p["description"], "      ", "      ")
+        out += _wrap(_UNDECLARED[s["undeclared_properties"]], "  ", "  ")
         out.append("")
-    out += [f"{text}: {', '.join(data[key])}" for key, text in _TAILS if data[key]]
+    for key, heading in _TAILS:  # long sets: one per line
+        if data[key]:
+            out += [f"{heading}:"] + [f"  - {item}" for item in data[key]] + [""]
     out += [""] + _user_lines(data) if data.get("user") else []
     return "\n".join(out).rstrip() + "\n"
 

@@ -34,6 +34,7 @@ from ._errors import (
 )
 from ._plan import Node
 from ._privacy import Policy, compile_plan
+from ._schema_lint import unknown_keywords
 from ._validation import EventValidator
 
 SchemaSource = dict[str, Any] | str | Path | IO[str] | IO[bytes]
@@ -52,6 +53,7 @@ def _schemas_dir() -> Path:
 SCHEMAS_DIR = _schemas_dir()
 META_SCHEMA_PATH = SCHEMAS_DIR / "meta" / "event-schema.yaml"
 URL_TIMEOUT = 10.0
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def version_key(version: Any) -> str:
@@ -84,7 +86,8 @@ def _parse_text(text: str, origin: str, *, json_only: bool = False) -> Any:
         except RecursionError:
             raise SchemaLoadError(f"{origin}: nested too deeply to read") from None
     try:
-        return yaml.safe_load(text)  # YAML is a superset of JSON: one parser for both
+        # YAML is a superset of JSON: one parser for both (libyaml's, where PyYAML has it).
+        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise SchemaLoadError(f"{origin}: not valid YAML or JSON: {exc}") from exc
     except RecursionError:
@@ -178,7 +181,8 @@ class Problem:
 @functools.cache
 def meta_schema() -> dict[str, Any]:
     """The meta-schema event schemas follow (``schemas/meta/event-schema.yaml``)."""
-    loaded: dict[str, Any] = yaml.safe_load(META_SCHEMA_PATH.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = yaml.load(META_SCHEMA_PATH.read_text(encoding="utf-8"),
+                                       Loader=_YAML_LOADER)  # noqa: S506
     return loaded
 
 
@@ -231,6 +235,10 @@ def schema_problems(schema: Any) -> list[Problem]:
     for err in _meta_validator().iter_errors(schema):
         if not _is_registration_rule(err):
             problems.append(Problem("invalid", tuple(err.absolute_path), err.message))
+    # A typo JSON Schema ignores (`pi: true`, `propertes:`) would silently disable
+    # redaction or drop every field: refuse it here, at lint and at registration alike.
+    problems.extend(Problem("invalid", path, message)
+                    for path, message in unknown_keywords(schema))
     return problems
 
 

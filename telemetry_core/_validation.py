@@ -16,12 +16,22 @@ Then ``jsonschema_rs`` (compiled once, well under a microsecond per event) decid
 Only when it says no do we ask ``jsonschema`` as well, for the best-matching failure.
 
 Messages name the schema, version, JSON path and rule, never a value: values may be
-personal data, and applications log these errors. ``debug_values=True`` adds
-jsonschema's own message (which quotes the value) for debugging.
+personal data, and applications log these errors. :func:`invalid_message` is the one
+wording (``invalid event for schema 'ID' version 1: $.page: type``), shared by Python
+exceptions, REST answers and (mirrored, tested against it) the JS client.
+``debug_values=True`` adds jsonschema's own message (which quotes the value) for
+debugging.
+
+Rules beyond JSON Schema's keywords: ``json_type`` (not a JSON type), ``finite`` (NaN,
+Infinity), ``int64`` (an integer past 64 bits), ``utf8`` (a lone surrogate),
+``key_type`` (a key that is not a string), ``reserved`` (a top-level ``__`` name),
+``max_event_depth`` and ``max_event_size`` (the EventLog's bounds), ``registered`` (no
+such schema version).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -39,8 +49,6 @@ MAX_DEPTH_LIMIT = 254  # orjson writes no deeper: a larger max_event_depth means
 _INT_RANGE = range(-(2**63), 2**64)  # what orjson, jsonschema-rs and most sinks can hold
 _NONE = type(None)
 _OK_SCALARS = (str, bool, _NONE)
-_NOT_JSON = ("a {}, not a JSON value (dict, list, str, int, float, bool or None; exactly "
-             "these types)")
 
 
 def _exact(items: Any, depth: int, max_depth: int) -> bool:
@@ -91,28 +99,28 @@ def _explain(value: Any, depth: int, max_depth: int) -> None:
     """The slow twin of ``_exact``, run only on rejection: raises ``_NotJSON`` at the
     first problem, with its path."""
     if depth > max_depth:
-        raise _NotJSON(f"nested deeper than {max_depth} levels (max_event_depth)")
+        raise _NotJSON("max_event_depth")
     pairs = value.items() if type(value) is dict else enumerate(value)
     for key, item in pairs:
         if type(value) is dict and type(key) is not str:
-            raise _NotJSON(f"a key of type {type(key).__name__} (keys are strings)", "<key>")
+            raise _NotJSON("key_type")
         if type(key) is str and not _text_ok(key):
-            raise _NotJSON("a key with a lone surrogate (not UTF-8 encodable)", "<key>")
+            raise _NotJSON("utf8")  # the key is not text: the path stops at its container
         kind = type(item)
         try:
             if kind is str:
                 if not _text_ok(item):
-                    raise _NotJSON("a string with a lone surrogate (not UTF-8 encodable)")
+                    raise _NotJSON("utf8")
             elif kind is int:
                 if item not in _INT_RANGE:
-                    raise _NotJSON("an integer outside the 64-bit range")
+                    raise _NotJSON("int64")
             elif kind is float:
                 if item - item != 0.0:
-                    raise _NotJSON("NaN or Infinity (not a JSON number)")
+                    raise _NotJSON("finite")
             elif kind is dict or kind is list:
                 _explain(item, depth + 1, max_depth)
             elif kind not in _OK_SCALARS:
-                raise _NotJSON(_NOT_JSON.format(kind.__name__))
+                raise _NotJSON("json_type")
         except _NotJSON as exc:
             exc.where.append(key)
             raise
@@ -128,7 +136,8 @@ class NotJSONError(Exception):
         self.rule = rule
 
 
-_RESERVED = "names starting with '__' are reserved for the envelope"
+_RESERVED = "reserved"  # names starting with '__' are the envelope's
+MAX_SIZE_RULE = "max_event_size"
 
 
 def json_bytes(event: dict[str, Any], max_depth: int = DEFAULT_MAX_DEPTH,
@@ -155,14 +164,16 @@ def json_bytes(event: dict[str, Any], max_depth: int = DEFAULT_MAX_DEPTH,
             joined = "\0".join(event)  # one C call: is any top-level name reserved?
             if joined[:2] != "__" and "\0__" not in joined:
                 return raw
-            key = next(k for k in event if k[:2] == "__")
-            raise NotJSONError(json_path((key,)), _RESERVED)
+            for key in event:  # a name holding "\0__" may have matched: look closer
+                if key[:2] == "__":
+                    raise NotJSONError(json_path((key,)), _RESERVED)
+            return raw
     # Rejected: the slow walk finds where, and why.
     try:
         _explain(event, 1, max_depth)
     except _NotJSON as exc:
         raise NotJSONError(json_path(reversed(exc.where)), exc.rule) from None
-    raise NotJSONError("$", f"larger than {max_size} bytes as JSON (max_event_size)")
+    raise NotJSONError("$", MAX_SIZE_RULE)
 
 
 def json_problem(event: dict[str, Any], max_depth: int = DEFAULT_MAX_DEPTH,
@@ -177,17 +188,42 @@ def json_problem(event: dict[str, Any], max_depth: int = DEFAULT_MAX_DEPTH,
     return None
 
 
+_NAME = re.compile(r"[A-Za-z_$][\w$]*", re.ASCII)
+
+
 def json_path(parts: Any) -> str:
-    """``$.a[0].b`` for the parts ``("a", 0, "b")``."""
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    """``$.a[0].b`` for the parts ``("a", 0, "b")``; a name that is not an identifier
+    is quoted, ``$["a b"]`` (js/src/validation.ts writes paths the same way)."""
+    return "$" + "".join(
+        f"[{p}]" if isinstance(p, int) else f".{p}" if _NAME.fullmatch(p)
+        else f"[{orjson.dumps(p).decode()}]" for p in parts)
 
 
-def _describe_rule(rule: str, rule_value: Any) -> str:
-    """A rule and its schema value, briefly (the schema's text, never the event's)."""
-    shown = repr(rule_value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"fails the rule {rule}: {shown}"
+def invalid_message(schema_id: str, version: Any, path: str, rule: str) -> str:
+    """The one wording of an invalid event, wherever it is reported (Python, REST, JS):
+    schema, version, JSON path and rule; never a value."""
+    return f"invalid event for schema '{schema_id}' version {version}: {path}: {rule}"
+
+
+def _failing_place(error: jsonschema.ValidationError) -> list[Any]:
+    """Where ``error`` is, naming the property when the rule is about one: a missing
+    ``required`` property, an ``additionalProperties: false`` one."""
+    where = list(error.absolute_path)
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, dict):
+        missing = [name for name in error.validator_value if name not in instance]
+        if missing:
+            where.append(missing[0])
+    elif (error.validator == "additionalProperties" and error.validator_value is False
+          and isinstance(instance, dict)):
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        declared = schema.get("properties", {})
+        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+        extra = [name for name in instance if name not in declared
+                 and not any(p.search(name) for p in patterns)]
+        if extra:
+            where.append(extra[0])
+    return where
 
 
 class EventValidator:
@@ -242,14 +278,12 @@ class EventValidator:
     def not_json(self, path: str, rule: str) -> EventValidationError:
         """The error for an event that is not a bounded JSON value (``json_problem``)."""
         return EventValidationError(
-            f"invalid event for schema {self.schema_id!r} version {self.version} at {path}: "
-            f"{rule}; events hold JSON values only", schema_id=self.schema_id,
-            schema_version=self.version, json_path=path)
+            invalid_message(self.schema_id, self.version, path, rule), schema_id=self.schema_id,
+            schema_version=self.version, json_path=path, validator=rule)
 
     def error_for(self, event: Any, debug_values: bool = False) -> EventValidationError:
         """The error to raise for an event the hot path rejected. Its message names the
         path and the rule, never the value (unless ``debug_values``)."""
-        where = f"schema {self.schema_id!r} version {self.version}"
         best = jsonschema.exceptions.best_match(self.rich_validator().iter_errors(event))
         if best is None:
             # The two validators disagree (should not happen; a test guards it): still
@@ -260,16 +294,15 @@ class EventValidator:
             except jsonschema_rs.ValidationError as exc:
                 path = json_path(exc.instance_path)
             return EventValidationError(
-                f"invalid event for {where} at {path}: rejected by the compiled validator",
-                schema_id=self.schema_id, schema_version=self.version, json_path=path)
-        rule_path = "/".join(map(str, best.schema_path)) or "(root)"
+                invalid_message(self.schema_id, self.version, path, "schema"),
+                schema_id=self.schema_id, schema_version=self.version, json_path=path,
+                validator="schema")
+        path = json_path(_failing_place(best))
+        rule = str(best.validator)
         detail = f" ({best.message})" if debug_values else ""
         return EventValidationError(
-            f"invalid event for {where} at {best.json_path}: "
-            f"{_describe_rule(str(best.validator), best.validator_value)} "
-            f"(schema rule {rule_path}){detail}; fix the event, or record it against a "
-            "schema version that allows it",
-            schema_id=self.schema_id, schema_version=self.version, json_path=best.json_path,
-            validator=best.validator, path=best.path, validator_value=best.validator_value,
+            invalid_message(self.schema_id, self.version, path, rule) + detail,
+            schema_id=self.schema_id, schema_version=self.version, json_path=path,
+            validator=rule, path=best.path, validator_value=best.validator_value,
             schema_path=best.schema_path,
             **({"instance": best.instance} if debug_values else {}))

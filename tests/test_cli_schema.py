@@ -79,6 +79,15 @@ def test_show_prints_a_shipped_schema(capsys):
     assert json.loads(capsys.readouterr().out)["version"] == 1
 
 
+def test_show_keeps_multi_line_descriptions_as_blocks(capsys):
+    assert main(["schema", "show", KERNEL]) == 0
+    out = capsys.readouterr().out
+    assert "\n\n\n" not in out and "description: |" in out
+    original = yaml.safe_load(Path(builtin_schema_paths()[0].parent, "kernel-code-executed.yaml")
+                              .read_text())
+    assert yaml.safe_load(out) == original
+
+
 def test_show_an_extra_schema_and_clear_errors(tmp_path: Path, capsys):
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(TEST_SCHEMA))

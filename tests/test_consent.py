@@ -21,7 +21,14 @@ from hypothesis import strategies as st
 from traitlets import TraitError
 
 from telemetry_core import ConsentError, EventLog, acting_as, current_user
-from telemetry_core.consent import CONSENT_SCHEMA_ID, ConsentStoreUnavailable, Decision
+from telemetry_core.consent import (
+    CONSENT_SCHEMA_ID,
+    KEPT,
+    Consent,
+    ConsentPolicy,
+    ConsentStoreUnavailable,
+    Decision,
+)
 from telemetry_core.testing import capture_events
 
 OTHER_ID = "https://example.org/telemetry/other-event"
@@ -36,6 +43,51 @@ def make_log(schema: dict[str, Any], mode: str | None = None, **traits: Any) -> 
     log = EventLog(allowed_schemas={SCHEMA_ID: policy, CONSENT_SCHEMA_ID: {}}, **traits)
     log.register_schema(schema)
     return log
+
+
+# -- Consent on its own: a policy view, no EventLog ----------------------------------------
+
+
+def test_consent_is_built_and_decides_from_a_policy_view_alone(tmp_path):
+    store = f"sqlite:///{tmp_path / 'consent.sqlite3'}"
+    decided: list[Decision] = []
+    policy = ConsentPolicy(
+        allowed={"s:kept": None, "s:plain": None, "s:out": "opt-out", CONSENT_SCHEMA_ID: None},
+        groups={"research": ("s:kept", "s:out")}, store_url=store, cache_ttl=0,
+        collected=lambda: {"s:kept": {"personal:user": KEPT}, "s:plain": {"other:n": KEPT}})
+    consent = Consent(policy, on_decision=decided.append)
+    # Modes: configured, or opt-in exactly where personal data is kept.
+    assert [consent.mode(s) for s in ("s:kept", "s:plain", "s:out")] == [
+        "opt-in", "required", "opt-out"]
+    assert not consent.permits("ada", "s:kept") and consent.permits("ada", "s:out")
+    decision = consent.grant("ada", "research", via="test")
+    assert consent.permits("ada", "s:kept") and consent.groups_of("s:out") == ("research",)
+    consent.revoke("ada", "s:out")
+    assert not consent.permits("ada", "s:out") and consent.permits("ada", "s:kept")
+    # Each decision went out through the callback, the EventLog's way of recording it.
+    assert [(d.scope, d.granted) for d in decided] == [("research", True), ("s:out", False)]
+    assert decided[0] == decision and decision.notice_version == consent.notice_version
+    # A policy that collects more asks again; one without the decision schema is silent.
+    consent.set_policy(dataclasses.replace(policy, allowed={"s:kept": None}, collected=lambda: {
+        "s:kept": {"personal:user": KEPT, "personal:email": KEPT}}))
+    assert consent.notice_version != decision.notice_version
+    assert not consent.permits("ada", "s:kept")
+    consent.grant("ada", "s:kept")
+    assert consent.permits("ada", "s:kept") and len(decided) == 2
+    consent.close()
+
+
+def test_a_failing_decision_callback_is_logged_without_the_decision(tmp_path, caplog):
+    def refuse(decision: Decision) -> None:
+        raise RuntimeError(f"cannot record {decision.user}")
+
+    consent = Consent(ConsentPolicy({"s": "opt-in", CONSENT_SCHEMA_ID: None},
+                                    store_url=f"sqlite:///{tmp_path / 'c.sqlite3'}"), refuse)
+    with caplog.at_level(logging.ERROR, "telemetry_core.consent"):
+        consent.grant("ada", "s")  # the decision stands
+    assert consent.permits("ada", "s")
+    assert "RuntimeError" in caplog.text and "ada" not in caplog.text
+    consent.close()
 
 
 # -- who the event is about -----------------------------------------------------------
@@ -139,7 +191,7 @@ def test_opt_in_records_only_after_a_yes(schema):
         log.consent.revoke("alice", SCHEMA_ID)  # takes effect at once in this process
         assert log.record_event(SCHEMA_ID, 1, EVENT, user="alice") is None
         assert log.stats() == {"not_allowed": 0, "no_consent": 4, "after_close": 0,
-                               "consent_store_errors": 0}
+                               "no_user": 1, "consent_store_errors": 0}
 
 
 def test_opt_out_records_unless_the_user_said_no(schema):

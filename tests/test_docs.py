@@ -1,8 +1,8 @@
 """Every runnable example in the README and the docs runs, so none can rot.
 
 A fenced block whose info string is ``python`` is a complete program: it runs in a
-fresh interpreter, in a temporary directory that holds a link to ``schemas/``, with the
-state directory there too. ``python fragment`` marks a piece that needs a context the
+fresh interpreter, in an empty temporary directory (so it runs from anywhere), with the
+state directory and ``TMPDIR`` there too. ``python fragment`` marks a piece that needs a context the
 page gives in words (a config file's ``c``, an ``eventlog`` made earlier); it is
 checked to compile, not run.
 """
@@ -48,8 +48,11 @@ def test_example_runs(where, kind, code, tmp_path):
     if kind == "fragment":
         compile(code, where, "exec")  # a fragment must at least be Python
         return
-    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    # No link to schemas/: an example runs from any directory (the schemas ship with the
+    # package), and what it writes to a temp dir lands in this test's.
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"),
+           "TMPDIR": str(tmp_path / "tmp")}
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"{where} failed:\n{proc.stderr[-3000:]}"

@@ -157,18 +157,18 @@ def test_invalid_event_raises_validation_error_naming_schema_path_and_reason(eve
     assert isinstance(err, jsonschema.ValidationError)
     assert err.json_path == "$.files[0].kind"
     assert SCHEMA_ID in err.message and "version 1" in err.message
-    assert "$.files[0].kind" in err.message and "fails the rule type: 'string'" in err.message
+    assert err.message.endswith("version 1: $.files[0].kind: type")
     assert (err.schema_id, err.schema_version) == (SCHEMA_ID, "1")
     assert stream.getvalue() == ""  # nothing half-recorded
 
 
 def test_missing_required_property_is_reported(eventlog):
-    with pytest.raises(EventValidationError, match=r"at \$: fails the rule required: \['name'\]"):
+    with pytest.raises(EventValidationError, match=r"version 1: \$\.name: required$"):
         eventlog.record_event(SCHEMA_ID, 1, {"count": 1})
 
 
 def test_event_that_is_not_a_dict_is_a_validation_error(eventlog):
-    with pytest.raises(EventValidationError, match=r"at \$: an event is a dict of properties"):
+    with pytest.raises(EventValidationError, match=r"version 1: \$: type$"):
         eventlog.record_event(SCHEMA_ID, 1, ["name"])
 
 
@@ -176,7 +176,7 @@ def test_event_may_not_set_envelope_fields(schema, stream):
     schema["additionalProperties"] = True
     log = EventLog(handlers=[logging.StreamHandler(stream)], allowed_schemas=[SCHEMA_ID])
     log.register_schema(schema)
-    with pytest.raises(EventValidationError, match=r"\$.__schema__: names starting with .__. are"):
+    with pytest.raises(EventValidationError, match=r": \$\.__schema__: reserved$"):
         log.record_event(SCHEMA_ID, 1, {"name": "a", "__schema__": "forged"})
     assert stream.getvalue() == ""
 
@@ -527,6 +527,22 @@ def test_capture_events_from_every_eventlog(eventlog, schema):
         other.record_event(SCHEMA_ID, 1, {"name": "b"})
     other.record_event(SCHEMA_ID, 1, {"name": "after"})
     assert [e["name"] for e in events] == ["a", "b"]
+
+
+def test_a_process_handler_hears_every_eventlog_until_removed(eventlog, schema):
+    handler = CaptureHandler()
+    EventLog.add_process_handler(handler)
+    try:
+        later = EventLog(allowed_schemas=[SCHEMA_ID])  # made after the handler was added
+        later.register_schema(schema)
+        eventlog.record_event(SCHEMA_ID, 1, {"name": "a"})
+        later.record_event(SCHEMA_ID, 1, {"name": "b"})
+    finally:
+        EventLog.remove_process_handler(handler)
+    eventlog.record_event(SCHEMA_ID, 1, {"name": "after"})
+    assert [e["name"] for e in handler.events] == ["a", "b"]
+    with pytest.raises(ValueError):
+        EventLog.remove_process_handler(handler)
 
 
 def test_capture_handler_is_bounded():

@@ -10,8 +10,14 @@ from typing import Any
 import orjson
 import pytest
 
-from telemetry_core._plugins import create_sink
-from telemetry_core.sinks import FileSink, SinkConfigError, SinkEvent, SinkHandler, clean
+from telemetry_core.sinks import (
+    FileSink,
+    SinkConfigError,
+    SinkEvent,
+    SinkHandler,
+    clean,
+    create_sink,
+)
 
 KERNEL = "https://telemetry.jupyter.org/schemas/events/kernel/code-executed"
 OPENED = "https://telemetry.jupyter.org/schemas/events/contents/opened/v1"

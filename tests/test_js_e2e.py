@@ -276,7 +276,7 @@ def test_a_page_on_another_origin_records_valid_events_once_and_invalid_ones_nev
                                        "path", "rule")} == {
         "name": "TelemetryValidationError", "kind": "invalid", "isValidation": True,
         "schemaId": PAGE_VIEW, "version": 1, "path": "$.n", "rule": "type"}
-    assert (missing["path"], missing["rule"]) == ("$", "required")
+    assert (missing["path"], missing["rule"]) == ("$.page", "required")
     for error in outcome["invalid"]:
         assert PAGE_VIEW in error["message"] and error["path"] in error["message"]
         assert SECRET not in json.dumps(error)

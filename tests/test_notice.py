@@ -34,9 +34,9 @@ def test_text_notice_lists_each_property_and_its_fate(hashed_log):
     assert "* details.email [personal data: user-identifiable-information]: HASHED" in text
     assert "* name - Name [not personal data]: KEPT" in text and "What happened." in text
     assert "unrestricted" not in text
-    assert "Allowed but no schema registered (nothing recorded): " \
-        "https://example.org/not-registered" in text
-    assert "Known but not recorded: https://example.org/known-not-recorded" in text
+    assert "Allowed but no schema registered (nothing recorded):\n" \
+        "  - https://example.org/not-registered" in text
+    assert "Known but not recorded:\n  - https://example.org/known-not-recorded" in text
 
 
 def test_json_notice_matches_what_is_recorded(hashed_log):
@@ -69,3 +69,21 @@ def test_markdown_notice_has_a_table_per_schema(hashed_log):
 def test_unknown_format_is_a_clear_error(hashed_log):
     with pytest.raises(ValueError, match="choose one of text, markdown, html, json"):
         render_notice(hashed_log, "pdf")
+
+
+def test_text_notice_wraps_with_indented_continuations_and_lists_sets_one_per_line():
+    kernel = "https://telemetry.jupyter.org/schemas/events/kernel/code-executed"
+    log = EventLog(allowed_schemas=[kernel],
+                   deployment={"controller": "The Research Computing Office " * 4})
+    text = render_notice(log, "text")
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 88 + 10  # only unbreakable words overflow
+    # Every line of a property's block stays indented: nothing restarts at column 0.
+    start = next(i for i, line in enumerate(lines) if line.startswith("  * "))
+    block = lines[start:lines.index("", start)]
+    assert all(line.startswith("  ") for line in block)
+    who = next(i for i, line in enumerate(lines) if line.startswith("Who collects:"))
+    assert lines[who + 1].startswith("    ")  # the long fact continues indented
+    # The 21 other shipped schemas: one per line, not one line of URLs.
+    tail = lines[lines.index("Known but not recorded:") + 1:]
+    assert len([line for line in tail if line.startswith("  - https://")]) >= 20

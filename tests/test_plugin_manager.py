@@ -12,8 +12,17 @@ from pathlib import Path
 import pytest
 
 from telemetry_core import hookimpl, register_plugin, unregister_plugin
-from telemetry_core._plugins import create_sink, installed_sink_names, sink_class
-from telemetry_core.sinks import FileSink, Sink, SinkConfigError, SinkContext, SinkEvent, option
+from telemetry_core.sinks import (
+    FileSink,
+    Sink,
+    SinkConfigError,
+    SinkContext,
+    SinkEvent,
+    create_sink,
+    option,
+    sink_class,
+)
+from telemetry_core.sinks._registry import installed_sink_names
 
 
 class HandMade(Sink):
@@ -83,7 +92,7 @@ def test_unregistering_a_plugin_twice_is_an_error(handmade_plugin: None) -> None
 def test_only_the_named_entry_point_is_imported(tmp_path: Path) -> None:
     script = (
         "import sys\n"
-        "from telemetry_core._plugins import create_sink\n"
+        "from telemetry_core.sinks import create_sink\n"
         f"create_sink({{'type': 'file', 'path': {str(tmp_path) + '/'!r}}})\n"
         "print(sorted(m for m in sys.modules if m.startswith('telemetry_sink_')))\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -94,7 +103,7 @@ def test_only_the_named_entry_point_is_imported(tmp_path: Path) -> None:
 def test_an_entry_point_that_fails_to_import_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     from importlib.metadata import EntryPoint
 
-    import telemetry_core._plugins as plugins
+    import telemetry_core.sinks._registry as plugins
 
     broken = EntryPoint(name="broken", value="telemetry_core_no_such_module._plugin",
                         group=plugins.SINK_GROUP)

@@ -289,7 +289,7 @@ def test_any_non_json_value_anywhere_is_a_validation_error(data):
 
 def test_a_non_string_key_is_an_error():
     log = make_log({"properties": {"a": {}}})
-    with pytest.raises(EventValidationError, match=r"\$\.a\.<key>: a key of type int"):
+    with pytest.raises(EventValidationError, match=r"\$\.a: key_type$"):
         log.record_event(SID, 1, {"a": {1: "x"}})
 
 
@@ -307,7 +307,7 @@ def test_deep_events_are_rejected_before_the_validator(depth):
     recursive = {"$defs": {"n": {"type": "object", "properties": {
         "child": {"$ref": "#/$defs/n"}}}}, "properties": {"child": {"$ref": "#/$defs/n"}}}
     log = make_log(recursive)
-    with pytest.raises(EventValidationError, match="deeper than 32 levels"):
+    with pytest.raises(EventValidationError, match=r"\.child: max_event_depth$"):
         log.record_event(SID, 1, _deep(depth))
     assert log.record_event(SID, 1, _deep(20)) is not None
 
@@ -315,9 +315,9 @@ def test_deep_events_are_rejected_before_the_validator(depth):
 def test_depth_and_size_bounds_are_configurable():
     log = make_log({"properties": {"a": {}}}, max_event_depth=2, max_event_size=100)
     assert log.record_event(SID, 1, {"a": {"b": 1}}) is not None
-    with pytest.raises(EventValidationError, match="deeper than 2"):
+    with pytest.raises(EventValidationError, match=r"\$\.a\.b: max_event_depth$"):
         log.record_event(SID, 1, {"a": {"b": {"c": 1}}})
-    with pytest.raises(EventValidationError, match="larger than 100 bytes"):
+    with pytest.raises(EventValidationError, match=r"version 1: \$: max_event_size$"):
         log.record_event(SID, 1, {"a": "x" * 200})
 
 

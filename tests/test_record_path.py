@@ -141,7 +141,7 @@ def test_depth_bound_is_exact(max_depth):
 
     json_bytes(nested(max_depth), max_depth)
     json_bytes({"l": [[]] if max_depth >= 3 else 1}, max_depth)
-    with pytest.raises(NotJSONError, match=f"deeper than {max_depth}"):
+    with pytest.raises(NotJSONError, match="max_event_depth"):
         json_bytes(nested(max_depth + 1), max_depth)
 
 
@@ -186,5 +186,5 @@ def test_depth_bound_above_what_orjson_writes_is_254():
 
     assert log.record_event(SID, 1, nested(254)) is not None
     for levels in (255, 2000):
-        with pytest.raises(EventValidationError, match="deeper than 254 levels"):
+        with pytest.raises(EventValidationError, match=r": \$(\.a)+: max_event_depth$"):
             log.record_event(SID, 1, nested(levels))

@@ -120,7 +120,7 @@ def test_normal_exit_drains_without_close(tmp_path: Path) -> None:
     out = tmp_path / "events.jsonl"
     script = textwrap.dedent(f"""
         import orjson
-        from telemetry_core._plugins import create_sink
+        from telemetry_core.sinks import create_sink
         from telemetry_core.sinks import SinkEvent
         sink = create_sink({{"type": "file", "path": {str(out)!r}, "batch_age": 30,
                              "spool_dir": {str(tmp_path / "spool")!r}}})
@@ -162,7 +162,7 @@ def test_prepend_keeps_order_when_the_spool_took_over_during_retries(tmp_path: P
 def test_multiprocessing_child_drains_when_it_returns(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import multiprocessing, orjson
-        from telemetry_core._plugins import create_sink
+        from telemetry_core.sinks import create_sink
         from telemetry_core.sinks import SinkEvent
 
         def work(sink):

@@ -27,8 +27,8 @@ from telemetry_core.sinks import (
     WriteResult,
     extra_options,
     option,
+    read_dead_letters,
 )
-from telemetry_core.sinks._deadletter import read_dead_letters
 from telemetry_core.testing import wait_for
 
 

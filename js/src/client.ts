@@ -281,7 +281,7 @@ export class TelemetryClient {
     }
     let json: string;
     try { json = JSON.stringify(data); } catch {
-      throw this.invalid(new TelemetryValidationError(schemaId, version, "$", "json",
+      throw this.invalid(new TelemetryValidationError(schemaId, version, "$", "json_type",
         "not serialisable as JSON"));
     }
     const event: QueuedEvent = {

@@ -33,8 +33,19 @@ export class TelemetryError extends Error {
 }
 
 /**
+ * The one wording of an invalid event, the same as the server's and the Python
+ * library's (`invalid event for schema 'ID' version 1: $.page: type`); a test compares
+ * them on shared cases (tests/fixtures/validation-cases.json). Never a value.
+ */
+export function invalidMessage(schemaId: string, version: number | string, path: string,
+                               rule: string): string {
+  return `invalid event for schema '${schemaId}' version ${version}: ${path}: ${rule}`;
+}
+
+/**
  * An event that does not match its schema. Names the schema, version, JSON path
- * (`$.page`, `$.items[1]`) and the rule (`type`, `required`...), never the value.
+ * (`$.page`, `$.items[1]`, `$.kernel_id` for a missing required property) and the rule
+ * (`type`, `required`, `reserved`...), never the value.
  */
 export class TelemetryValidationError extends TelemetryError {
   /** The schema id the event was recorded against. */
@@ -43,18 +54,19 @@ export class TelemetryValidationError extends TelemetryError {
   readonly version: number | string;
   /** Where in the event, as a JSON path from `$`. */
   readonly path: string;
-  /** The JSON Schema keyword (or client bound) that failed. */
+  /** The JSON Schema keyword (or bound) that failed. */
   readonly rule: string;
+  /** What the rule means here, for client-side bounds (never a value; not in the message). */
+  readonly detail?: string;
 
   constructor(schemaId: string, version: number | string, path: string, rule: string,
               detail?: string) {
-    super("invalid",
-      `invalid event for schema '${schemaId}' version ${version} at ${path}: ` +
-      `rule '${rule}' failed${detail ? ` (${detail})` : ""}`);
+    super("invalid", invalidMessage(schemaId, version, path, rule));
     this.name = "TelemetryValidationError";
     this.schemaId = schemaId;
     this.version = version;
     this.path = path;
     this.rule = rule;
+    this.detail = detail;
   }
 }

@@ -32,14 +32,25 @@ export function pointerToPath(pointer: string): string {
   return path;
 }
 
-/** The most telling error of a validator's list: the first that is not an applicator. */
+// The validator's message for a missing property: only the property's name is read.
+const MISSING = /^Instance does not have required property "(.*)"\.$/s;
+
+/**
+ * The most telling error of a validator's list: the first that is not an applicator.
+ * A missing required property is named by its path (`$.page`), as the server does.
+ */
 function pick(errors: OutputUnit[]): { path: string; rule: string } {
   const i = errors.findIndex((e) => !APPLICATORS.has(e.keyword));
   const e = errors[i] ?? errors[0];
   let rule = e?.keyword ?? "schema";
   // A `false` subschema: the keyword that put it there names the rule.
   if (rule === "false" && i > 0) rule = errors[i - 1].keyword;
-  return { path: pointerToPath(e?.instanceLocation ?? "#"), rule };
+  let pointer = e?.instanceLocation ?? "#";
+  const missing = rule === "required" ? MISSING.exec(e.error) : null;
+  if (missing) {
+    pointer += `/${encodeURIComponent(missing[1].replace(/~/g, "~0").replace(/\//g, "~1"))}`;
+  }
+  return { path: pointerToPath(pointer), rule };
 }
 
 /**

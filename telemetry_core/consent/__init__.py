@@ -4,21 +4,31 @@
   ``record_event(..., user=...)`` wins over it.
 - ``Consent`` (``eventlog.consent``): per-schema modes (``required``, ``opt-in``,
   ``opt-out``), the notice version, decisions and their history.
+- ``ConsentPolicy``: what Consent knows of the deployment (allowed schemas, groups,
+  cache times, what the notice collects); an EventLog builds it, so Consent can be
+  built and tested without one.
 - ``Decision``: one stored decision; ``ConsentError`` for what cannot be honoured.
+- ``USER_FORMAT``: what a well-formed user id is, in words (for error messages).
 
 See docs/consent.md.
 """
 
-from ._consent import CONSENT_SCHEMA_ID, MODES, Consent, ConsentStoreUnavailable, Mode
+from ._consent import CONSENT_SCHEMA_ID, MODES, Consent, ConsentStoreUnavailable
+from ._decision import Decision
 from ._errors import ConsentError
-from ._identity import acting_as, check_user, current_user
-from ._store import Decision
+from ._identity import USER_FORMAT, acting_as, check_user, current_user
+from ._policy import HASHED, KEPT, Collected, ConsentPolicy, Mode
 
 __all__ = [
     "CONSENT_SCHEMA_ID",
+    "HASHED",
+    "KEPT",
     "MODES",
+    "USER_FORMAT",
+    "Collected",
     "Consent",
     "ConsentError",
+    "ConsentPolicy",
     "ConsentStoreUnavailable",
     "Decision",
     "Mode",

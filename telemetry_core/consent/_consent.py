@@ -21,20 +21,20 @@ import logging
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ._errors import ConsentError
 from ._identity import check_user
+from ._policy import KEPT, ConsentPolicy, Mode
 
 if TYPE_CHECKING:
-    from .._eventlog import EventLog
     from ._store import ConsentStore, Decision
 
 log = logging.getLogger("telemetry_core.consent")
 
-Mode = Literal["required", "opt-in", "opt-out"]
 MODES: tuple[Mode, ...] = ("required", "opt-in", "opt-out")
 CONSENT_SCHEMA_ID = "https://telemetry.jupyter.org/schemas/events/consent/decision"
 """The shipped schema of consent-decision events (``required`` unless configured)."""
@@ -44,7 +44,6 @@ _STORE_RETRY = (1.0, 30.0)  # first and longest wait before trying a down store 
 _WARN_EVERY = 60.0  # seconds between warnings about a store that is down
 _VIA_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 _VERSION_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_LEVEL = {"kept": 2, "hashed": 1}  # what "collects more" compares; redacted is not kept
 _monotonic = time.monotonic
 
 
@@ -70,14 +69,20 @@ def covers(old: dict[str, int] | None, current: dict[str, int]) -> bool:
 
 
 class Consent:
-    """The consent state of one EventLog: modes, the notice version, decisions.
+    """Consent state under one :class:`ConsentPolicy`: modes, the notice version, decisions.
 
-    Reached as ``eventlog.consent``; the store opens on first use, so a deployment
-    whose schemas are all ``required`` never opens one.
+    An EventLog keeps one as ``eventlog.consent`` and hands it a new policy when its
+    configuration changes (:meth:`set_policy`). ``on_decision`` is called with each
+    decision made through this object whose record the policy allows (the EventLog
+    records it as an event); what it raises is logged, never the decision's content.
+    The store opens on first use, so a deployment whose schemas are all ``required``
+    never opens one.
     """
 
-    def __init__(self, eventlog: EventLog) -> None:
-        self._eventlog = eventlog
+    def __init__(self, policy: ConsentPolicy,
+                 on_decision: Callable[[Decision], object] | None = None) -> None:
+        self._policy = policy
+        self._on_decision = on_decision
         self._store: ConsentStore | None = None
         self._store_lock = threading.Lock()
         self._cache: dict[tuple[str | None, str], tuple[float, bool]] = {}
@@ -95,6 +100,21 @@ class Consent:
 
     # -- configuration-derived facts (cached until the schemas or policy change) -----
 
+    @property
+    def policy(self) -> ConsentPolicy:
+        """The policy in force."""
+        return self._policy
+
+    def set_policy(self, policy: ConsentPolicy) -> None:
+        """Put ``policy`` in force: cached answers are forgotten; a different store URL,
+        cache time or lifetime closes the store (reopened, at the new place, on next
+        use)."""
+        old, self._policy = self._policy, policy
+        if (old.store_url, old.cache_ttl, old.lifetime_days) != (
+                policy.store_url, policy.cache_ttl, policy.lifetime_days):
+            self.close()
+        self.invalidate()
+
     def invalidate(self) -> None:
         """Forget modes, notice version and cached answers (schemas or policy changed)."""
         self._modes.clear()
@@ -108,12 +128,11 @@ class Consent:
             return self._modes[schema_id]
         except KeyError:
             pass
-        allowed = self._eventlog.allowed_schemas
+        allowed = self._policy.allowed
         if schema_id not in allowed:
             raise ConsentError(f"schema {schema_id!r} is not in allowed_schemas: nothing is "
                                "recorded for it, so there is no consent to give")
-        configured = allowed[schema_id].get("consent") if isinstance(allowed, dict) else None
-        mode: Mode = configured or self._default_mode(schema_id)
+        mode: Mode = allowed[schema_id] or self._default_mode(schema_id)
         self._modes[schema_id] = mode
         return mode
 
@@ -121,64 +140,42 @@ class Consent:
         if schema_id == CONSENT_SCHEMA_ID:
             return "required"  # the record of a decision is the administrator's duty
         levels = self._collected().get(schema_id, {})
-        return "opt-in" if any(p.startswith("personal:") and lvl == _LEVEL["kept"]
+        return "opt-in" if any(p.startswith("personal:") and lvl == KEPT
                                for p, lvl in levels.items()) else "required"
 
     def _collected(self) -> dict[str, dict[str, int]]:
         if self._collected_now is None:
-            self._collected_now = self._compute_collected()
+            self._collected_now = {sid: dict(levels)
+                                   for sid, levels in self._policy.collected().items()}
         return self._collected_now
-
-    def _compute_collected(self) -> dict[str, dict[str, int]]:
-        """Per allowed schema, each property stored (kept: 2, hashed: 1), over all its
-        versions: what "collects more" is measured against."""
-        from .._privacy import decisions
-
-        eventlog = self._eventlog
-        collected: dict[str, dict[str, int]] = {}
-        for schema_id in eventlog.allowed_schemas:
-            policy = eventlog.policy_for(schema_id)
-            if policy is None:
-                continue
-            levels: dict[str, int] = {"": 0}  # the schema itself: new ones are "more"
-            for version in eventlog.schemas.versions(schema_id):
-                schema = eventlog.schemas.get(schema_id, version)
-                for d in decisions(schema.plan(policy), policy):
-                    if d.decision in _LEVEL:
-                        key = ("personal:" if d.personal else "other:") + d.path
-                        levels[key] = max(levels.get(key, 0), _LEVEL[d.decision])
-            if policy.keep_undeclared:  # anything at all may arrive, so count it personal
-                levels["personal:(undeclared properties)"] = _LEVEL["kept"]
-            levels.update((f"group:{group}", 0) for group in self.groups_of(schema_id))
-            collected[schema_id] = levels
-        return collected
 
     @property
     def notice_version(self) -> str:
         """A stable hash of what the notice says (``n-`` and 12 hex digits)."""
         if self._version_now is None:
-            from .._notice import notice_body
-
-            body = notice_body(self._eventlog)
+            policy = self._policy
+            body = policy.notice_body() if policy.notice_body is not None else {
+                "allowed": dict(policy.allowed), "groups": dict(policy.groups),
+                "collected": self._collected()}
             digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
             self._version_now = "n-" + digest.hexdigest()[:12]
         return self._version_now
 
     def groups_of(self, schema_id: str) -> tuple[str, ...]:
         """The configured consent groups that contain ``schema_id``."""
-        return tuple(name for name, members in self._eventlog.consent_groups.items()
-                     if schema_id in members)
+        return self._policy.groups_of(schema_id)
 
     def _check_scope(self, scope: str) -> list[str]:
         """The allowed schemas a scope covers (ConsentError for an unknown scope)."""
-        if scope in self._eventlog.allowed_schemas:
+        allowed = self._policy.allowed
+        if scope in allowed:
             return [scope]
-        members = self._eventlog.consent_groups.get(scope)
+        members = self._policy.groups.get(scope)
         if members is None:
             raise ConsentError(
                 f"unknown consent scope {scope[:200]!r}: a scope is an allowed schema id or "
                 "a group named in EventLog.consent_groups")
-        return [m for m in members if m in self._eventlog.allowed_schemas]
+        return [m for m in members if m in allowed]
 
     # -- the store ---------------------------------------------------------------------
 
@@ -191,11 +188,12 @@ class Consent:
                     from ._store import ConsentStore
 
                     try:
-                        self._store = ConsentStore(self._eventlog.consent_store)
+                        self._store = ConsentStore(self._policy.store_url)
                     except ConsentError:
                         raise
                     except ImportError as exc:
-                        raise self._unavailable(exc, "pip install 'telemetry-core[postgresql]'"
+                        raise self._unavailable(exc, "from a clone of the repository: pip "
+                                                "install '.[postgresql]'"
                                                 ) from None
                     except Exception as exc:
                         raise self._unavailable(exc) from None
@@ -209,8 +207,13 @@ class Consent:
         # costs record_event at most one connect timeout per wait.
         self._down_until = now + self._retry_delay
         self._retry_delay = min(self._retry_delay * 2, _STORE_RETRY[1])
-        where = self._store.describe() if self._store is not None else "(not opened)"
-        hint = f"; {hint}" if hint else ""
+        from ._store import describe_url
+
+        where = (self._store.describe() if self._store is not None
+                 else describe_url(self._policy.store_url))
+        if isinstance(exc, OSError) and exc.strerror:  # e.g. a directory it cannot create
+            hint = f"{exc.strerror}: {exc.filename}" + (f"; {hint}" if hint else "")
+        hint = f": {hint}" if hint else ""
         if now - self._warned_at >= _WARN_EVERY:
             self._warned_at = now
             # The exception's class only: its text may quote the URL or a row.
@@ -218,7 +221,7 @@ class Consent:
                         "not recorded until it answers; required ones are", where,
                         type(exc).__name__, hint)
         return ConsentStoreUnavailable(
-            f"consent store unavailable ({type(exc).__name__}{hint}); see the log for where")
+            f"consent store {where} unavailable ({type(exc).__name__}{hint})")
 
     def _read(self, fn: Any, *args: Any) -> Any:
         if _monotonic() < self._down_until:
@@ -276,7 +279,7 @@ class Consent:
         else:
             check_user(user)
             permitted = self._evaluate(user, schema_id, mode)[1]
-        ttl = self._eventlog.consent_cache_ttl
+        ttl = self._policy.cache_ttl
         if ttl > 0:
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
@@ -289,7 +292,7 @@ class Consent:
         decision: Decision | None = self._read(lambda s: s.latest(user, scopes))
         if decision is None or not decision.granted:
             return False, decision is None and mode == "opt-out"
-        lifetime = self._eventlog.consent_lifetime_days * 86400.0
+        lifetime = self._policy.lifetime_days * 86400.0
         counts = not (lifetime > 0 and _age_seconds(decision.at) > lifetime) \
             and self._covers(decision, schema_id)
         return counts, counts or mode == "opt-out"
@@ -319,7 +322,7 @@ class Consent:
         stale or malformed notice version, a bad ``via``; ConsentStoreUnavailable when
         the store cannot be written (nothing is recorded then).
         """
-        from ._store import Decision
+        from ._decision import Decision
 
         check_user(user)
         if not isinstance(granted, bool):
@@ -368,13 +371,10 @@ class Consent:
     def _record_event(self, decision: Decision) -> None:
         # The decision reaches the same sinks as everything else, if the administrator
         # allowed the consent-decision schema (not otherwise: no "not_allowed" count).
-        if CONSENT_SCHEMA_ID not in self._eventlog.allowed_schemas:
+        if self._on_decision is None or CONSENT_SCHEMA_ID not in self._policy.allowed:
             return
         try:
-            self._eventlog.record_event(CONSENT_SCHEMA_ID, 1, {
-                "user": decision.user, "scope": decision.scope, "granted": decision.granted,
-                "notice_version": decision.notice_version, "via": decision.via,
-            }, user=decision.user)
+            self._on_decision(decision)
         except Exception as exc:
             log.error("could not record the consent-decision event (%s)", type(exc).__name__)
 
@@ -391,7 +391,7 @@ class Consent:
         whether events are recorded (``recorded``), then the user's decisions."""
         check_user(user)
         schemas = []
-        for schema_id in self._eventlog.allowed_schemas:
+        for schema_id in self._policy.allowed:
             mode = self.mode(schema_id)
             granted, recorded = (False, True) if mode == "required" else \
                 self._evaluate(user, schema_id, mode)

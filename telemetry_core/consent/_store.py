@@ -16,7 +16,7 @@ checked against what the current one collects.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
+from ._decision import Decision
 from ._errors import ConsentError
 
 _metadata = sa.MetaData()
@@ -45,25 +46,6 @@ notices_table = sa.Table(
 )
 
 Collected = dict[str, dict[str, int]]
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One consent decision, as stored: who, on what, yes or no, against which notice,
-    when (RFC 3339, UTC) and through what (``python``, ``cli``, ``rest``, ``jupyterlab``)."""
-
-    user: str
-    scope: str
-    granted: bool
-    notice_version: str
-    at: str
-    via: str
-
-    def as_json(self) -> dict[str, Any]:
-        """The decision as the REST API shows it (``user`` is said once, outside)."""
-        out = asdict(self)
-        del out["user"]
-        return out
 
 
 def default_store_path() -> Path:
@@ -88,6 +70,15 @@ def store_url(url: str) -> URL:
         raise ConsentError(f"consent store: unsupported database {parsed.drivername!r}; "
                            "use sqlite:///PATH or postgresql://...")
     return parsed
+
+
+def describe_url(url: str) -> str:
+    """A configured store URL for messages: the password hidden (the default SQLite
+    file's path for "")."""
+    try:
+        return store_url(url).render_as_string(hide_password=True)
+    except ConsentError:
+        return "(a URL that is not a database URL)"
 
 
 def _private_sqlite_file(path: Path) -> None:

@@ -10,19 +10,29 @@ request, the duration from ``execute_input`` to the kernel's ``idle``.
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ._executions import Execution, PendingExecutions
-from ._recorder import log
+from ._executions import Execution, PendingExecutions, SeenRequests
+from ._recorder import Recorder, log
 
-if TYPE_CHECKING:
-    from ._server import ServerTelemetry
+
+class IopubHost(Protocol):
+    """What the observer reads of the server's telemetry state (``ServerTelemetry`` is one;
+    this module never imports it, which imports this one)."""
+
+    serverapp: Any
+    hooks: Any  # max_pending_executions
+    recorder: Recorder
+    seen_on_websocket: SeenRequests
+
+    @property
+    def owner(self) -> str | None: ...
 
 
 class IopubObserver:
     """Subscribes to the iopub channel of each kernel the server starts."""
 
-    def __init__(self, state: ServerTelemetry) -> None:
+    def __init__(self, state: IopubHost) -> None:
         self._state = state
         self._watched: dict[str, tuple[Any, PendingExecutions]] = {}
         for kernel_id in state.serverapp.kernel_manager.list_kernel_ids():

@@ -12,8 +12,10 @@ Enable it with one call in ``jupyterhub_config.py``::
 
 Hooks already configured (``c.Authenticator.post_auth_hook``, ``c.Spawner.pre_spawn_hook``,
 ``c.Spawner.post_stop_hook``) keep running, before the recording. The EventLog is built
-in the hub process on the first event, from ``c.EventLog`` (``eventlog_config`` is
-written there).
+by ``configure`` from ``c.EventLog`` (``eventlog_config`` is written there), so a sink
+that cannot start (a directory that cannot be created ...) stops the hub at start with
+the reason, instead of failing at every event. Call it after any other ``c.EventLog``
+line: a setting made later is reported, once, at the first event.
 """
 
 from __future__ import annotations
@@ -36,14 +38,36 @@ class HubTelemetry:
     def __init__(self, config: Any) -> None:
         self._config = config
         self._recorder: Recorder | None = None
+        self._built_from: dict[str, Any] = {}
+        self._checked_late_settings = False
+
+    def start(self) -> None:
+        """Build the EventLog (and start its sinks) now: a mistake stops the hub at start,
+        with a message naming the sink and why."""
+        if self._recorder is not None:
+            return
+        from .._eventlog import EventLog
+
+        self._built_from = dict(self._config.EventLog)
+        try:
+            self._recorder = Recorder(EventLog(config=self._config))
+        except Exception as err:
+            raise RuntimeError(f"telemetry (JupyterHub): the EventLog cannot start: {err}") \
+                from err
 
     @property
     def recorder(self) -> Recorder:
-        """The recorder, built with its EventLog from ``c.EventLog`` on first use."""
-        if self._recorder is None:
-            from .._eventlog import EventLog
-
-            self._recorder = Recorder(EventLog(config=self._config))
+        """The recorder and its EventLog (built by ``configure``, else on first use)."""
+        self.start()
+        assert self._recorder is not None
+        if not self._checked_late_settings:
+            self._checked_late_settings = True
+            late = sorted(k for k, v in self._config.EventLog.items()
+                          if k not in self._built_from or self._built_from[k] is not v)
+            if late:
+                log.error("telemetry: c.EventLog.%s was set after configure() and is not in "
+                          "effect; call configure() after every c.EventLog line",
+                          ", c.EventLog.".join(late))
         return self._recorder
 
     def close(self) -> None:
@@ -96,7 +120,15 @@ class _HubEventBridge(logging.Handler):
             try:
                 self._hub.hub_event(record.msg)
             except Exception as err:
-                log.warning("telemetry: hub event not recorded (%s)", type(err).__name__)
+                log.warning("telemetry: hub event not recorded (%s)", _describe(err))
+
+
+def _describe(err: BaseException) -> str:
+    """The error's kind, and its message when it is one of ours: those name the sink, the
+    path, the schema and the rule, never an event's values. Others' messages may."""
+    if type(err).__module__.startswith("telemetry_core"):
+        return f"{type(err).__name__}: {err}"
+    return type(err).__name__
 
 
 def _after(existing: Any, ours: Callable[..., None], returns_result: bool) -> Callable[..., Any]:
@@ -108,7 +140,7 @@ def _after(existing: Any, ours: Callable[..., None], returns_result: bool) -> Ca
         try:
             ours(*args[:-1], result) if returns_result else ours(*args)
         except Exception as err:
-            log.warning("telemetry: hub hook failed (%s)", type(err).__name__)
+            log.warning("telemetry: hub hook failed (%s)", _describe(err))
         return result
 
     def hook(*args: Any) -> Any:
@@ -155,4 +187,5 @@ def configure(c: Any, eventlog_config: dict[str, Any] | None = None, *, logins: 
     import atexit
 
     atexit.register(hub.close)
+    hub.start()
     return hub

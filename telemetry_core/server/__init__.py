@@ -13,37 +13,29 @@ for tests that run the server in-process).
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from tornado import web
-
-from ._service import Service, derive_event_id
-from ._settings import TelemetryServer
-
-_access_log = logging.getLogger("tornado.access")
+if TYPE_CHECKING:
+    from ._app import make_app
+    from ._service import Service, derive_event_id
+    from ._settings import TelemetryServer
 
 __all__ = ["Service", "TelemetryServer", "derive_event_id", "make_app"]
 
-
-def make_app(service: Service, **tornado_settings: Any) -> web.Application:
-    """The standalone tornado Application serving ``service`` (bearer tokens, CORS)."""
-    from ._handlers import StandaloneGate, routes
-
-    tornado_settings.setdefault("log_function", _log_request)
-    return web.Application(routes(StandaloneGate, service, "/",
-                                  metrics=service.settings.metrics),
-                           default_handler_class=_NotFound,
-                           default_handler_args={"service": service}, **tornado_settings)
+# Imported on first use (PEP 562): `telemetry --help` loads `telemetry serve`'s module
+# under this package, and must not load tornado and the service with it.
+_WHERE = {"make_app": "._app", "Service": "._service", "derive_event_id": "._service",
+          "TelemetryServer": "._settings"}
 
 
-def _log_request(handler: web.RequestHandler) -> None:
-    # An access line per request costs as much as recording a batch; /metrics counts
-    # them instead. Server errors are logged, and everything at DEBUG.
-    status = handler.get_status()
-    if status >= 500 or _access_log.isEnabledFor(logging.DEBUG):
-        _access_log.log(logging.ERROR if status >= 500 else logging.DEBUG, "%d %s %.2fms",
-                        status, handler.request.method, 1000 * handler.request.request_time())
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'telemetry_core.server' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
@@ -62,16 +54,3 @@ async def _unload_jupyter_server_extension(serverapp: Any) -> None:
     from ._jupyter import unload
 
     await unload(serverapp)
-
-
-class _NotFound(web.RequestHandler):
-    """404 as JSON for any other path."""
-
-    def initialize(self, service: Service) -> None:
-        self.service = service
-
-    def prepare(self) -> None:
-        self.set_status(404)
-        self.set_header("Content-Type", "application/json")
-        self.finish(b'{"error":{"code":"not_found","message":"no such endpoint; see '
-                    b'/api/telemetry/openapi.json"}}')

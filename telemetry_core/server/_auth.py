@@ -12,8 +12,7 @@ import hmac
 import re
 from collections.abc import Mapping
 
-from ..consent import ConsentError, check_user
-from ..consent._identity import USER_FORMAT
+from ..consent import USER_FORMAT, ConsentError, check_user
 
 _HEX_DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
 

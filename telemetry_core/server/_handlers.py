@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from tornado import web
 
-from ..consent._identity import USER_FORMAT
+from ..consent import USER_FORMAT
 from ._auth import is_user_id
 from ._service import RequestError, Service
 

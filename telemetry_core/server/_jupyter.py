@@ -29,7 +29,9 @@ class JupyterGate(Endpoint, APIHandler):
 
     async def prepare(self) -> None:  # type: ignore[override]
         await APIHandler.prepare(self)  # authentication; 403 without a user
-        if self._finished or self.request.method == "OPTIONS":
+        # A response prepare() already gave (a redirect to the login page) has a status
+        # other than 200, the status every request starts with.
+        if self.get_status() != 200 or self.request.method == "OPTIONS":
             return
         user = self.current_user
         if not user:

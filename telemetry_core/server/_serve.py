@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        help="worker processes sharing the port (default 1; 0: one per CPU)")
     serve.add_argument("--insecure-no-auth", action="store_true",
                        help="accept requests without a token (only on a trusted network)")
+    serve.add_argument("--allow-no-schemas", action="store_true",
+                       help="start even though c.EventLog.allowed_schemas is empty "
+                            "(every event is then refused as not allowed)")
     serve.set_defaults(func=run)
 
 
@@ -45,7 +48,25 @@ def _config_from(args: argparse.Namespace) -> Config:
             config.TelemetryServer[option] = value
     if args.insecure_no_auth:
         config.TelemetryServer.insecure_no_auth = True
+    if args.allow_no_schemas:
+        config.TelemetryServer.allow_no_schemas = True
     return config
+
+
+def _check_before_start(config: Config, settings: Any) -> None:
+    """Every configuration mistake, before the port is bound or a worker forked: a
+    misspelt section or setting, and a collector that would record nothing."""
+    from .._config import check_config
+    from .._eventlog import EventLog
+    from ._settings import TelemetryServer
+
+    check_config(config, (EventLog, TelemetryServer))
+    if not config.EventLog.get("allowed_schemas") and not settings.allow_no_schemas:
+        raise ValueError(
+            "refusing to start with nothing allowed: c.EventLog.allowed_schemas is empty, so "
+            "every event would be refused. List the schema ids to record in --config, or "
+            "pass --allow-no-schemas (c.TelemetryServer.allow_no_schemas = True) to start "
+            "anyway")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
                         stream=sys.stderr)
     config = _config_from(args)
     settings = TelemetryServer(config=config)
+    _check_before_start(config, settings)
     tokens = Tokens(settings.tokens)
     if not tokens and not settings.insecure_no_auth:
         raise ValueError(

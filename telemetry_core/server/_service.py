@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import json
+import logging
 import re
 import time
 import uuid
@@ -15,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .._errors import EventValidationError, SchemaNotRegisteredError
+from .._decide import NO_CONSENT, Duplicate, Invalid, Outcome, Recorded
 from .._notice import notice_data, render_notice
-from ..consent import ConsentError, ConsentStoreUnavailable
-from ..consent._identity import USER_FORMAT
+from ..consent import USER_FORMAT, ConsentError, ConsentStoreUnavailable
 from ._auth import Tokens, is_user_id
 from ._limits import RateLimiter, RecentIds
 from ._metrics import Metrics
@@ -27,6 +28,8 @@ from ._recent_store import RecentIdStore, default_recent_ids_path
 if TYPE_CHECKING:
     from .._eventlog import EventLog
     from ._settings import TelemetryServer
+
+log = logging.getLogger("telemetry_core.server")
 
 # Event ids derived from a client's own id live in this (fixed, random) UUID namespace.
 _ID_NAMESPACE = uuid.UUID("6f1d4c1e-52a8-4f5e-9d0b-2b7c61a0e3c4")
@@ -85,10 +88,11 @@ class RequestError(Exception):
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.extra: dict[str, Any] = {}  # path and rule, for an invalid event
 
     def body(self) -> dict[str, Any]:
         """The JSON error body every error answer carries."""
-        return {"error": {"code": self.code, "message": self.message}}
+        return {"error": {"code": self.code, "message": self.message, **self.extra}}
 
 
 @functools.lru_cache(maxsize=1)
@@ -110,23 +114,57 @@ def _utc_now() -> str:
     return f"{cached[1]}.{nanos // 1000:06d}Z"
 
 
-class _Reserved(Exception):
-    """Event data that sets a ``__`` field (the envelope's); its name is the message."""
-
-
 def derive_event_id(client: str, client_event_id: str) -> str:
     """The event id for a client's own id: the same for the same client and id, anywhere."""
     return str(uuid.uuid5(_ID_NAMESPACE, f"{len(client)}:{client}:{client_event_id}"))
 
 
-def _depth_exceeds(value: Any, remaining: int) -> bool:
-    """True when ``value`` (a dict or list) nests more than ``remaining`` levels below."""
-    children = value.values() if type(value) is dict else value
-    for child in children:
-        if type(child) is dict or type(child) is list:
-            if remaining <= 0 or _depth_exceeds(child, remaining - 1):
-                return True
-    return False
+class Events(list[dict[str, Any]]):
+    """The events of one POST body; ``single`` when the body was one event, not an
+    array (an invalid single event is then a 400, as jupyter_server answers)."""
+
+    single = False
+
+
+# Any run of 19 digits may be an integer past 64 bits (orjson reads those as floats).
+_LONG_NUMBER = re.compile(rb"\d{19}")
+_INT64 = range(-(2**63), 2**64)
+
+
+def _check_integers(body: bytes) -> None:
+    """Refuse a body holding an integer that no 64-bit type holds: orjson would read it
+    as a rounded float. Only a body with a 19-digit run is read again to find out."""
+    if _LONG_NUMBER.search(body) is None:
+        return
+
+    def exact(text: str) -> int:
+        number = int(text)
+        if number not in _INT64:
+            raise ValueError(text)
+        return number
+
+    try:
+        json.loads(body, parse_int=exact)
+    except ValueError:
+        raise _malformed() from None
+
+
+def _malformed() -> RequestError:
+    return RequestError(400, "malformed_json",
+                        "the body is not valid JSON (UTF-8, integers within 64 bits)")
+
+
+# The error code of a single invalid event's 400, by rule.
+_INVALID_CODES = {"max_event_depth": "event_too_deep", "max_event_size": "event_too_large"}
+
+
+def _invalid_request(outcome: Invalid) -> RequestError:
+    """The 400 for a single (non-array) POST of an invalid event: the same error body
+    an array's result carries, with a code."""
+    error = RequestError(400, _INVALID_CODES.get(outcome.rule, "invalid_event"),
+                         outcome.message)
+    error.extra = {"path": outcome.path, "rule": outcome.rule}
+    return error
 
 
 def _shape_error(path: str, rule: str, what: str) -> RequestError:
@@ -173,6 +211,17 @@ def _check_optional(item: dict[str, Any], at: str) -> None:
         raise _shape_error(f"{at}.user", "pattern", f"a user id: {USER_FORMAT}")
 
 
+def _apply_deprecated_bounds(settings: TelemetryServer, eventlog: EventLog) -> None:
+    """``TelemetryServer.max_event_bytes``/``max_event_depth`` are the EventLog's bounds
+    now (one set): set, they still apply, to the EventLog, with a warning."""
+    for old, new in (("max_event_bytes", "max_event_size"), ("max_event_depth", "max_event_depth")):
+        value = getattr(settings, old)
+        if value is not None:
+            log.warning("TelemetryServer.%s is deprecated: set EventLog.%s (one bound for "
+                        "every way an event arrives); applied to the EventLog", old, new)
+            setattr(eventlog, new, value)
+
+
 def _recent_id_store(settings: TelemetryServer, port: int) -> RecentIdStore | None:
     where = settings.dedup_store
     if where == "memory" or settings.dedup_max_ids <= 0:
@@ -201,37 +250,26 @@ class Service:
         self.recent_on_disk = _recent_id_store(settings, settings.port if port is None
                                                else port)
         self.metrics = Metrics(eventlog)
+        _apply_deprecated_bounds(settings, eventlog)
 
     # -- POST events ----------------------------------------------------------------
 
-    def parse_events(self, body: bytes) -> list[dict[str, Any]]:
-        """The events of a POST body, checked for shape, depth and size; or RequestError."""
-        settings = self.settings
+    def parse_events(self, body: bytes) -> Events:
+        """The events of a POST body, checked for shape (the events themselves are
+        decided by the EventLog, within its bounds); or RequestError."""
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise RequestError(400, "malformed_json",
-                               "the body is not valid JSON (UTF-8, integers within 64 bits)"
-                               ) from None
-        items = parsed if type(parsed) is list else [parsed]
-        if len(items) > settings.max_events_per_request:
+            raise _malformed() from None
+        _check_integers(body)
+        items = Events(parsed if type(parsed) is list else [parsed])
+        items.single = type(parsed) is not list
+        if len(items) > self.settings.max_events_per_request:
             raise RequestError(413, "too_many_events",
                                f"{len(items)} events in one request; at most "
-                               f"{settings.max_events_per_request}")
-        single = type(parsed) is not list
-        measure = len(body) > settings.max_event_bytes  # else every event fits
+                               f"{self.settings.max_events_per_request}")
         for i, item in enumerate(items):
-            at = "$" if single else f"$[{i}]"
-            _check_event(item, at)
-            data = item["data"]
-            if _depth_exceeds(data, settings.max_event_depth - 1):
-                raise RequestError(400, "event_too_deep",
-                                   f"{at}.data: nested deeper than "
-                                   f"{settings.max_event_depth} levels")
-            if measure and len(orjson.dumps(data)) > settings.max_event_bytes:
-                raise RequestError(400, "event_too_large",
-                                   f"{at}.data: larger than {settings.max_event_bytes} "
-                                   "bytes as JSON")
+            _check_event(item, "$" if items.single else f"$[{i}]")
         return items
 
     def record_events(self, items: list[dict[str, Any]], *, client: str, user: str | None,
@@ -239,17 +277,17 @@ class Service:
                       remember_later: list[str] | None = None) -> dict[str, Any]:
         """Record each event; the answer's body (one result per event, and the counts).
 
-        ``body``, the request's bytes, lets a body that cannot name a ``__`` field (no
-        ``"__`` and no ``\\u`` escape in it) skip that check event by event. The ids of
-        recorded events that had a client id are written to the recent-id file before
-        returning, or, given ``remember_later``, appended to it for the caller to pass to
+        Each event is decided once, by the EventLog (``EventLog.record``); this passes
+        its outcome on. A single (non-array) event that is invalid is a RequestError
+        (400) with the same error body. The ids of recorded events that had a client id
+        are written to the recent-id file before returning, or, given
+        ``remember_later``, appended to it for the caller to pass to
         ``remember_on_disk`` once the events are durable.
         """
         received = _utc_now()
-        record_event = self.eventlog.record_event
+        record = self.eventlog.record
         recent = self.recent
-        check_reserved = body is None or b'"__' in body or b"\\u" in body
-        # One source stamp for the request, copied by record_event; events with a
+        # One source stamp for the request, copied by the decision; events with a
         # timestamp of their own get their own.
         shared_source: dict[str, Any] = {"via": "rest", "client": client, "received": received}
         if ip is not None and self.settings.record_client_ip:
@@ -259,58 +297,41 @@ class Service:
         not_recorded: dict[str, int] = {}
         invalid: dict[str, int] = {}
         users_from_client = self.users_from_client
-        recorded_count = 0
         event_ids = [None if item.get("id") is None else derive_event_id(client, item["id"])
                      for item in items]
         seen_on_disk = self._seen_on_disk(client, event_ids)
         recorded_ids: list[str] = []
         for item, event_id in zip(items, event_ids, strict=True):
+            outcome: Outcome
             if event_id is not None and (recent.seen(client, event_id)
                                          or event_id in seen_on_disk):
-                results.append({"status": "duplicate", "event_id": event_id})
-                counts["duplicate"] += 1
-                continue
-            source = shared_source
-            if "timestamp" in item:
-                source = {**shared_source, "client_timestamp": item["timestamp"]}
-            schema_id, version, data = item["schema_id"], item["version"], item["data"]
-            about = (item.get("user") if users_from_client else None) or user or client
-            reserved = [key for key in data if key[:2] == "__"] if check_reserved else None
-            try:
-                if reserved:  # envelope fields are the server's, whatever the schema says
-                    raise _Reserved(min(reserved))
-                recorded = record_event(schema_id, version, data, user=about, source=source,
-                                        event_id=event_id)
-            except _Reserved as exc:
-                result = self._invalid(schema_id, version, f"$.{exc}", "reserved")
-            except EventValidationError as exc:
-                result = self._invalid(schema_id, version, exc.json_path,
-                                       str(exc.validator or "schema"))
-            except SchemaNotRegisteredError:
-                result = self._invalid(schema_id, version, "$", "registered")
-            except ConsentError:  # a user id consent cannot use: recorded for nobody
-                recorded = None
-                result = {"status": "not_recorded", "reason": "no_consent"}
-                not_recorded["no_consent"] = not_recorded.get("no_consent", 0) + 1
+                outcome = Duplicate(event_id)
             else:
-                if recorded is not None:
-                    if event_id is not None:
-                        recent.remember(client, event_id)
-                        recorded_ids.append(event_id)
-                    results.append({"status": "recorded", "event_id": recorded["__event_id__"]})
-                    recorded_count += 1
-                    continue
-                reason = self.why_not_recorded(schema_id, about)
-                result = {"status": "not_recorded", "reason": reason}
-                not_recorded[reason] = not_recorded.get(reason, 0) + 1
-            status = result["status"]
-            counts[status] += 1
-            if status == "invalid":
-                rule = result["error"]["rule"]
-                invalid[rule] = invalid.get(rule, 0) + 1
-            results.append(result)
-        counts["recorded"] = recorded_count
+                source = shared_source
+                if "timestamp" in item:
+                    source = {**shared_source, "client_timestamp": item["timestamp"]}
+                about = (item.get("user") if users_from_client else None) or user or client
+                try:
+                    outcome = record(item["schema_id"], item["version"], item["data"],
+                                     user=about, source=source, event_id=event_id)
+                except ConsentError:  # a user id consent cannot use: recorded for nobody
+                    outcome = NO_CONSENT
+            if type(outcome) is Recorded:
+                if event_id is not None:
+                    recent.remember(client, event_id)
+                    recorded_ids.append(event_id)
+                counts["recorded"] += 1
+            else:
+                counts[outcome.status] += 1
+                if isinstance(outcome, Invalid):
+                    invalid[outcome.rule] = invalid.get(outcome.rule, 0) + 1
+                elif outcome.status == "not_recorded":
+                    reason = outcome.reason  # type: ignore[union-attr]
+                    not_recorded[reason] = not_recorded.get(reason, 0) + 1
+            results.append(outcome.answer())
         self.metrics.count_events(len(items), counts, not_recorded, invalid)
+        if getattr(items, "single", False) and isinstance(outcome, Invalid):
+            raise _invalid_request(outcome)
         if remember_later is None:
             self.remember_on_disk(client, recorded_ids)
         else:
@@ -335,25 +356,6 @@ class Service:
         """Close the recent-id file (the EventLog is its owner's to close)."""
         if self.recent_on_disk is not None:
             self.recent_on_disk.close()
-
-    def why_not_recorded(self, schema_id: str, user: str | None) -> str:
-        """Why an event of ``schema_id`` about ``user`` was not recorded."""
-        # None would mean "it would be recorded now": consent was granted meanwhile.
-        return self.eventlog.why_not_recorded(schema_id, user=user) or "no_consent"
-
-    def _invalid(self, schema_id: str, version: Any, path: str, rule: str) -> dict[str, Any]:
-        # Names the schema, version, path and rule: never a value (the event may carry
-        # personal data the policy would have redacted).
-        if rule == "reserved":
-            message = (f"invalid event for schema {schema_id!r} at {path}: fields starting "
-                       "with '__' are the server's envelope; remove them from data")
-        elif rule == "registered":
-            message = (f"schema {schema_id!r} version {version!r} is not registered on this "
-                       "server (GET schemas lists what is)")
-        else:
-            message = (f"invalid event for schema {schema_id!r} version {version!r} at "
-                       f"{path}: fails the schema's {rule!r} rule")
-        return {"status": "invalid", "error": {"path": path, "rule": rule, "message": message}}
 
     # -- the read-only endpoints --------------------------------------------------------
 

@@ -7,12 +7,13 @@ that only make sense standalone (tokens, host, port, processes, CORS) say so.
 from __future__ import annotations
 
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
-from traitlets.config import Configurable
+
+from .._config import StrictConfigurable
 
 DEFAULT_PORT = 8585
 
 
-class TelemetryServer(Configurable):
+class TelemetryServer(StrictConfigurable):
     """Settings of the REST API (see docs/rest-api.md for what each one bounds)."""
 
     tokens = Dict(
@@ -23,6 +24,10 @@ class TelemetryServer(Configurable):
     insecure_no_auth = Bool(
         False, config=True,
         help="Standalone: serve without tokens (every request is client 'anonymous').")
+    allow_no_schemas = Bool(
+        False, config=True,
+        help="""Standalone: start even though c.EventLog.allowed_schemas is empty (every event
+        is then answered 'not allowed'). Off: such a collector refuses to start.""")
     host = Unicode("127.0.0.1", config=True, help="Standalone: the address to listen on.")
     port = Int(DEFAULT_PORT, config=True, help="Standalone: the port to listen on.")
     processes = Int(
@@ -36,9 +41,13 @@ class TelemetryServer(Configurable):
     max_events_per_request = Int(
         1000, config=True, help="Most events in one POST events request (413 above).")
     max_event_bytes = Int(
-        64 << 10, config=True, help="Largest event's data, as JSON (400 above).")
+        None, allow_none=True, config=True,
+        help="""Deprecated: set EventLog.max_event_size, the one bound of every event
+        however it arrives (set, this still sets it, with a warning).""")
     max_event_depth = Int(
-        32, config=True, help="Deepest nesting of an event's data (400 above).")
+        None, allow_none=True, config=True,
+        help="""Deprecated: set EventLog.max_event_depth, the one bound of every event
+        however it arrives (set, this still sets it, with a warning).""")
     rate_limit = Float(
         10_000.0, config=True,
         help="Requests per second per client (a token bucket; 429 with Retry-After above).")

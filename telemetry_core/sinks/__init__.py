@@ -4,11 +4,14 @@ A sink is a small class (:class:`Sink`: ``open``, ``write_batch``, ``close``) wi
 options declared once, as a dataclass of :func:`option` fields; :class:`SinkHandler`
 wraps one in a ``logging.Handler`` and the framework behind it queues, batches, retries, spools and
 dead-letters. Names (paths, topics, keys, indices) come from :class:`NameTemplate`.
+:func:`create_sink` builds one from a configuration entry (``{"type": ..., ...}``) as
+``EventLog(sinks=[...])`` does; :func:`read_dead_letters` reads what a sink rejected.
 Writing a sink plugin: docs/plugin-guide.md.
 """
 
 from ._adapter import SinkHandler
 from ._contract import Sink, SinkContext
+from ._deadletter import read_dead_letters
 from ._errors import (
     PermanentSinkError,
     SinkConfigError,
@@ -29,6 +32,7 @@ from ._naming import (
     utc_hour,
 )
 from ._options import FRAMEWORK_OPTIONS, NoOptions, Option, extra_options, option
+from ._registry import create_sink, sink_class
 
 __all__ = [
     "FRAMEWORK_OPTIONS",
@@ -48,10 +52,13 @@ __all__ = [
     "TransientSinkError",
     "WriteResult",
     "clean",
+    "create_sink",
     "extra_options",
     "hour_key",
     "option",
+    "read_dead_letters",
     "schema_name",
     "schema_path",
+    "sink_class",
     "utc_hour",
 ]

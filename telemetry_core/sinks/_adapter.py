@@ -69,6 +69,12 @@ class SinkHandler(logging.Handler):
         """The directory this sink spools to (one ``slot-N`` per process)."""
         return self.delivery.spool_dir
 
+    @property
+    def dead_letter_path(self) -> Path:
+        """The file events this sink rejected for good are written to
+        (:func:`telemetry_core.sinks.read_dead_letters` reads it)."""
+        return self.delivery.dead_letter_path
+
     def start(self) -> None:
         """Open the sink and start delivering; raises ``SinkConfigError`` when ``open`` does."""
         self.delivery.start()

@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _show_types(args: argparse.Namespace) -> int:
-    from .._plugins import SINK_GROUP, installed_sink_types
+    from ._registry import SINK_GROUP, installed_sink_types
 
     types = installed_sink_types()
     if args.type:

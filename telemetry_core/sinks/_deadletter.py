@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Protocol
 
 import orjson
 
@@ -76,8 +77,17 @@ class DeadLetterFile:
                 os.close(fd)
 
 
-def read_dead_letters(path: Path) -> list[dict[str, object]]:
-    """The entries of a dead-letter file, oldest first (for tools and tests)."""
+class _HasDeadLetters(Protocol):
+    @property
+    def dead_letter_path(self) -> Path: ...
+
+
+def read_dead_letters(where: str | os.PathLike[str] | _HasDeadLetters) -> list[dict[str, Any]]:
+    """The entries of a dead-letter file, oldest first: of a sink (a ``SinkHandler``) or
+    at a path. Each is ``{"time", "sink", "reason", "event_id", "schema", "version",
+    "event"}``; an empty list when nothing was rejected. For tools and tests; the file
+    rotated away (``<name>.1``) is not read."""
+    path = Path(where.dead_letter_path if hasattr(where, "dead_letter_path") else where)
     try:
         lines = path.read_bytes().splitlines()
     except FileNotFoundError:

@@ -125,6 +125,11 @@ class Delivery:
         """``type/name`` of the sink."""
         return self.context.label
 
+    @property
+    def dead_letter_path(self) -> Path:
+        """The dead-letter file (the ``dead_letter_path`` option, or one in the spool)."""
+        return self._dead.path
+
     # -- start -----------------------------------------------------------------------
 
     def start(self, lazy: bool = False) -> None:

@@ -24,15 +24,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
+from .._eventlog import EventLog
 from .._hookspecs import hookimpl
 from ..sinks import Sink, SinkContext, SinkEvent, option
-
-if TYPE_CHECKING:
-    from .._eventlog import EventLog
 
 __all__ = ["NAMING_TEMPLATE", "CaptureHandler", "MemorySink", "capture_events",
            "memory_plugin", "naming_cases", "wait_for"]
@@ -125,22 +123,18 @@ def capture_events(eventlog: EventLog | None = None,
     With ``eventlog``, only that EventLog's events; without, those of every EventLog
     in the process, including ones created inside the block.
     """
-    from .. import _eventlog
-
     handler = CaptureHandler(max_events=max_events)
     if eventlog is not None:
         eventlog.register_handler(handler)
     else:
-        _eventlog._capture_handlers.append(handler)
-        _eventlog._refresh_all()
+        EventLog.add_process_handler(handler)
     try:
         yield handler.events
     finally:
         if eventlog is not None:
             eventlog.remove_handler(handler)
         else:
-            _eventlog._capture_handlers.remove(handler)
-            _eventlog._refresh_all()
+            EventLog.remove_process_handler(handler)
 
 
 def wait_for(predicate: Callable[[], object], what: str, timeout: float = 30.0) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from telemetry_core.testing.servers._jupyter import JupyterProcess, jupyter_server
+from telemetry_core.testing.servers import JupyterProcess, jupyter_server
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 if os.environ.get("TELEMETRY_REQUIRE_BROWSER") == "1":  # the nox session: fail, never skip

@@ -39,7 +39,7 @@ from jupyter_browser_helpers import (
     wait_for_events,
 )
 
-from telemetry_core.testing.servers._jupyter import JupyterProcess
+from telemetry_core.testing.servers import JupyterProcess
 
 pytestmark = needs_chromium
 

@@ -16,8 +16,7 @@ from elasticsearch import Elasticsearch
 from es_faulty_proxy import Fault, faulty_proxy
 from es_helpers import COMMAND, assert_indexed_exactly_once, eventlog, indexed, make_event
 
-from telemetry_core._plugins import create_sink
-from telemetry_core.sinks import SinkConfigError, TransientSinkError
+from telemetry_core.sinks import SinkConfigError, TransientSinkError, create_sink
 from telemetry_core.testing import wait_for
 from telemetry_core.testing.servers import elasticsearch_server
 

@@ -17,8 +17,7 @@ from es_helpers import (
 from es_tls import make_certificates
 from telemetry_sink_elasticsearch import ElasticsearchSink
 
-from telemetry_core._plugins import create_sink
-from telemetry_core.sinks import SinkConfigError, SinkHandler, TransientSinkError
+from telemetry_core.sinks import SinkConfigError, SinkHandler, TransientSinkError, create_sink
 from telemetry_core.testing import wait_for
 from telemetry_core.testing.servers import free_port
 

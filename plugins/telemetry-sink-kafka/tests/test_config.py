@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from telemetry_sink_kafka import KafkaSink, topic_for
 
-from telemetry_core._plugins import create_sink, sink_class
-from telemetry_core.sinks import SinkConfigError
+from telemetry_core.sinks import SinkConfigError, create_sink, sink_class
 from telemetry_core.testing.servers import free_port
 
 

@@ -9,8 +9,7 @@ from confluent_kafka.admin import AdminClient
 from kafka_test_helpers import SCHEMA_A, SCHEMA_B, consume, make_event
 from telemetry_sink_kafka import KafkaSink, topic_for
 
-from telemetry_core._plugins import create_sink
-from telemetry_core.sinks._deadletter import read_dead_letters
+from telemetry_core.sinks import create_sink, read_dead_letters
 from telemetry_core.testing import NAMING_TEMPLATE, naming_cases
 
 
@@ -83,7 +82,7 @@ def test_too_large_event_is_dead_lettered_and_the_rest_delivered(kafka, topic, t
     sink.close()
     stats = sink.stats()
     assert (stats["delivered"], stats["dead_lettered"]) == (20, 1)
-    (letter,) = read_dead_letters(sink.delivery._dead.path)
+    (letter,) = read_dead_letters(sink)
     assert letter["event_id"] == big.event_id and "MSG_SIZE_TOO_LARGE" in str(letter["reason"])
     got = consume(kafka.bootstrap_servers, [topic], expected=20)
     assert sorted(m.key().decode() for m in got) == sorted(e.event_id for e in small)

@@ -24,8 +24,7 @@ import pytest
 from telemetry_sink_s3 import S3Sink
 
 from telemetry_core import EventLog
-from telemetry_core._plugins import create_sink
-from telemetry_core.sinks import SinkEvent, SinkHandler
+from telemetry_core.sinks import SinkEvent, SinkHandler, create_sink
 from telemetry_core.testing.servers import s3_server
 
 SCHEMA = "https://example.org/telemetry/s3-sink-test"

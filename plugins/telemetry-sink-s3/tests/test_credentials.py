@@ -67,4 +67,4 @@ def test_access_denied_on_put_is_permanent(
     assert log.flush(timeout=60)
     stats = sink.stats()
     assert (stats["dead_lettered"], stats["delivered"], stats["retried"]) == (10, 0, 0)
-    assert "AccessDenied" in sink.delivery._dead.path.read_text()
+    assert "AccessDenied" in sink.dead_letter_path.read_text()

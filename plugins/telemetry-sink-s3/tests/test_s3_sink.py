@@ -12,8 +12,7 @@ import botocore.exceptions
 import orjson
 import pytest
 
-from telemetry_core.sinks import SinkConfigError
-from telemetry_core.sinks._deadletter import read_dead_letters
+from telemetry_core.sinks import SinkConfigError, read_dead_letters
 from telemetry_core.testing import NAMING_TEMPLATE, naming_cases
 from telemetry_core.testing.servers import free_port
 
@@ -200,7 +199,7 @@ def test_a_put_the_server_will_never_accept_is_dead_lettered(
     stats = sink.stats()
     assert (stats["dead_lettered"], stats["delivered"], stats["retried"]) == (20, 0, 0)
     assert stored("events/") == {}
-    dead = read_dead_letters(sink.delivery._dead.path)  # what S3 said, with each event
+    dead = read_dead_letters(sink)  # what S3 said, with each event
     assert [d["event"] for d in dead] == sent
     assert all("InvalidStorageClass" in str(d["reason"]) for d in dead)
 
@@ -294,7 +293,7 @@ def test_one_batch_with_a_delivered_a_rejected_and_a_retried_partition(
     stats = sink.stats()
     assert (stats["delivered"], stats["dead_lettered"]) == (20, 10)
     assert refused_once and stats["retried"] >= 10
-    dead = read_dead_letters(sink.delivery._dead.path)
+    dead = read_dead_letters(sink)
     assert {d["event"]["__schema_version__"] for d in dead} == {2}
     assert all("403 AccessDenied: Access Denied" in str(d["reason"]) for d in dead)
 

@@ -11,8 +11,13 @@ from telemetry_sink_s3 import S3Sink, safe_segment, schema_name
 from telemetry_sink_s3._keys import content_uuid, key_template, partition_time, render_key
 from telemetry_sink_s3._s3io import classify
 
-from telemetry_core._plugins import create_sink, sink_class
-from telemetry_core.sinks import PermanentSinkError, SinkConfigError, TransientSinkError
+from telemetry_core.sinks import (
+    PermanentSinkError,
+    SinkConfigError,
+    TransientSinkError,
+    create_sink,
+    sink_class,
+)
 
 
 @pytest.mark.parametrize(("schema_id", "name"), [

@@ -14,17 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["elasticsearch_server", "free_port", "jupyter_server", "jupyterhub", "kafka_server",
-           "postgresql_server", "rest_server", "s3_server"]
+from ._jupyter import JupyterProcess  # the standard library only
+from ._ports import free_port
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["JupyterProcess", "elasticsearch_server", "free_port", "jupyter_server", "jupyterhub",
+           "kafka_server", "postgresql_server", "rest_server", "s3_server"]
 
 
 def s3_server(**kwargs: Any) -> Any:

@@ -146,7 +146,7 @@ class _Emulator:
 @contextmanager
 def _emulator_server(port: int | None, data_dir: str | os.PathLike[str] | None
                      ) -> Iterator[ElasticsearchServer]:
-    from . import free_port
+    from ._ports import free_port
 
     tmp = Path(tempfile.mkdtemp(prefix="telemetry-es-"))
     emu = _Emulator(port or free_port(), Path(data_dir) if data_dir else tmp / "data",

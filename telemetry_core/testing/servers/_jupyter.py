@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import free_port
+from ._ports import free_port
 
 
 @dataclass

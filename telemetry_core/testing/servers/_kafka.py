@@ -169,7 +169,7 @@ def kafka_server(*, persistent: bool = False, startup_timeout: float = 30.0,
     with ExitStack() as stack:
         if log_dir is None:
             log_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="tansu-"))
-        from . import free_port
+        from ._ports import free_port
 
         port = free_port()
         url = f"tcp://127.0.0.1:{port}"

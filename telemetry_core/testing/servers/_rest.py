@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import free_port
+from ._ports import free_port
 
 
 @dataclass

@@ -174,7 +174,7 @@ def s3_server(port: int | None = None, process: bool = False) -> Iterator[S3Serv
         return
     from moto.server import ThreadedMotoServer
 
-    from . import free_port
+    from ._ports import free_port
 
     port = port or free_port()
     if process:

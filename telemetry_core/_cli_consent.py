@@ -7,12 +7,13 @@ configuration given (``--config``), in the store it names (or ``--store``).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
 import orjson
 
-from ._errors import ConsentError
+from .consent import ConsentError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -44,22 +45,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _eventlog(args: argparse.Namespace) -> Any:
-    from .._cli_schema import eventlog_from_args
+    from ._cli_schema import eventlog_from_args
 
+    # A decision reaches the configuration's sinks and handlers, as docs/consent.md says
+    # every decision does; reading (show, history) opens none of them.
+    decides = args.consent_command in ("grant", "revoke")
     eventlog = eventlog_from_args(argparse.Namespace(config=args.config,
-                                                     schema=args.schema_file))
+                                                     schema=args.schema_file),
+                                  with_outputs=decides)
     if args.store:
         eventlog.consent_store = args.store
     return eventlog
 
 
 def _run(args: argparse.Namespace, action: Any) -> int:
+    consent_log = logging.getLogger("telemetry_core.consent")
+    quiet = consent_log.disabled
+    consent_log.disabled = True  # its warning would say again what the one line below says
     try:
         with _eventlog(args) as eventlog:
             out = action(eventlog)
     except ConsentError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"telemetry consent {args.consent_command}: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        consent_log.disabled = quiet
     if args.format == "json":
         print(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
     else:
