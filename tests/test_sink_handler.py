@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 from telemetry_core.sinks import (
+    Option,
     PermanentSinkError,
     Sink,
     SinkConfigError,
@@ -533,6 +534,26 @@ def test_a_wrong_option_is_a_config_error_never_a_type_error(
     with pytest.raises(SinkConfigError, match="typed sink: ") as info:
         SinkHandler(TypedSink, **settings, spool=False)
     assert message in str(info.value)
+
+
+def test_a_sink_written_for_the_older_contract_still_works() -> None:
+    # A tuple of Option values and keyword arguments, as plugins wrote before Options.
+    class Older(Sink):
+        type = "older"
+        options = (Option("colour", "str", "blue", "a colour"),)
+
+        def __init__(self, context: SinkContext, *, colour: str) -> None:
+            super().__init__(context)
+            self.colour = colour
+
+        def write_batch(self, events: Sequence[SinkEvent]) -> None:
+            return None
+
+    sink = SinkHandler(Older, colour="red", spool=False).sink
+    assert isinstance(sink, Older) and sink.colour == "red"
+    assert [o.name for o in Older.declared_options()] == ["colour"]
+    with pytest.raises(SinkConfigError, match="did you mean 'colour'"):
+        SinkHandler(Older, color="red", spool=False)
 
 
 def test_extra_settings_arrive_in_the_extra_options_field() -> None:
