@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import jsonschema
 import yaml
@@ -35,9 +34,9 @@ from ._errors import (
 from ._plan import Node
 from ._privacy import Policy, compile_plan
 from ._schema_lint import unknown_keywords
+from ._schema_source import YAML_LOADER, SchemaSource, decode, load_source, parse_text
 from ._validation import EventValidator
 
-SchemaSource = dict[str, Any] | str | Path | IO[str] | IO[bytes]
 
 #: Where the meta-schema and the shipped event schemas live (inside the package when
 #: installed; a link to the repository's ``schemas/`` in a checkout).
@@ -52,8 +51,6 @@ def _schemas_dir() -> Path:
 
 SCHEMAS_DIR = _schemas_dir()
 META_SCHEMA_PATH = SCHEMAS_DIR / "meta" / "event-schema.yaml"
-URL_TIMEOUT = 10.0
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def version_key(version: Any) -> str:
@@ -62,98 +59,6 @@ def version_key(version: Any) -> str:
         raise SchemaRegistrationError(
             f"a schema version is an integer or a string, got {version!r}")
     return str(version)
-
-
-# -- reading ----------------------------------------------------------------------
-
-
-@dataclass
-class LoadedSource:
-    """A parsed schema and where it came from (``text`` lets errors name lines)."""
-
-    schema: Any
-    origin: str
-    text: str | None = None
-
-
-def _parse_text(text: str, origin: str, *, json_only: bool = False) -> Any:
-    if json_only:  # a .json file is JSON: YAML would accept a trailing comma, say
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SchemaLoadError(f"{origin}:{exc.lineno}: not valid JSON: {exc.msg} "
-                                  f"(column {exc.colno})") from None
-        except RecursionError:
-            raise SchemaLoadError(f"{origin}: nested too deeply to read") from None
-    try:
-        # YAML is a superset of JSON: one parser for both (libyaml's, where PyYAML has it).
-        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as exc:
-        raise SchemaLoadError(f"{origin}: not valid YAML or JSON: {exc}") from exc
-    except RecursionError:
-        raise SchemaLoadError(f"{origin}: nested too deeply to read") from None
-
-
-def _read_url(url: str) -> LoadedSource:
-    try:
-        with urllib.request.urlopen(url, timeout=URL_TIMEOUT) as resp:  # noqa: S310
-            text = _decode(resp.read(), url)
-    except SchemaLoadError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise SchemaLoadError(
-            f"{url}: could not fetch the schema: {exc}; check the URL, or register a "
-            "local copy of the file") from exc
-    return LoadedSource(_parse_text(text, url), url, text)
-
-
-def _read_path(path: Path) -> LoadedSource:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SchemaLoadError(f"{path}: cannot read the schema file: {exc}") from exc
-    text = _decode(raw, str(path))
-    json_only = path.suffix.lower() == ".json"
-    return LoadedSource(_parse_text(text, str(path), json_only=json_only), str(path), text)
-
-
-def _decode(raw: bytes, origin: str) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SchemaLoadError(
-            f"{origin}: not UTF-8 text (byte {exc.start}); save the schema as UTF-8") from None
-
-
-def load_source(source: SchemaSource) -> LoadedSource:
-    """Read a schema source into a Python object (not yet checked)."""
-    if isinstance(source, dict):
-        return LoadedSource(source, f"<dict {source.get('$id', '?')!r}>")
-    if isinstance(source, Path):
-        return _read_path(source)
-    if hasattr(source, "read"):
-        raw = source.read()
-        origin = str(getattr(source, "name", "<file>"))
-        text = _decode(raw, origin) if isinstance(raw, bytes) else str(raw)
-        return LoadedSource(_parse_text(text, origin), origin, text)
-    if isinstance(source, str):
-        scheme = urllib.parse.urlsplit(source).scheme.lower()
-        if scheme in ("http", "https", "file"):
-            return _read_url(source)
-        if "\n" in source or source.lstrip().startswith(("{", "$", "%YAML", "---")):
-            return LoadedSource(_parse_text(source, "<text>"), "<text>", source)
-        path = Path(source)
-        if path.exists():
-            return _read_path(path)
-        parsed = _parse_text(source, "<text>")
-        if isinstance(parsed, dict):  # one-line YAML/JSON mapping
-            return LoadedSource(parsed, "<text>", source)
-        raise SchemaLoadError(
-            f"{source}: no such schema file, and not a URL or YAML/JSON text; give a "
-            "path, a URL (http(s)://, file://), a dict, or the schema's text")
-    raise SchemaLoadError(
-        f"cannot read a schema from a {type(source).__name__}; give a dict, a path, "
-        "an open file, a URL or YAML/JSON text")
 
 
 # -- checking -----------------------------------------------------------------------
@@ -182,7 +87,7 @@ class Problem:
 def meta_schema() -> dict[str, Any]:
     """The meta-schema event schemas follow (``schemas/meta/event-schema.yaml``)."""
     loaded: dict[str, Any] = yaml.load(META_SCHEMA_PATH.read_text(encoding="utf-8"),
-                                       Loader=_YAML_LOADER)  # noqa: S506
+                                       Loader=YAML_LOADER)  # noqa: S506
     return loaded
 
 
@@ -344,7 +249,7 @@ def _fetch(uri: str, remote: RemoteReferences) -> Any:
     if len(raw) > remote.max_bytes:
         raise SchemaLoadError(f"{uri}: the referenced schema is larger than "
                               f"{remote.max_bytes} bytes (remote_reference_max_bytes)")
-    return _parse_text(_decode(raw, uri), uri)
+    return parse_text(decode(raw, uri), uri)
 
 
 def gather_references(schema: dict[str, Any], known: dict[str, Any],
