@@ -7,8 +7,8 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "js", "js_e2e",
-                         "jupyterlab"]
+nox.options.sessions = ["tests", "lint", "plugins", "elasticsearch_client8", "subject", "js",
+                         "js_e2e", "jupyterlab", "report"]
 nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = ["kafka", "s3", "elasticsearch"]
@@ -23,7 +23,8 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".[test,jupyter,hub]", "ipykernel")
     proxy = _configurable_http_proxy(session)
     # The browser tests need the built client and Chromium: the js_e2e session runs them.
-    session.run("pytest", "tests", "--ignore=tests/test_js_e2e.py", *session.posargs,
+    session.run("pytest", "tests", "--ignore=tests/test_js_e2e.py",
+                "--ignore=tests/test_subject_sinks.py", *session.posargs,
                 env={"CONFIGURABLE_HTTP_PROXY": proxy})
 
 
@@ -45,7 +46,8 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[test]", "ruff", "mypy", "types-PyYAML", "import-linter")
     session.run("ruff", "check", "telemetry_core", "tests", "bench", "plugins", "noxfile.py")
     session.run("mypy", "telemetry_core",
-                *(f"plugins/telemetry-sink-{p}/telemetry_sink_{p}" for p in PLUGINS))
+                *(f"plugins/telemetry-sink-{p}/telemetry_sink_{p}" for p in PLUGINS),
+                "plugins/telemetry-report/telemetry_report")
     session.run("lint-imports")
 
 
@@ -64,6 +66,14 @@ def elasticsearch_client8(session: nox.Session) -> None:
     path = "plugins/telemetry-sink-elasticsearch"
     session.install("-e", ".[test]", "-e", f"{path}[test,es8]")
     session.run("pytest", f"{path}/tests", *session.posargs)
+
+
+@nox.session
+def subject(session: nox.Session) -> None:
+    """A person's rights (find, export, erase) across every sink type at once, against
+    real servers: files, S3 (moto), Elasticsearch and Kafka (tests/test_subject_sinks.py)."""
+    session.install("-e", ".[test]", *(f"-e./plugins/telemetry-sink-{p}[test]" for p in PLUGINS))
+    session.run("pytest", "tests/test_subject_sinks.py", *session.posargs)
 
 
 @nox.session(python=False)
@@ -100,20 +110,49 @@ def js_e2e(session: nox.Session) -> None:
 
 @nox.session
 def jupyterlab(session: nox.Session) -> None:
-    """The JupyterLab / Notebook 7 extension (plugins/jupyterlab-telemetry): built from
-    source (the JS client in js/ first, then the labextension, by pip through
-    hatch-jupyter-builder), its unit tests in Node, and its tests in Python: installed
-    and enabled, and the end-to-end test in Debian's chromium against a real jupyter lab
-    (apt-get install -y chromium first; it fails, not skips, without it)."""
-    path = "plugins/jupyterlab-telemetry"
+    """The JupyterLab / Notebook 7 extension and its classic notebook (nbclassic)
+    extension (plugins/jupyterlab-telemetry): built from source (the JS client in js/
+    first, then the labextension and the nbextension, by pip through the package's
+    hatch_build.py, in a temporary copy: the checkout gains no node_modules), its unit
+    tests in Node, and its tests in Python: installed and enabled, and the end-to-end
+    tests in Debian's chromium against a real jupyter lab, jupyter notebook and jupyter
+    nbclassic (apt-get install -y chromium first; they fail, not skip, without it)."""
+    path = Path("plugins/jupyterlab-telemetry")
     session.install("-e", ".[test,jupyter]")
-    for stale in ("lib", "jupyterlab_telemetry/labextension"):  # build from source, always
-        shutil.rmtree(Path(path) / stale, ignore_errors=True)
+    for stale in ("lib", "jupyterlab_telemetry/labextension",  # build from source, always
+                  "jupyterlab_telemetry/nbextension"):
+        shutil.rmtree(path / stale, ignore_errors=True)
     # tsc's incremental record would otherwise skip files whose output was just removed
-    (Path(path) / "tsconfig.tsbuildinfo").unlink(missing_ok=True)
+    (path / "tsconfig.tsbuildinfo").unlink(missing_ok=True)
+    had_node_modules = {p: (p / "node_modules").exists() for p in (path, Path("js"))}
     session.install(f"./{path}[test]")
-    session.run("npm", "test", "--prefix", path, external=True)
-    session.run("pytest", f"{path}/tests", *session.posargs,
+    for where, had in had_node_modules.items():
+        if not had and (where / "node_modules").exists():
+            session.error(f"pip install left {where / 'node_modules'} in the checkout")
+    # The unit tests need the npm tree too: in a copy under .nox/, not in the checkout.
+    copy = Path(session.create_tmp()) / "unit"
+    shutil.rmtree(copy, ignore_errors=True)
+    skip = shutil.ignore_patterns("node_modules", "lib", "dist", "labextension", "nbextension",
+                                  "*.tsbuildinfo", "__pycache__")
+    shutil.copytree("js", copy / "js", ignore=skip)
+    shutil.copytree(path, copy / path, ignore=skip)
+    session.run("npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error",
+                "--prefix", str(copy / path), external=True)
+    session.run("npm", "run", "build:client", "--prefix", str(copy / path), external=True)
+    session.run("npm", "test", "--prefix", str(copy / path), external=True)
+    session.run("pytest", str(path / "tests"), *session.posargs,
+                env={"TELEMETRY_REQUIRE_BROWSER": "1"})
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """`telemetry report` (plugins/telemetry-report): every figure against an independent
+    count over events the real EventLog and file sink wrote, small-group suppression, the
+    S3 sink's objects read through DuckDB's httpfs on moto, and the page in Debian's
+    chromium (it fails, not skips, without /usr/bin/chromium)."""
+    session.install("-e", ".[test]", "-e", "plugins/telemetry-sink-s3",
+                    "-e", "plugins/telemetry-report[test]", "playwright")
+    session.run("pytest", "plugins/telemetry-report/tests", *session.posargs,
                 env={"TELEMETRY_REQUIRE_BROWSER": "1"})
 
 
@@ -121,5 +160,6 @@ def jupyterlab(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks against the peers, side by side in one run; prints ratio tables."""
     session.install("-e", ".[bench,test]",
-                    *(f"-e./plugins/telemetry-sink-{p}[test]" for p in PLUGINS))
+                    *(f"-e./plugins/telemetry-sink-{p}[test]" for p in PLUGINS),
+                    "-e./plugins/telemetry-report")
     session.run("python", "bench/run.py", *session.posargs)

@@ -31,6 +31,7 @@ from ._validation import MAX_SIZE_RULE, NotJSONError, invalid_message, json_byte
 if TYPE_CHECKING:
     from ._privacy import Redactor
     from ._schema_registry import EventSchema
+    from .subject import SubjectRoute
 
 _clock = new_clock()
 _now = _clock.now
@@ -41,7 +42,7 @@ class Route:
 
     __slots__ = ("schema", "schema_id", "is_valid", "redactor", "version", "envelope_version",
                  "template", "warned", "names", "needs_consent", "envelope",
-                 "sourced_envelope")
+                 "sourced_envelope", "subject")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
                  schema_id: str, names: frozenset[str], needs_consent: bool) -> None:
@@ -62,6 +63,8 @@ class Route:
         self.envelope = self.template.fields
         # The same, with the REST server's __source__ after the other fields.
         self.sourced_envelope: dict[str, Any] = {**self.envelope, "__source__": None}
+        # Step 4b, for a person's rights: __subject__ and sealed values (None: nothing).
+        self.subject: SubjectRoute | None = None
 
 
 # -- outcomes ---------------------------------------------------------------------------
@@ -165,6 +168,7 @@ class Policy(Protocol):
 
     max_depth: int
     max_size: int
+    routes: dict[tuple[Any, Any, type], Route | None]  # the cache route() fills
 
     @property
     def debug_values(self) -> bool:
@@ -176,6 +180,9 @@ class Policy(Protocol):
 
     def consents(self, user: str | None, route: Route) -> bool:
         """Whether ``user`` (None: the ambient one) consents to ``route``'s schema."""
+
+    def user(self, given: str | None) -> str | None:
+        """The user an event is about: ``given``, else the ambient one (or None)."""
 
     @property
     def closed(self) -> bool:
@@ -192,9 +199,13 @@ def decide(policy: Policy, schema_id: Any, version: Any, event: Any, *,
     not a string, a user id consent cannot use), never for the event's content.
     """
     try:
-        route = policy.route(schema_id, version)
-    except SchemaNotRegisteredError as exc:
-        return Invalid(str(schema_id), version, "$", "registered", exc)
+        # The cache inline: a method call per event costs more than the lookup itself.
+        route = policy.routes[(schema_id, version, type(version))]
+    except (KeyError, TypeError):
+        try:
+            route = policy.route(schema_id, version)
+        except SchemaNotRegisteredError as exc:
+            return Invalid(str(schema_id), version, "$", "registered", exc)
     if route is None:  # step 1
         return AFTER_CLOSE if policy.closed else NOT_ALLOWED
     if route.needs_consent and not policy.consents(user, route):  # step 2
@@ -234,6 +245,9 @@ def decide(policy: Policy, schema_id: Any, version: Any, event: Any, *,
     changed = given_id is not None and not _plain_ascii(given_id)
     if route.redactor is not None:  # step 4
         changed = route.redactor.redact_owned(recorded, keys_declared=declared) or changed
+    if route.subject is not None:  # step 4b: __subject__, personal values sealed per user
+        recorded = route.subject.apply(recorded, policy.user(user))
+        changed = True
     # Unchanged since the JSON check: its bytes, wrapped in the envelope's text (whose
     # timestamp and id are ASCII that JSON never escapes).
     raw = None if changed else route.template.json(stamp, event_id, body, source_stamp)

@@ -1,11 +1,9 @@
 """EventLog: records schema-validated, privacy-filtered events to handlers and sinks.
 
-The pipeline of one ``record_event`` call, each step in its own module:
-
-1. allowed?  ``allowed_schemas`` (here)          4. private?  ``_privacy`` (``_plan``)
-2. consent?  ``consent`` (cached per user)       5. envelope  ``_envelope``
-3. valid?    ``_validation`` (JSON, bounds,      6. modifiers (here; step 4 re-applied)
-             then compiled)                      -> handlers  ``_dispatch``
+One event is decided by ``_decide.decide`` (allowed? consent? valid? private?
+envelope), a pure function over this EventLog's compiled routes, consent answer and
+bounds; ``record`` passes the outcome on (modifiers, then ``_dispatch`` to handlers),
+``record_event`` speaks it as ``jupyter_telemetry`` did (the event, None, or an error).
 
 Everything that depends only on ``(schema id, version)`` and the policy (validator,
 redaction plan, envelope) is worked out once into a *route* and cached, so the
@@ -71,6 +69,7 @@ from ._traits import AllowedSchemas, Handlers, check_deployment
 from ._validation import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, json_problem
 from .consent import CONSENT_SCHEMA_ID, Consent, ConsentPolicy, Decision, current_user
 from .sinks import SinkHandler, create_sink
+from .subject import SubjectRecording
 
 log = logging.getLogger("telemetry_core")
 
@@ -160,6 +159,18 @@ class EventLog(StrictConfigurable):
         False, config=True,
         help="""Let EventValidationError quote the offending value (message and .instance).
         Off by default: values may be personal data, and errors end up in logs.""")
+    subject_secret = Unicode(
+        config=True,
+        help="""The key of the subject pseudonym: when set, every event about a user
+        carries ``__subject__``, a keyed hash of the user, so that `telemetry subject`
+        can find, export and erase a person's events (docs/subject-rights.md). Default:
+        $TELEMETRY_SUBJECT_SECRET.""")
+    subject_key_store = Unicode(
+        config=True,
+        help="""Where per-user keys for schemas with "encrypt": true are kept: "" (a
+        SQLite file under $XDG_STATE_HOME/telemetry/), sqlite:///PATH or
+        postgresql://.... The master key comes from $TELEMETRY_SUBJECT_MASTER_KEY.
+        Default: $TELEMETRY_SUBJECT_KEY_STORE.""")
     remote_references = Bool(
         False, config=True,
         help="""Let a schema's $ref fetch http(s) documents, once, at registration. Off: a
@@ -172,6 +183,14 @@ class EventLog(StrictConfigurable):
     @default("redaction_secret")
     def _default_secret(self) -> str:
         return os.environ.get("TELEMETRY_REDACTION_SECRET", "")
+
+    @default("subject_secret")
+    def _default_subject_secret(self) -> str:
+        return os.environ.get("TELEMETRY_SUBJECT_SECRET", "")
+
+    @default("subject_key_store")
+    def _default_subject_key_store(self) -> str:
+        return os.environ.get("TELEMETRY_SUBJECT_KEY_STORE", "")
 
     @default("consent_store")
     def _default_consent_store(self) -> str:
@@ -224,6 +243,8 @@ class EventLog(StrictConfigurable):
         self._modifiers: list[tuple[str | None, Modifier]] = []
         self._own_sinks: list[SinkHandler] = []
         self._policies = self._build_policies()
+        self._subjects = SubjectRecording(self.subject_secret.encode(), self.subject_key_store,
+                                          None)
         if self.register_builtin_schemas:
             for schema in builtin_schemas():
                 self.schemas.add(schema)
@@ -272,6 +293,8 @@ class EventLog(StrictConfigurable):
 
     def _build_policies(self) -> dict[str, Policy]:
         allowed = self.allowed_schemas
+        self._encrypted = frozenset(sid for sid, p in allowed.items() if p.get("encrypt")) \
+            if isinstance(allowed, dict) else frozenset()
         secret = self.redaction_secret.encode()
         mode: Literal["null", "hash"] = "hash" if self.redaction == "hash" else "null"
         if isinstance(allowed, dict):
@@ -427,6 +450,8 @@ class EventLog(StrictConfigurable):
             names = frozenset(k for k in plan.declared if k[:2] != "__")
             route = Route(schema, redactor, schema_id, names,
                            self.consent.mode(schema_id) != "required")
+            route.subject = self._subjects.route(
+                schema.schema, policy, schema_id in self._encrypted, schema.references)
         if len(self._routes) < _ROUTE_CACHE_MAX:
             # The version's type is part of the key: True == 1 == 1.0 as dict keys, but
             # only 1 is a version.
@@ -579,6 +604,11 @@ class EventLog(StrictConfigurable):
             user = current_user()
         return None if self.consent.check(user, schema_id) else "no_consent"
 
+    def encrypts(self, schema_id: str) -> bool:
+        """Whether personal values the policy keeps for ``schema_id`` are sealed per user
+        (its ``"encrypt": true`` in ``allowed_schemas``; docs/subject-rights.md)."""
+        return schema_id in self._encrypted
+
     def stats(self) -> dict[str, int]:
         """Counts of events not recorded, by reason (counts only, never content):
         ``not_allowed``, ``no_consent``, ``after_close`` (recorded after :meth:`close`);
@@ -637,6 +667,8 @@ class EventLog(StrictConfigurable):
         self._own_sinks = []
         if hasattr(self, "consent"):
             self.consent.close()
+        if hasattr(self, "_subjects"):
+            self._subjects.close()
         if hasattr(self, "_dispatch"):
             self._rebuild_dispatch()
 
@@ -651,11 +683,11 @@ class _Decisions:
     """What :func:`~telemetry_core._decide.decide` reads of one EventLog (its
     ``Policy``): routes, the consent answer, the bounds."""
 
-    __slots__ = ("_eventlog", "_routes", "max_depth", "max_size")
+    __slots__ = ("_eventlog", "routes", "max_depth", "max_size")
 
     def __init__(self, eventlog: EventLog) -> None:
         self._eventlog = eventlog
-        self._routes = eventlog._routes
+        self.routes = eventlog._routes
         self.bounds_changed()
 
     def bounds_changed(self) -> None:
@@ -672,11 +704,14 @@ class _Decisions:
 
     def route(self, schema_id: Any, version: Any) -> Route | None:
         try:
-            return self._routes[(schema_id, version, type(version))]
+            return self.routes[(schema_id, version, type(version))]
         except KeyError:
             return self._eventlog._route(schema_id, version)
         except TypeError:  # an unhashable version
             return self._eventlog._route(schema_id, repr(version))
+
+    def user(self, given: str | None) -> str | None:
+        return given if given is not None else current_user()
 
     def consents(self, user: str | None, route: Route) -> bool:
         eventlog = self._eventlog

@@ -37,7 +37,10 @@ class NoticeSource(Protocol):
     def consent_groups(self) -> Mapping[str, list[str]]: ...
     @property
     def redaction(self) -> str: ...
+    @property
+    def subject_secret(self) -> str: ...
     def policy_for(self, schema_id: str) -> Policy | None: ...
+    def encrypts(self, schema_id: str) -> bool: ...
 
 FORMATS = ("text", "markdown", "html", "json")
 
@@ -100,6 +103,7 @@ def notice_body(eventlog: NoticeSource) -> dict[str, Any]:
                 "allowed_categories": sorted(policy.allowed_categories),
                 "allowed_properties": sorted(policy.allowed_properties),
                 "undeclared_properties": "kept" if policy.keep_undeclared else "dropped",
+                "encrypted_per_user": eventlog.encrypts(schema_id),
                 "declares_personal_data": has_marks(schema.schema),
                 "properties": [
                     {"path": d.path, "title": d.title, "description": d.description.strip(),
@@ -111,6 +115,7 @@ def notice_body(eventlog: NoticeSource) -> dict[str, Any]:
     return {"intro": _INTRO, "deployment": dict(eventlog.deployment),
             "consent_groups": dict(eventlog.consent_groups),
             "redaction": eventlog.redaction, "schemas": schemas,
+            "subject_key": bool(eventlog.subject_secret),
             "allowed_but_not_registered": missing, "registered_not_recorded": not_recorded}
 
 
@@ -178,8 +183,26 @@ def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:
     for regime, facts in (dep.get("regimes") or {}).items():
         out += [(f"{regime}: {label}", facts[key]) for key, label in REGIME_FACTS
                 if facts.get(key)]
+    rights = _rights_text(data)
+    if rights:
+        out.append(("Your rights", rights))
     out.append(("Notice version", data["notice_version"]))
     return out
+
+
+def _rights_text(data: dict[str, Any]) -> str:
+    """What the deployment keeps so that a person's events can be found and erased."""
+    parts = []
+    if data.get("subject_key"):
+        parts.append("Events about you carry a keyed pseudonym of your user name (not the "
+                     "name itself), so that the events held about you can be found, exported "
+                     "and erased on request.")
+    sealed = [s["title"] for s in data["schemas"] if s.get("encrypted_per_user")]
+    if sealed:
+        parts.append("Personal data kept from " + ", ".join(sorted(set(sealed))) + " is "
+                     "encrypted with a key of your own; erasing that key makes every copy "
+                     "unreadable.")
+    return " ".join(parts)
 
 
 def _user_lines(data: dict[str, Any]) -> list[str]:

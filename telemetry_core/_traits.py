@@ -9,7 +9,7 @@ from typing import Any
 from traitlets import TraitError, TraitType
 
 POLICY_KEYS = frozenset({"allowed_categories", "allowed_properties", "keep_undeclared",
-                         "consent"})
+                         "consent", "encrypt"})
 _IN_PLACE = ("allowed_schemas cannot be changed in place (the EventLog would not see it); "
              "assign a new value, e.g. eventlog.allowed_schemas = [...]")
 
@@ -107,17 +107,18 @@ class AllowedSchemas(TraitType[Any, Any]):
                     raise TraitError(
                         f"{self.name}[{schema_id!r}] has unknown key(s) {sorted(unknown)}; "
                         f"the allowed keys are {sorted(POLICY_KEYS)}")
-                keep = policy.get("keep_undeclared", False)
-                if not isinstance(keep, bool):
-                    raise TraitError(f"{self.name}[{schema_id!r}]['keep_undeclared'] must be "
-                                     f"true or false, got {type(keep).__name__}")
+                for flag in ("keep_undeclared", "encrypt"):
+                    if not isinstance(policy.get(flag, False), bool):
+                        raise TraitError(
+                            f"{self.name}[{schema_id!r}][{flag!r}] must be true or false, "
+                            f"got {type(policy[flag]).__name__}")
                 mode = policy.get("consent")
                 if mode is not None and mode not in CONSENT_MODES:
                     raise TraitError(
                         f"{self.name}[{schema_id!r}]['consent'] must be one of "
                         f"{', '.join(CONSENT_MODES)}, got {mode!r}")
                 out[schema_id] = FrozenDict(
-                    {k: v if k in ("keep_undeclared", "consent") else
+                    {k: v if k in ("keep_undeclared", "consent", "encrypt") else
                      FrozenList(_check_names(self.name or "", schema_id, k, v))
                      for k, v in policy.items()})
             return FrozenDict(out)

@@ -11,6 +11,7 @@ import { SCHEMAS } from "./helpers.mjs";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const skip = existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM}`;
 const bundle = readFileSync(new URL("../dist/index.js", import.meta.url));
+const iife = readFileSync(new URL("../dist/telemetry-core-client.js", import.meta.url));
 
 let server, base, browser;
 const posts = []; // {headers, events}
@@ -21,6 +22,15 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>smoke</title>
   import { TelemetryClient } from "/dist/index.js";
   window.client = TelemetryClient.forJupyter({ baseUrl: "/user/ada/", token: "jt" },
     { maxRetries: 0, maxBatchAgeMs: 600000 });
+  window.ready = true;
+</script>`;
+
+// The IIFE build, as a page without modules (the classic notebook) loads it.
+const CLASSIC_PAGE = `<!doctype html><meta charset="utf-8"><title>classic</title>
+<script src="/dist/telemetry-core-client.js"></script>
+<script>
+  window.client = TelemetryCoreClient.TelemetryClient.forJupyter({ baseUrl: "/user/ada/", token: "jt" },
+    { maxRetries: 0, maxBatchAgeMs: 600000, storageKey: "classic" });
   window.ready = true;
 </script>`;
 
@@ -35,6 +45,8 @@ before(async () => {
         res.end(text);
       };
       if (req.url === "/dist/index.js") return send(200, "text/javascript", bundle);
+      if (req.url === "/dist/telemetry-core-client.js") return send(200, "text/javascript", iife);
+      if (req.url === "/classic") return send(200, "text/html", CLASSIC_PAGE);
       if (req.url === "/") return send(200, "text/html", PAGE, { "Set-Cookie": "_xsrf=x-123; Path=/" });
       if (req.url === "/user/ada/api/telemetry/schemas") {
         return send(200, "application/json", JSON.stringify({ schemas: SCHEMAS }));
@@ -118,5 +130,23 @@ test("on leaving the page the pending batch goes out with keepalive", { skip }, 
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.equal(posts.some((p) => p.events.some((e) => e.id === id)), true);
+  await context.close();
+});
+
+test("the IIFE build loads with a classic <script> and records the same way", { skip }, async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/classic`);
+  await page.waitForFunction(() => window.ready === true);
+  const result = await page.evaluate(async () => {
+    const r = await window.client.recordEvent("https://example.org/schemas/page-view", 1, { page: "/tree" });
+    const invalid = await window.client.recordEvent("https://example.org/schemas/page-view", 1, { page: 1 })
+      .catch((e) => [e instanceof TelemetryCoreClient.TelemetryValidationError, e.path]);
+    return { r, invalid, flushed: await window.client.flush() };
+  });
+  assert.equal(result.r.status, "queued");
+  assert.deepEqual(result.invalid, [true, "$.page"]);
+  assert.equal(result.flushed, true);
+  assert.equal(posts.at(-1).events[0].id, result.r.id);
   await context.close();
 });

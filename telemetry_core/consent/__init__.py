@@ -9,9 +9,13 @@
   built and tested without one.
 - ``Decision``: one stored decision; ``ConsentError`` for what cannot be honoured.
 - ``USER_FORMAT``: what a well-formed user id is, in words (for error messages).
+- ``store_url(url)``: the database URL of a store setting ("" is the default SQLite
+  file); other stores (the subject key store) take the same forms.
 
 See docs/consent.md.
 """
+
+from typing import Any
 
 from ._consent import CONSENT_SCHEMA_ID, MODES, Consent, ConsentStoreUnavailable
 from ._decision import Decision
@@ -35,4 +39,14 @@ __all__ = [
     "acting_as",
     "check_user",
     "current_user",
+    "store_url",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The store needs SQLAlchemy: imported when asked for, not with the package.
+    if name == "store_url":
+        from ._store import store_url
+
+        return store_url
+    raise AttributeError(name)

@@ -1,12 +1,13 @@
 /**
- * The DOM the consent dialog and the notice panel share: the sanitised notice, and one
- * row per schema (a checkbox for what the user decides, a plain line for what is
- * required).
+ * The DOM the consent dialog and the notice panel share, in JupyterLab and in the
+ * classic notebook: the sanitised notice, and one row per schema (a checkbox for what
+ * the user decides, a plain line for what is required). No front-end imports: each
+ * front end passes its own HTML sanitiser.
  */
-import { Sanitizer } from '@jupyterlab/apputils';
 import type { Choice } from './consent';
 
-const sanitizer = new Sanitizer();
+/** Makes the server's notice HTML safe to show (the front end's own sanitiser). */
+export type Sanitize = (html: string) => string;
 
 const MODE_LABEL: Record<Choice['consent'], string> = {
   required: 'Always collected (required: it cannot be refused)',
@@ -15,14 +16,14 @@ const MODE_LABEL: Record<Choice['consent'], string> = {
 };
 
 /** The server's notice HTML, sanitised, inside a collapsed "full notice" section. */
-export function noticeSection(html: string, open = false): HTMLElement {
+export function noticeSection(html: string, sanitize: Sanitize, open = false): HTMLElement {
   const details = document.createElement('details');
   details.className = 'jp-telemetry-notice';
   details.open = open;
   const summary = document.createElement('summary');
   summary.textContent = 'The full notice: every property, and what happens to it';
   const body = document.createElement('div');
-  body.innerHTML = sanitizer.sanitize(html);
+  body.innerHTML = sanitize(html);
   details.append(summary, body);
   return details;
 }

@@ -9,21 +9,28 @@
  * the server drops unless the policy keeps it. At most CLICKS_PER_SECOND clicks are recorded
  * each second, so a stream of clicks cannot flood the server.
  */
-import type { CommandRegistry } from '@lumino/commands';
-import { QUERIES } from './commands';
-import { SCHEMA } from './schemas';
-import type { Telemetry } from './telemetry';
 import { ClickFilter, type ClickTarget } from './clickFilter';
 
 const LABEL_MAX = 100;
-// A class written by code, not data: short, no spaces (a class holding a file name
-// would be unusual; the length bound keeps it from carrying much).
-const JP_CLASS = /^jp-(?!mod-)[A-Za-z0-9_-]{1,80}$/;
 
-/** The first `jp-*` class (not a `jp-mod-*` state) of `element` or its nearest ancestor. */
-function nearestJpClass(element: Element | null): string | undefined {
+/** How a front end's elements are named: which classes, and what a widget is. */
+export interface ClickNaming {
+  /** A class written by code, not data: short, no spaces. */
+  classPattern: RegExp;
+  /** The element a widget is, for `widget_class`. */
+  widgetSelector: string;
+}
+
+/** JupyterLab: `jp-*` classes (not `jp-mod-*` states) and Lumino widgets. */
+export const LAB_NAMING: ClickNaming = {
+  classPattern: /^jp-(?!mod-)[A-Za-z0-9_-]{1,80}$/,
+  widgetSelector: '.lm-Widget'
+};
+
+/** The first class matching `pattern` of `element` or its nearest ancestor. */
+function nearestClass(element: Element | null, pattern: RegExp): string | undefined {
   for (let e = element; e; e = e.parentElement) {
-    const found = Array.from(e.classList).find(c => JP_CLASS.test(c));
+    const found = Array.from(e.classList).find(c => pattern.test(c));
     if (found) {
       return found;
     }
@@ -32,17 +39,20 @@ function nearestJpClass(element: Element | null): string | undefined {
 }
 
 /** Describes a clicked element: no personal data except `label`. */
-export function describeTarget(element: Element): ClickTarget {
+export function describeTarget(
+  element: Element,
+  naming: ClickNaming = LAB_NAMING
+): ClickTarget {
   const target: ClickTarget = { tag: element.tagName.toLowerCase().slice(0, 40) };
   const role = element.closest('[role]')?.getAttribute('role');
   if (role) {
     target.role = role.slice(0, 40);
   }
-  const elementClass = nearestJpClass(element);
+  const elementClass = nearestClass(element, naming.classPattern);
   if (elementClass) {
     target.element_class = elementClass;
   }
-  const widgetClass = nearestJpClass(element.closest('.lm-Widget'));
+  const widgetClass = nearestClass(element.closest(naming.widgetSelector), naming.classPattern);
   if (widgetClass) {
     target.widget_class = widgetClass;
   }
@@ -62,19 +72,18 @@ export function describeTarget(element: Element): ClickTarget {
   return target;
 }
 
+/**
+ * Passes each click that ran no command to `record`. `onCommand` registers a listener
+ * the front end calls whenever a command (an action, in the classic notebook) runs.
+ */
 export function recordClicks(
-  commands: CommandRegistry,
-  telemetry: Telemetry,
+  onCommand: (listener: () => void) => void,
+  record: (target: ClickTarget) => void,
+  naming: ClickNaming = LAB_NAMING,
   root: Document = document
 ): void {
-  const filter = new ClickFilter(target =>
-    telemetry.record(SCHEMA.click, { ...target })
-  );
-  commands.commandExecuted.connect((_, executed) => {
-    if (!QUERIES.test(executed.id)) {
-      filter.commandRan();
-    }
-  });
+  const filter = new ClickFilter(record);
+  onCommand(() => filter.commandRan());
   // Capture phase: seen before any handler can stop it or run a command.
   root.addEventListener('pointerdown', () => filter.pointerDown(), true);
   root.addEventListener(
@@ -82,7 +91,7 @@ export function recordClicks(
     event => {
       // The second click of a double click is the same gesture as the first.
       if (event.detail <= 1 && event.target instanceof Element) {
-        filter.click(describeTarget(event.target));
+        filter.click(describeTarget(event.target, naming));
       }
     },
     true

@@ -19,11 +19,13 @@ import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { TelemetryClient } from 'telemetry-core-client';
 import { recordClicks } from './clicks';
-import { recordCommands } from './commands';
+import { QUERIES, recordCommands } from './commands';
 import { askForConsentIfNeeded } from './consentDialog';
 import { recordDocuments } from './documents';
 import { NoticeContent, noticePanel } from './noticePanel';
+import { NOTICE_CAPTION, NOTICE_LABEL } from './noticeView';
 import { recordNotebooks } from './notebooks';
+import { SCHEMA } from './schemas';
 import { ITelemetry, Telemetry } from './telemetry';
 
 export { ITelemetry } from './telemetry';
@@ -60,7 +62,15 @@ const plugin: JupyterFrontEndPlugin<ITelemetry> = {
     const telemetry = new Telemetry(client, () => user.identity?.username);
 
     recordCommands(app.commands, telemetry);
-    recordClicks(app.commands, telemetry);
+    recordClicks(
+      listener =>
+        app.commands.commandExecuted.connect((_, executed) => {
+          if (!QUERIES.test(executed.id)) {
+            listener();
+          }
+        }),
+      target => telemetry.record(SCHEMA.click, { ...target })
+    );
     if (docManager && opener) {
       recordDocuments(opener, docManager, app.docRegistry, telemetry);
     }
@@ -70,8 +80,8 @@ const plugin: JupyterFrontEndPlugin<ITelemetry> = {
 
     let panel: MainAreaWidget<NoticeContent> | null = null;
     app.commands.addCommand(SHOW_NOTICE, {
-      label: 'Telemetry: what is collected',
-      caption: 'What this deployment records about your use, and your decisions',
+      label: NOTICE_LABEL,
+      caption: NOTICE_CAPTION,
       execute: () => {
         if (!panel || panel.isDisposed) {
           panel = noticePanel(client);

@@ -16,7 +16,9 @@ import {
 } from '@jupyterlab/notebook';
 import type { IObservableList } from '@jupyterlab/observables';
 import type { ICellModel } from '@jupyterlab/cells';
+import { applyCellChange, type TrackedCell } from './cellList';
 import { debounce, Debounced } from './debounce';
+import { cellsInView, clipboardData } from './notebookDom';
 import { SCHEMA } from './schemas';
 import type { Telemetry } from './telemetry';
 
@@ -84,17 +86,24 @@ function describeCell(
   };
 }
 
+/** A cell model's id and type, while it is alive. */
+function describeModel(model: ICellModel): TrackedCell {
+  return { cell_id: model.id, cell_type: model.type };
+}
+
 /** Watches one open notebook until its tab closes. */
 class NotebookRecorder {
   private readonly edit: Debounced;
   private readonly scroll: Debounced;
   private editedCell: Cell | null = null;
+  private readonly cells: TrackedCell[];
 
   constructor(
     private readonly panel: NotebookPanel,
     private readonly telemetry: Telemetry
   ) {
     const notebook = panel.content;
+    this.cells = Array.from(notebook.model?.cells ?? [], describeModel);
     this.edit = debounce(() => this.recordEdit(), EDIT_WAIT_MS);
     this.scroll = debounce(() => this.recordScroll(), SCROLL_WAIT_MS);
 
@@ -135,24 +144,30 @@ class NotebookRecorder {
     }
   }
 
+  /**
+   * Cells added, removed or moved. JupyterLab 4.6 reports removed cells as `undefined`
+   * in `oldValues` (their models are disposed by then), so their ids and types come
+   * from `this.cells`, kept in step with the list here.
+   */
   private onCells(
     _: unknown,
     change: IObservableList.IChangedArgs<ICellModel>
   ): void {
     const count = this.panel.content.widgets.length;
-    const describe = (model: ICellModel, index: number) => ({
+    const event = (cell: TrackedCell, index: number) => ({
       cell_index: index,
-      cell_id: model.id,
-      cell_type: model.type,
+      ...cell,
       cell_count: count
     });
+    const changed = applyCellChange(this.cells, change.type, change.oldIndex,
+      change.newIndex, change.oldValues.length, change.newValues.map(describeModel));
     if (change.type === 'add') {
-      change.newValues.forEach((model, i) =>
-        this.record(SCHEMA.cellAdded, describe(model, change.newIndex + i))
+      changed.added.forEach((cell, i) =>
+        this.record(SCHEMA.cellAdded, event(cell, change.newIndex + i))
       );
     } else if (change.type === 'remove') {
-      change.oldValues.forEach((model, i) =>
-        this.record(SCHEMA.cellRemoved, describe(model, change.oldIndex + i))
+      changed.removed.forEach((cell, i) =>
+        this.record(SCHEMA.cellRemoved, event(cell, change.oldIndex + i))
       );
     }
   }
@@ -186,35 +201,19 @@ class NotebookRecorder {
 
   // -- clipboard and scrolling: DOM events ---------------------------------------------
 
-  private readonly onClipboard = (event: ClipboardEvent): void => {
-    const text =
-      event.type === 'paste'
-        ? (event.clipboardData?.getData('text/plain') ?? '')
-        : (document.getSelection()?.toString() ?? '');
-    const active = this.panel.content.activeCellIndex;
-    this.record(SCHEMA.clipboard, {
-      action: event.type,
-      ...(active >= 0 ? { cell_index: active } : {}),
-      text_length: text.length,
-      text
-    });
-  };
+  private readonly onClipboard = (event: ClipboardEvent): void =>
+    this.record(SCHEMA.clipboard, clipboardData(event, this.panel.content.activeCellIndex));
 
   private readonly onScroll = (): void => this.scroll.call();
 
   private recordScroll(): void {
     const notebook = this.panel.content;
-    const view = notebook.outerNode.getBoundingClientRect();
-    const inView = notebook.widgets
-      .map((cell, index) => ({ rect: cell.node.getBoundingClientRect(), index }))
-      .filter(({ rect }) => rect.height > 0 && rect.bottom > view.top && rect.top < view.bottom)
-      .map(({ index }) => index);
-    if (inView.length > 0) {
-      this.record(SCHEMA.notebookScrolled, {
-        first_visible_cell: inView[0],
-        last_visible_cell: inView[inView.length - 1],
-        cell_count: notebook.widgets.length
-      });
+    const view = cellsInView(
+      notebook.outerNode.getBoundingClientRect(),
+      notebook.widgets.map(cell => cell.node)
+    );
+    if (view) {
+      this.record(SCHEMA.notebookScrolled, { ...view, cell_count: notebook.widgets.length });
     }
   }
 

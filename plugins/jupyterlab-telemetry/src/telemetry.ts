@@ -2,9 +2,11 @@
  * The ITelemetry token and its implementation on top of the telemetry-core JS client.
  */
 import { Token } from '@lumino/coreutils';
-import { TelemetryClient, type RecordResult } from 'telemetry-core-client';
+import type { RecordResult, TelemetryClient } from 'telemetry-core-client';
+import { Telemetry } from './recorder';
 
 export type { RecordResult };
+export { Telemetry };
 
 /**
  * Records telemetry events from the front end, through the server's REST API
@@ -41,35 +43,3 @@ export const ITelemetry = new Token<ITelemetry>(
   'Records schema-validated telemetry events through the server.'
 );
 
-/**
- * ITelemetry over a TelemetryClient. `record` is what this extension's own recorders
- * call: it adds the user's name, and reports invalid events on the console (schema,
- * path, rule; never a value) instead of throwing into JupyterLab.
- */
-export class Telemetry implements ITelemetry {
-  constructor(
-    readonly client: TelemetryClient,
-    private readonly username: () => string | undefined
-  ) {}
-
-  recordEvent(
-    schemaId: string,
-    version: number | string,
-    data: Record<string, unknown>
-  ): Promise<RecordResult> {
-    return this.client.recordEvent(schemaId, version, data);
-  }
-
-  flush(): Promise<boolean> {
-    return this.client.flush();
-  }
-
-  /** Record one of this extension's events; never rejects. */
-  record(schemaId: string, data: Record<string, unknown>): void {
-    const user = this.username();
-    const event = user === undefined ? data : { ...data, user };
-    this.client.recordEvent(schemaId, 1, event).catch((error: Error) => {
-      console.warn(`jupyterlab-telemetry: ${error.message}`);
-    });
-  }
-}

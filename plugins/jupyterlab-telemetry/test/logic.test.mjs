@@ -121,3 +121,20 @@ test("rateLimiter allows at most n calls in any second", () => {
   // each call at t frees its slot at t + 1000
   assert.deepEqual([at(1000), at(1005), at(1010), at(1015)], [true, false, true, false]);
 });
+
+test("applyCellChange keeps removed cells' ids, which the change itself no longer has", async () => {
+  const { applyCellChange } = await import("../lib/cellList.js");
+  const cell = (id) => ({ cell_id: id, cell_type: "code" });
+  const cells = [cell("a"), cell("b")];
+  assert.deepEqual(applyCellChange(cells, "add", -1, 1, 0, [cell("n")]),
+                   { removed: [], added: [cell("n")] });
+  assert.deepEqual(cells.map(c => c.cell_id), ["a", "n", "b"]);
+  // JupyterLab 4.6: oldValues are [undefined]; only the count and index are used
+  assert.deepEqual(applyCellChange(cells, "remove", 1, -1, 1, []).removed, [cell("n")]);
+  assert.deepEqual(applyCellChange(cells, "move", 0, 1, 1, []).added, [cell("a")]);
+  assert.deepEqual(cells.map(c => c.cell_id), ["b", "a"]);
+  assert.deepEqual(applyCellChange(cells, "set", 0, 0, 1, [cell("s")]).removed, [cell("b")]);
+  // an index past the end (a missed change) is clamped, never thrown on
+  assert.deepEqual(applyCellChange(cells, "remove", 9, -1, 1, []).removed, []);
+  assert.deepEqual(cells.map(c => c.cell_id), ["s", "a"]);
+});

@@ -43,9 +43,24 @@ CLICK = LAB + "click"  # clicks that ran no command; the label (personal data) n
 DOCUMENT = LAB + "document-opened"
 EXECUTED = LAB + "notebook/cell-executed"  # opt-in (keeps the cell's text): accepted
 EDITED = LAB + "notebook/cell-edited"      # opt-in (keeps the cell's text): declined
+NOTEBOOK = LAB + "notebook/"
+# The notebook events that keep no personal data (the path is redacted): for everyone.
+NB_OPENED, SAVED, ADDED, REMOVED, ACTIVE, CLIPBOARD, SCROLLED, VISIBILITY = (
+    NOTEBOOK + name for name in ("opened", "saved", "cell-added", "cell-removed",
+                                 "active-cell-changed", "clipboard", "scrolled", "visibility"))
 RUN_CELL = "notebook:run-cell-and-select-next"  # Shift+Enter
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-gpu", "--disable-dev-shm-usage"]
+
+# A notebook with one empty code cell (nbformat 4.5: cells have ids); its kernelspec
+# starts the kernel on open.
+ONE_CELL_NOTEBOOK = json.dumps({
+    "cells": [{"cell_type": "code", "execution_count": None, "id": "first", "metadata": {},
+               "outputs": [], "source": ""}],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+})
 
 # GET consent as the browser's user: with token auth each token request without the
 # session cookie is a new anonymous user, so the page asks for itself.
@@ -60,6 +75,8 @@ def server_config(sink: Path, store: Path) -> str:
         OPENED: {}, DATASET: {}, COMMAND: {}, DOCUMENT: {}, CLICK: {},  # no personal data kept
         EXECUTED: {"allowed_properties": ["source"]},        # personal data kept: opt-in
         EDITED: {"allowed_properties": ["source"]},
+        **{schema: {} for schema in (NB_OPENED, SAVED, ADDED, REMOVED, ACTIVE, CLIPBOARD,
+                                     SCROLLED, VISIBILITY)},
     }
     return f"""
 c.ServerApp.jpserver_extensions = {{"telemetry_core.jupyter": True, "telemetry_core.server": True}}
@@ -120,10 +137,12 @@ def screenshot(locator: Any, tmp: Path, name: str) -> None:
         shutil.copy(path, Path(keep) / name)
 
 
-def answer_consent(page: Any, tmp_path: Path, screenshot_name: str) -> None:
+def answer_consent(page: Any, tmp_path: Path, screenshot_name: str,
+                   dialog_selector: str = ".jp-Dialog-content") -> None:
     """The dialog asks for the two opt-in schemas: yes to one, no to the other; the
-    server then holds exactly these two decisions for the page's user."""
-    dialog = page.locator(".jp-Dialog-content", has_text="Telemetry: your consent")
+    server then holds exactly these two decisions for the page's user. The classic
+    notebook's dialog is a ``.modal-dialog``."""
+    dialog = page.locator(dialog_selector, has_text="Telemetry: your consent")
     dialog.wait_for()
     asked = dialog.locator("li[data-schema-id] input[type=checkbox]")
     assert sorted(asked.evaluate_all("boxes => boxes.map(b => b.value)")) == sorted(
@@ -160,6 +179,21 @@ def open_notice(page: Any) -> Any:
     return panel
 
 
+def change_mind(panel: Any, schema_id: str, granted: bool) -> None:
+    """In the notice panel, tick (or untick) ``schema_id`` and save the decisions."""
+    box = panel.locator(f'li[data-schema-id="{schema_id}"] input[type=checkbox]')
+    box.set_checked(granted)
+    panel.get_by_role("button", name="Save my decisions").click()
+    # the panel reloads from the server: the box then shows the stored decision
+    panel.locator(f'li[data-schema-id="{schema_id}"] input[type=checkbox]'
+                  + (":checked" if granted else ":not(:checked)")).wait_for()
+
+
+def by_schema(events: list[dict[str, Any]], schema_id: str) -> list[dict[str, Any]]:
+    """The events of one schema, in the order the sink holds them."""
+    return [e for e in events if e["__schema__"] == schema_id]
+
+
 def wait_for_events(page: Any, sink: Path,
                     arrived: Callable[[list[dict[str, Any]]], bool]) -> None:
     """Poll the sink until ``arrived(events)`` (the client sends a batch at most 5 s
@@ -175,10 +209,12 @@ def commands_run(events: list[dict[str, Any]]) -> Counter[str]:
     return Counter(e["command_id"] for e in events if e["__schema__"] == COMMAND)
 
 
-def assert_cell_run_recorded(events: list[dict[str, Any]], code: str) -> None:
+def assert_cell_run_recorded(events: list[dict[str, Any]], code: str,
+                             edited: list[str] | None = None) -> None:
     """One cell ran ``code``: the server's code-executed event and the browser's command
-    and cell-executed events, each exactly once; no command arguments (personal data),
-    nothing of the declined schema, though the user typed in a cell."""
+    and cell-executed events, each exactly once; no command arguments (personal data).
+    Of the declined schema (cell-edited), nothing though the user typed in a cell; or,
+    where the user changed their mind afterwards, only the texts in ``edited``."""
     assert [(e["code"], e["status"]) for e in events if e["__schema__"] == CODE] == [
         (code, "ok")]
     assert commands_run(events)[RUN_CELL] == 1, commands_run(events)
@@ -188,7 +224,7 @@ def assert_cell_run_recorded(events: list[dict[str, Any]], code: str) -> None:
     assert all(e["__source__"]["via"] == "rest" for e in from_browser)
     executed = [e for e in events if e["__schema__"] == EXECUTED]
     assert [(e["source"], e["success"]) for e in executed] == [(code, True)]
-    assert not [e for e in events if e["__schema__"] == EDITED]
+    assert [e["source"] for e in events if e["__schema__"] == EDITED] == (edited or [])
 
 
 def clicks_on(events: list[dict[str, Any]], jp_class: str) -> list[dict[str, Any]]:

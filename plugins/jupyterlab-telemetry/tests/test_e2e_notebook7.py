@@ -9,7 +9,6 @@ holds only the notebook).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from jupyter_browser_helpers import (
     CODE,
     DOCUMENT,
     EXECUTED,
+    ONE_CELL_NOTEBOOK,
     answer_consent,
     assert_cell_run_recorded,
     commands_run,
@@ -37,19 +37,11 @@ from telemetry_core.testing.servers import JupyterProcess
 pytestmark = needs_chromium
 SHOW_NOTICE = "telemetry:show-notice"
 
-# A notebook with one empty code cell; its kernelspec starts the kernel on open.
-NOTEBOOK = json.dumps({
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "first", "metadata": {},
-               "outputs": [], "source": ""}],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                "language": "python"}},
-    "nbformat": 4, "nbformat_minor": 5,
-})
 
 
 @pytest.fixture
 def jupyter(tmp_path: Path) -> Iterator[tuple[JupyterProcess, Path]]:
-    with running_jupyter("notebook", tmp_path, {"x.ipynb": NOTEBOOK}) as notebook:
+    with running_jupyter("notebook", tmp_path, {"x.ipynb": ONE_CELL_NOTEBOOK}) as notebook:
         yield notebook
 
 

@@ -29,3 +29,18 @@ def test_the_prebuilt_labextension_is_installed() -> None:
     assert json.loads((share / "install.json").read_text())["packageManager"] == "python"
     assert jupyterlab_telemetry._jupyter_labextension_paths() == [
         {"src": "labextension", "dest": "jupyterlab-telemetry"}]
+
+
+def test_the_classic_nbextension_is_installed_and_enabled() -> None:
+    """pip put the nbextension and its enabling config in the environment: nbclassic
+    lists it enabled, and its files (the AMD module, the JS client's IIFE build) are there."""
+    listing = subprocess.run([sys.executable, "-m", "jupyter", "nbclassic-extension", "list"],
+                             capture_output=True, text=True, timeout=120, check=True)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", listing.stdout + listing.stderr)
+    lines = text.splitlines()
+    at = next((i for i, ln in enumerate(lines) if "jupyterlab-telemetry/main" in ln), None)
+    assert at is not None, text
+    assert "enabled" in lines[at] and "OK" in lines[at + 1], text
+    share = Path(sys.prefix) / "share" / "jupyter" / "nbextensions" / "jupyterlab-telemetry"
+    assert (share / "main.js").read_text().startswith("define([")
+    assert "TelemetryCoreClient" in (share / "telemetry-core-client.js").read_text()
