@@ -35,6 +35,19 @@ def user_auth(user: str, **kwargs: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_user_token(user, key=USER_TOKEN_KEY, **kwargs)}"}
 
 
+class Clock:
+    """A clock tests step by hand (``advance``), for code that takes one (``clock=``)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @contextmanager
 def serve_in_process(eventlog: EventLog, **settings: Any) -> Iterator[tuple[str, Service]]:
     """Serve ``eventlog`` on a free port; yields (base URL, the Service)."""

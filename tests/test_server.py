@@ -22,6 +22,7 @@ from rest_helpers import (
     CLIENT,
     IDENTITY_SETTINGS,
     TOKEN,
+    Clock,
     serve_in_process,
     user_auth,
 )
@@ -164,14 +165,16 @@ def test_a_client_id_gives_a_stable_event_id_and_a_resend_is_a_duplicate(
 
 def test_the_dedup_window_is_bounded_by_count_and_time(eventlog: EventLog,
                                                        capture: CaptureHandler) -> None:
+    clock = Clock()
     with serve_in_process(eventlog, dedup_max_ids=2, dedup_seconds=0.5,
-                          dedup_store="memory") as (url, _):
+                          dedup_store="memory") as (url, service):
+        service.recent.clock = clock
         api = url + "/api/telemetry/"
         post(api, [event(id="1"), event(id="2"), event(id="3")])  # "1" falls out
         statuses = [r["status"] for r in post(api, [event(id="1"), event(id="3")]).json()[
             "results"]]
         assert statuses == ["recorded", "duplicate"]
-        time.sleep(0.6)
+        clock.advance(0.6)  # past the window
         assert post(api, event(id="3")).json()["results"][0]["status"] == "recorded"
 
 
@@ -179,17 +182,24 @@ def test_the_recent_id_file_is_bounded_by_count_and_time_across_a_restart(
         eventlog: EventLog, capture: CaptureHandler, tmp_path: Path) -> None:
     store = tmp_path / "ids" / "recent.sqlite3"
     settings = {"dedup_max_ids": 2, "dedup_seconds": 0.5, "dedup_store": str(store)}
+    clock = Clock(time.time())  # the file holds wall-clock times
     with serve_in_process(eventlog, **settings) as (url, service):
+        assert service.recent_on_disk is not None
+        service.recent_on_disk.clock = clock
         post(url + "/api/telemetry/", [event(id="1"), event(id="2"), event(id="3")])
         assert service.recent_on_disk is not None
         service.recent_on_disk.compact()  # what runs every 30 s: "1" falls out
-    with serve_in_process(eventlog, **settings) as (url, _):  # a new process's memory
+    with serve_in_process(eventlog, **settings) as (url, service):  # a new process's memory
+        assert service.recent_on_disk is not None
+        service.recent_on_disk.clock = clock
         api = url + "/api/telemetry/"
         statuses = [r["status"] for r in post(api, [event(id="1"), event(id="3")]).json()[
             "results"]]
         assert statuses == ["recorded", "duplicate"]
-    time.sleep(0.6)
-    with serve_in_process(eventlog, **settings) as (url, _):
+    clock.advance(0.6)  # past the window
+    with serve_in_process(eventlog, **settings) as (url, service):
+        assert service.recent_on_disk is not None
+        service.recent_on_disk.clock = clock
         assert post(url + "/api/telemetry/", event(id="3")).json()["results"][0][
             "status"] == "recorded"
     assert len(capture.events) == 5

@@ -141,7 +141,8 @@ def test_the_readme_example_runs(tmp_path: Path) -> None:
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert '"status":"recorded"' in done.stdout
-    [line] = (tmp_path / "events" / "code-executed").glob("*.jsonl")
+    kernel = "telemetry.jupyter.org_schemas_events_kernel_code-executed"
+    [line] = (tmp_path / "events" / kernel).glob("*.jsonl")
     [event] = [json.loads(x) for x in line.read_text().splitlines()]
     assert event["kernel_id"] == "k1" and event["__source__"]["client"] == "lab-portal"
 
