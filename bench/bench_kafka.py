@@ -253,8 +253,11 @@ def main() -> None:
     for name, (wall, cpu, broker_cpu) in us.items():
         print(f"{name:40} {1e6 / wall:10.0f} {wall:9.2f} {us[fastest][0] / wall:6.2f} "
               f"{cpu:13.2f} {broker_cpu:11.2f} {(cpu + broker_cpu) / wall:6.2f} of {cores}")
-    for name in ("KafkaSink.submit -> acknowledged", "EventLog.record_event -> acknowledged"):
-        print(f"{name} / fastest raw = {us[fastest][0] / us[name][0]:.2f} (target >= 0.40)")
+    targets = {"KafkaSink.submit -> acknowledged": 0.40,
+               "EventLog.record_event -> acknowledged": 0.50}  # issue 23
+    for name, target in targets.items():
+        print(f"{name} / fastest raw = {us[fastest][0] / us[name][0]:.2f} "
+              f"(target >= {target:.2f})")
     print("write_batch alone: the sink's own work, called directly in batches (no queue,\n"
           "no delivery thread); submit adds the framework's queue and thread.\n"
           "cpu us/event: CPU of this process (Python and librdkafka threads) in the fastest\n"

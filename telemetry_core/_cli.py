@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "telemetry_core.sinks._spool_cli",  # spool list|clean (issue 20)
     "telemetry_core._cli_consent",  # consent show/grant/revoke/history (issue 16)
     "telemetry_core.server._serve",  # serve: the REST API (issue 17)
+    "telemetry_core.server._token_cli",  # token mint: signed user tokens (issue 24)
     "telemetry_core._cli_subject",  # subject find|export|erase (issue 28)
 )
 

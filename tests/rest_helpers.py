@@ -16,7 +16,36 @@ from telemetry_core.server import Service, TelemetryServer, make_app
 from telemetry_core.server._auth import Tokens
 
 TOKEN = "t0ken-for-tests"
-CLIENT = "lab-portal"
+CLIENT = "lab-portal"  # the plain form: may not name users
+BACKEND_TOKEN = "backend-t0ken-for-tests"
+BACKEND = "portal-backend"  # a trusted server-side client: may name users
+ADMIN_TOKEN = "admin-t0ken-for-tests"
+ADMIN = "consent-desk"  # may read and change anyone's consent
+USER_TOKEN_KEY = "a-test-secret-of-at-least-32-bytes!!"
+IDENTITY_SETTINGS: dict[str, Any] = {
+    "tokens": {CLIENT: TOKEN, BACKEND: {"token": BACKEND_TOKEN, "roles": ["name-users"]},
+               ADMIN: {"token": ADMIN_TOKEN, "roles": ["consent-admin"]}},
+    "user_tokens": {"key": USER_TOKEN_KEY}}
+
+
+def user_auth(user: str, **kwargs: Any) -> dict[str, str]:
+    """The Authorization header of a user token for ``user`` (the tests' key)."""
+    from telemetry_core.server import mint_user_token
+
+    return {"Authorization": f"Bearer {mint_user_token(user, key=USER_TOKEN_KEY, **kwargs)}"}
+
+
+class Clock:
+    """A clock tests step by hand (``advance``), for code that takes one (``clock=``)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @contextmanager

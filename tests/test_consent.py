@@ -275,7 +275,7 @@ def test_history_is_append_only_and_state_is_the_rest_json(schema):
                 "recorded": True} in state["schemas"]
         assert state["decisions"][0] == {
             "scope": SCHEMA_ID, "granted": True, "notice_version": first.notice_version,
-            "at": first.at, "via": "rest"}
+            "at": first.at, "via": "rest", "by": "via:rest", "auth": "local"}
         with pytest.raises(dataclasses.FrozenInstanceError):  # the audit trail is not edited
             first.granted = False  # type: ignore[misc]
 

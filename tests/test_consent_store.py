@@ -169,3 +169,32 @@ def test_a_postgresql_store_that_goes_down_and_comes_back(schema, postgres, capl
             postgres.start()
         time.sleep(1.1)  # past the store's retry interval
         assert log.record_event(SCHEMA_ID, 1, {"name": "x"}, user="alice") is not None
+
+
+def test_a_store_from_before_the_audit_columns_is_migrated(schema, store_url):
+    # The table as the first release made it: no decided_by, no auth_method.
+    import sqlalchemy as sa
+
+    from telemetry_core.consent._store import store_url as to_url
+
+    engine = sa.create_engine(to_url(store_url))
+    key = "INTEGER" if store_url.startswith("sqlite") else "SERIAL"
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            f"CREATE TABLE telemetry_consent_decisions (id {key} PRIMARY KEY, user_id "
+            "VARCHAR(256) NOT NULL, scope VARCHAR(1024) NOT NULL, granted BOOLEAN NOT NULL, "
+            "notice_version VARCHAR(64) NOT NULL, at VARCHAR(40) NOT NULL, "
+            "via VARCHAR(64) NOT NULL)"))
+        conn.execute(sa.text(
+            "INSERT INTO telemetry_consent_decisions (user_id, scope, granted, notice_version, "
+            "at, via) VALUES ('alice', :scope, false, "
+            "'n-000000000000', '2026-01-01T00:00:00.000000Z', 'cli')"), {"scope": SCHEMA_ID})
+    engine.dispose()
+    with _log(schema, store_url) as log:
+        log.consent.decide("alice", SCHEMA_ID, False, via="rest", by="user:alice",
+                           auth="user-token")
+        old, new = log.consent.history("alice")
+        assert (old.via, old.by, old.auth) == ("cli", "", "")  # not known then: not invented
+        assert (new.by, new.auth) == ("user:alice", "user-token")
+    with _log(schema, store_url) as again:  # a second open finds the columns there
+        assert len(again.consent.history("alice")) == 2

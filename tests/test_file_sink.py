@@ -10,7 +10,14 @@ from typing import Any
 import orjson
 import pytest
 
-from telemetry_core.sinks import FileSink, SinkConfigError, SinkEvent, SinkHandler, create_sink
+from telemetry_core.sinks import (
+    FileSink,
+    SinkConfigError,
+    SinkEvent,
+    SinkHandler,
+    clean,
+    create_sink,
+)
 
 KERNEL = "https://telemetry.jupyter.org/schemas/events/kernel/code-executed"
 OPENED = "https://telemetry.jupyter.org/schemas/events/contents/opened/v1"
@@ -47,11 +54,28 @@ def test_readme_demo_config_splits_by_schema_and_date(monkeypatch: pytest.Monkey
         sink.submit(e)
     sink.close()
     files = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "events").rglob("*.jsonl"))
-    assert files == ["events/code-executed/2026-03-04.jsonl",
-                     "events/code-executed/2026-03-05.jsonl", "events/opened/2026-03-04.jsonl"]
-    day1 = (tmp_path / "events/code-executed/2026-03-04.jsonl").read_bytes()
+    kernel = "events/telemetry.jupyter.org_schemas_events_kernel_code-executed"
+    assert files == [
+        "events/telemetry.jupyter.org_schemas_events_contents_opened_v1/2026-03-04.jsonl",
+        f"{kernel}/2026-03-04.jsonl", f"{kernel}/2026-03-05.jsonl"]
+    day1 = (tmp_path / kernel / "2026-03-04.jsonl").read_bytes()
     assert day1 == sent[0].json + b"\n" + sent[3].json + b"\n"  # the core's bytes, as they are
     assert sink.stats()["delivered"] == 4
+
+
+def test_default_names_are_one_directory_per_schema_id(tmp_path: Path) -> None:
+    # Both ids end in "opened": a directory per last segment would mix them in one file.
+    lab = "https://telemetry.jupyter.org/schemas/events/jupyterlab/notebook/opened"
+    contents = "https://telemetry.jupyter.org/schemas/events/contents/opened"
+    sink = file_sink(str(tmp_path) + "/")
+    sink.open()
+    sink.write_batch([event(1, lab), event(2, contents)])
+    sink.close()
+    files = list(tmp_path.rglob("*.jsonl"))
+    assert len({f.parent for f in files}) == 2
+    for f in files:  # each file holds its own schema's event, under the id made safe
+        (line,) = f.read_bytes().splitlines()
+        assert f.parent.name == clean(orjson.loads(line)["__schema__"])
 
 
 def test_file_path_with_variables_and_a_plain_file(tmp_path: Path) -> None:
@@ -98,10 +122,11 @@ def test_unwritable_directory_fails_at_start(tmp_path: Path) -> None:
 def test_a_write_error_retries_only_that_files_events(tmp_path: Path) -> None:
     sink = file_sink(str(tmp_path / "out") + "/")
     sink.open()
-    (tmp_path / "out" / "opened").write_text("a file where a directory should be")
+    (tmp_path / "out" / clean(OPENED)).write_text("a file where a directory should be")
     result = sink.write_batch([event(1), event(2, OPENED), event(3)])
     assert result is not None and [e.event_id for e in result.retry] == ["id2"]
-    assert len((tmp_path / "out/code-executed/2026-03-04.jsonl").read_bytes().splitlines()) == 2
+    written = tmp_path / "out" / clean(KERNEL) / "2026-03-04.jsonl"
+    assert len(written.read_bytes().splitlines()) == 2
     sink.close()
 
 

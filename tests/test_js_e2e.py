@@ -38,6 +38,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-c
 PAGE_VIEW = "https://example.org/schemas/page-view"  # required: always recorded
 SEARCH = "https://example.org/schemas/search"  # opt-in: only after the user's yes
 SECRET = "SECRET-VALUE-7f3a"  # planted in invalid events: must never show up anywhere
+USER_TOKEN_KEY = "the-e2e-backend-secret-of-32-bytes+"  # replaces the README's placeholder
+
+
+def user_token(user: str) -> str:
+    """What the site's backend hands the signed-in ``user``'s page: a minted user token."""
+    from telemetry_core.server import mint_user_token
+
+    return mint_user_token(user, key=USER_TOKEN_KEY, ttl=600)
 SCHEMAS: dict[str, dict[str, Any]] = {
     PAGE_VIEW: {
         "$id": PAGE_VIEW, "version": 1, "title": "Page view",
@@ -116,6 +124,8 @@ def site() -> Iterator[Site]:
             path = self.path.split("?")[0]
             if path.endswith("/dist/index.js"):
                 self.answer(200, "text/javascript", bundle)
+            elif path == "/api/telemetry-token":  # the site's backend: its visitor's token
+                self.answer(200, "text/plain", user_token("readme-visitor").encode())
             elif path in site.pages:
                 self.answer(200, "text/html; charset=utf-8", site.pages[path].encode())
             else:
@@ -213,7 +223,8 @@ def serve_config(tmp_path: Path, origin: str) -> dict[str, Any]:
     sink.update(path=f"{tmp_path}/events/", batch_age=0.05)
     eventlog["consent_store"] = f"sqlite:///{tmp_path}/consent.sqlite3"
     server["allowed_origins"] = [origin]
-    server["tokens"] = {}  # rest_server adds the test's own
+    server["user_tokens"]["key"] = USER_TOKEN_KEY  # the README's is for its readers
+    server["tokens"] = {}  # rest_server adds the test's own (a server-side client's)
     return config
 
 
@@ -325,26 +336,47 @@ def test_an_opt_in_schema_is_recorded_only_after_consent_given_through_the_page(
     assert queries == ["asked-after-consent"]
 
 
-def test_consent_is_per_user_named_by_the_x_telemetry_user_header(
+def test_a_browser_user_grants_and_revokes_only_their_own_consent(
         collector: Collector, site: Site, context: Any) -> None:
-    def user_page(user: str) -> Any:
+    def user_page(user: str, **options: Any) -> Any:
         return open_page(context, site.page(f"user-{user}", {
-            **collector.client_options, "maxBatchAgeMs": 100,
-            "storageKey": f"queue-of-{user}", "headers": {"X-Telemetry-User": user}}))
+            "url": collector.server.api, "userToken": user_token(user), "maxBatchAgeMs": 100,
+            **options}))
 
     ada, bob = user_page("ada"), user_page("bob")
     granted = ada.evaluate("""async (schema) => {
       const notice = await client.getNotice();
       const state = await client.setConsent([{scope: schema, granted: true}], notice.noticeVersion);
-      return {user: state.user, result: await client.recordEvent(schema, 1, {query: "ada's"}),
+      return {user: state.user, by: state.decisions.at(-1).by,
+              result: await client.recordEvent(schema, 1, {query: "ada's"}),
               flushed: await client.flush()};
     }""", SEARCH)
-    assert granted["user"] == "ada" and granted["result"]["status"] == "queued"
-    assert granted["flushed"] is True
+    assert granted["user"] == "ada" and granted["by"] == "user:ada"
+    assert granted["result"]["status"] == "queued" and granted["flushed"] is True
     refused = bob.evaluate("""async (schema) => ({state: await client.getConsent(),
         result: await client.recordEvent(schema, 1, {query: "bob's"})})""", SEARCH)
     assert refused["state"]["user"] == "bob"
     assert refused["result"] == {"status": "not_recorded", "reason": "no_consent"}
+    # Bob's page naming ada (a forged header) can neither read nor change her consent.
+    forger = user_page("bob", headers={"X-Telemetry-User": "ada"}, storageKey="forger")
+    forged = forger.evaluate("""async (schema) => {
+      const notice = await client.getNotice();
+      const tries = [client.getConsent(),
+                     client.setConsent({[schema]: false}, notice.noticeVersion)];
+      return (await Promise.allSettled(tries)).map((r) => r.reason?.status ?? "fulfilled");
+    }""", SEARCH)
+    assert forged == [403, 403]
+    # Ada's yes stands; then she revokes it herself, and her events stop.
+    revoked = ada.evaluate("""async (schema) => {
+      const before = (await client.getConsent()).schemas.find((s) => s.schema_id === schema);
+      const notice = await client.getNotice();
+      const after = await client.setConsent({[schema]: false}, notice.noticeVersion);
+      return {before: before.granted, after: after.schemas.find(
+                (s) => s.schema_id === schema).granted,
+              result: await client.recordEvent(schema, 1, {query: "after revoking"})};
+    }""", SEARCH)
+    assert revoked == {"before": True, "after": False,
+                       "result": {"status": "not_recorded", "reason": "no_consent"}}
     collector.stop()
     assert [e["query"] for e in collector.recorded()] == ["ada's"]
 
@@ -354,9 +386,9 @@ def test_users_taking_turns_in_one_browser_keep_their_own_stored_events(
     # Ada, then Bob on the same browser profile and site: an event Ada recorded offline
     # must go as Ada's (under her consent) when she is back, never as Bob's.
     def user_url(user: str) -> str:
-        return site.page(f"turns-{user}", {**collector.client_options, "maxBatchAgeMs": 100,
-                                           "maxRetries": 0, "retryMaxMs": 600000,
-                                           "headers": {"X-Telemetry-User": user}})
+        return site.page(f"turns-{user}", {"url": collector.server.api,
+                                           "userToken": user_token(user), "maxBatchAgeMs": 100,
+                                           "maxRetries": 0, "retryMaxMs": 600000})
 
     ada = open_page(context, user_url("ada"))
     ada.evaluate("""async (schema) => {
@@ -494,7 +526,6 @@ def test_the_readme_browser_example_runs_against_the_real_server(
     html = readme_block("html browser-example")
     html = html.replace("https://collector.example.org:8585/api/telemetry/",
                         collector.client_options["url"])
-    html = html.replace("YOUR-SITE-TOKEN", collector.client_options["token"])
     site.pages["/readme.html"] = html
     page = context.new_page()
     page.goto(f"{site.origin}/readme.html")
@@ -503,6 +534,7 @@ def test_the_readme_browser_example_runs_against_the_real_server(
     collector.stop()
     [event] = collector.recorded()
     assert event["__schema__"] == PAGE_VIEW and event["page"] == "/readme.html"
+    assert event["__source__"]["client"] == "user-token"  # the page held no client token
 
 
 def test_the_readme_node_example_records_an_event(collector: Collector, tmp_path: Path) -> None:

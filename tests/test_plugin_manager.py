@@ -6,6 +6,7 @@ import subprocess
 import sys
 import types
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,12 @@ import pytest
 from telemetry_core import hookimpl, register_plugin, unregister_plugin
 from telemetry_core.sinks import (
     FileSink,
-    Option,
     Sink,
     SinkConfigError,
     SinkContext,
     SinkEvent,
     create_sink,
+    option,
     sink_class,
 )
 from telemetry_core.sinks._registry import installed_sink_names
@@ -27,12 +28,15 @@ from telemetry_core.sinks._registry import installed_sink_names
 class HandMade(Sink):
     """A sink registered from code, without an entry point."""
 
-    type = "handmade"
-    options = (Option("colour", "str", "blue", "a colour"),)
+    @dataclass(frozen=True)
+    class Options:
+        colour: str = option("blue", "a colour")
 
-    def __init__(self, context: SinkContext, *, colour: str) -> None:
+    type = "handmade"
+
+    def __init__(self, context: SinkContext, options: Options) -> None:
         super().__init__(context)
-        self.colour = colour
+        self.colour = options.colour
 
     def write_batch(self, events: Sequence[SinkEvent]) -> None:
         return None

@@ -17,7 +17,15 @@ import requests
 from conftest import SCHEMA_ID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rest_helpers import CLIENT, TOKEN, serve_in_process
+from rest_helpers import (
+    BACKEND_TOKEN,
+    CLIENT,
+    IDENTITY_SETTINGS,
+    TOKEN,
+    Clock,
+    serve_in_process,
+    user_auth,
+)
 
 from telemetry_core import EventLog
 from telemetry_core.server import derive_event_id
@@ -157,14 +165,16 @@ def test_a_client_id_gives_a_stable_event_id_and_a_resend_is_a_duplicate(
 
 def test_the_dedup_window_is_bounded_by_count_and_time(eventlog: EventLog,
                                                        capture: CaptureHandler) -> None:
+    clock = Clock()
     with serve_in_process(eventlog, dedup_max_ids=2, dedup_seconds=0.5,
-                          dedup_store="memory") as (url, _):
+                          dedup_store="memory") as (url, service):
+        service.recent.clock = clock
         api = url + "/api/telemetry/"
         post(api, [event(id="1"), event(id="2"), event(id="3")])  # "1" falls out
         statuses = [r["status"] for r in post(api, [event(id="1"), event(id="3")]).json()[
             "results"]]
         assert statuses == ["recorded", "duplicate"]
-        time.sleep(0.6)
+        clock.advance(0.6)  # past the window
         assert post(api, event(id="3")).json()["results"][0]["status"] == "recorded"
 
 
@@ -172,17 +182,24 @@ def test_the_recent_id_file_is_bounded_by_count_and_time_across_a_restart(
         eventlog: EventLog, capture: CaptureHandler, tmp_path: Path) -> None:
     store = tmp_path / "ids" / "recent.sqlite3"
     settings = {"dedup_max_ids": 2, "dedup_seconds": 0.5, "dedup_store": str(store)}
+    clock = Clock(time.time())  # the file holds wall-clock times
     with serve_in_process(eventlog, **settings) as (url, service):
+        assert service.recent_on_disk is not None
+        service.recent_on_disk.clock = clock
         post(url + "/api/telemetry/", [event(id="1"), event(id="2"), event(id="3")])
         assert service.recent_on_disk is not None
         service.recent_on_disk.compact()  # what runs every 30 s: "1" falls out
-    with serve_in_process(eventlog, **settings) as (url, _):  # a new process's memory
+    with serve_in_process(eventlog, **settings) as (url, service):  # a new process's memory
+        assert service.recent_on_disk is not None
+        service.recent_on_disk.clock = clock
         api = url + "/api/telemetry/"
         statuses = [r["status"] for r in post(api, [event(id="1"), event(id="3")]).json()[
             "results"]]
         assert statuses == ["recorded", "duplicate"]
-    time.sleep(0.6)
-    with serve_in_process(eventlog, **settings) as (url, _):
+    clock.advance(0.6)  # past the window
+    with serve_in_process(eventlog, **settings) as (url, service):
+        assert service.recent_on_disk is not None
+        service.recent_on_disk.clock = clock
         assert post(url + "/api/telemetry/", event(id="3")).json()["results"][0][
             "status"] == "recorded"
     assert len(capture.events) == 5
@@ -366,12 +383,15 @@ def test_notice_in_each_format(api: str, fmt: str, content_type: str, marker: st
 def opt_in_api(schema: dict[str, Any], capture: CaptureHandler) -> Iterator[str]:
     with EventLog(handlers=[capture], allowed_schemas={SCHEMA_ID: {"consent": "opt-in"}}) as log:
         log.register_schema(schema)
-        with serve_in_process(log) as (url, _):
+        with serve_in_process(log, **IDENTITY_SETTINGS) as (url, _):
             yield url + "/api/telemetry/"
 
 
+TRUSTED = {"Authorization": f"Bearer {BACKEND_TOKEN}"}  # may name users
+
+
 def consent(api: str, user: str, body: Any = None) -> requests.Response:
-    headers = {**AUTH, "X-Telemetry-User": user}
+    headers = user_auth(user)  # the user's own, proven by a signed user token
     if body is None:
         return requests.get(api + "consent", headers=headers, timeout=30)
     return requests.put(api + "consent", data=json.dumps(body), timeout=30,
@@ -385,18 +405,19 @@ def test_consent_decides_what_is_recorded_per_user(opt_in_api: str,
     assert state["user"] == "ada" and state["decisions"] == []
     assert state["schemas"] == [{"schema_id": SCHEMA_ID, "consent": "opt-in", "granted": False,
                                  "recorded": False}]
-    refused = post(api, event(), headers={"X-Telemetry-User": "ada"}).json()
+    refused = post(api, event(), headers={**TRUSTED, "X-Telemetry-User": "ada"}).json()
     assert refused["results"] == [{"status": "not_recorded", "reason": "no_consent"}]
     after = consent(api, "ada", {"notice_version": state["notice_version"],
                                  "decisions": [{"scope": SCHEMA_ID, "granted": True}]}).json()
     assert after["schemas"][0]["granted"] is True and after["schemas"][0]["recorded"] is True
     [decision] = after["decisions"]
     assert decision["via"] == "rest" and decision["granted"] is True
-    assert post(api, event({"name": "ada's"}), headers={"X-Telemetry-User": "ada"}).json()[
+    assert decision["by"] == "user:ada" and decision["auth"] == "user-token"
+    assert post(api, event({"name": "ada's"}), headers=user_auth("ada")).json()[
         "recorded"] == 1
     # Another user has not agreed; an event's own user wins over the header.
     mixed = post(api, [event({"name": "bob's"}), event({"name": "ada again"}, user="ada")],
-                 headers={"X-Telemetry-User": "bob"}).json()
+                 headers={**TRUSTED, "X-Telemetry-User": "bob"}).json()
     assert [r["status"] for r in mixed["results"]] == ["not_recorded", "recorded"]
     assert [e["name"] for e in capture.events] == ["ada's", "ada again"]
     assert "ada" not in json.dumps(capture.events[0]["__source__"])  # the user is not stamped
@@ -418,7 +439,8 @@ def test_consent_refusals_are_400_and_keep_earlier_decisions(opt_in_api: str) ->
         assert_error(consent(api, "ada", bad), 400, "bad_shape")
     assert_error(requests.put(api + "consent", data=b"{}", headers=AUTH, timeout=30), 415,
                  "unsupported_media_type")
-    assert_error(consent(api, "two words"), 400, "bad_header")
+    assert_error(requests.get(api + "consent", timeout=30, headers={
+        **user_auth("ada"), "X-Telemetry-User": "two words"}), 400, "bad_header")
 
 
 def test_a_decision_on_a_required_schema_is_400(api: str) -> None:

@@ -141,7 +141,8 @@ def test_the_readme_example_runs(tmp_path: Path) -> None:
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert '"status":"recorded"' in done.stdout
-    [line] = (tmp_path / "events" / "code-executed").glob("*.jsonl")
+    kernel = "telemetry.jupyter.org_schemas_events_kernel_code-executed"
+    [line] = (tmp_path / "events" / kernel).glob("*.jsonl")
     [event] = [json.loads(x) for x in line.read_text().splitlines()]
     assert event["kernel_id"] == "k1" and event["__source__"]["client"] == "lab-portal"
 
@@ -180,3 +181,59 @@ def test_a_recent_id_file_that_cannot_be_written_loses_no_event(tmp_path: Path) 
         assert server.stop(signal.SIGTERM) == 0
         assert "recent event ids" in server.log()
     assert len(recorded(tmp_path)) == 5
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def _upload(port: int, path: str, headers: str, megabytes: int) -> tuple[bytes, int]:
+    """Send a ``megabytes`` body to ``path`` on a raw socket; (the answer's first bytes,
+    how many body bytes went out before the server closed the connection)."""
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    size = megabytes << 20
+    sock.sendall(f"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n{headers}"
+                 "\r\n".encode())
+    chunk, sent = b"x" * (1 << 20), 0
+    try:
+        while sent < size:
+            sock.sendall(chunk)
+            sent += len(chunk)
+    except OSError:
+        pass  # the server answered and closed: the rest of the body is never read
+    try:
+        answer = sock.recv(4096)
+    except OSError:
+        answer = b""
+    sock.close()
+    return answer, sent
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_a_no_token_50mb_upload_is_refused_before_the_body(tmp_path: Path) -> None:
+    # Six parallel 50 MB uploads without a token, to PUT consent and to a path that does
+    # not exist: each is answered from its headers and the collector's memory stays flat.
+    with rest_server(config(tmp_path)) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        assert requests.get(server.api + "health", timeout=30).ok
+        before = _rss_kib(server.process.pid)
+        results: list[tuple[bytes, int]] = []
+        targets = [("/api/telemetry/consent", "Content-Type: application/json\r\n"),
+                   ("/api/telemetry/nothing", "")] * 3
+        threads = [threading.Thread(target=lambda p=p, h=h: results.append(
+            _upload(port, p, h, 50))) for p, h in targets]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        after = _rss_kib(server.process.pid)
+        assert len(results) == 6
+        statuses = sorted(answer.split(b" ", 2)[1] for answer, _ in results)
+        assert statuses == [b"401"] * 3 + [b"404"] * 3, results
+        # Buffered, six bodies would be 300 MB; a stray 1 MiB read buffer each is allowed.
+        assert after - before < 30 << 10, (before, after)

@@ -32,8 +32,8 @@ _made: list[Recorder] = []
 class ConfiguredRecorder(Recorder):
     """The test-double sink, made by ``create_sink`` from a configuration entry."""
 
-    def __init__(self, context: SinkContext, **options: Any) -> None:
-        super().__init__(context, **options)
+    def __init__(self, context: SinkContext, options: Recorder.Options) -> None:
+        super().__init__(context, options)
         _made.append(self)
 
 
@@ -58,7 +58,7 @@ def test_record_event_to_bytes_on_disk_through_the_file_sink(tmp_path: Path) -> 
                            "spool_dir": str(tmp_path / "spool")}])
     recorded = [log.record_event(SCHEMA_ID, 1, {"n": i, "user": "ada"}) for i in range(200)]
     log.close()
-    [path] = list((tmp_path / "events" / "sink-e2e").glob("*.jsonl"))
+    [path] = list((tmp_path / "events" / "example.org_schemas_sink-e2e").glob("*.jsonl"))
     lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
     assert lines == recorded  # every event, in order, redacted as recorded
     assert all(line["user"] is None for line in lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from telemetry_core.sinks import (
     SinkHandler,
     TransientSinkError,
     WriteResult,
+    extra_options,
+    option,
     read_dead_letters,
 )
 from telemetry_core.testing import wait_for
@@ -43,17 +46,19 @@ def ids(n: int, start: int = 0) -> list[str]:
 class Recorder(Sink):
     """A sink that records event ids; ``up`` cleared makes it fail, ``gate`` blocks it."""
 
-    type = "recorder"
-    options = (Option("down", "bool", False, "start failing"),
-               Option("gate", "any", None, "write_batch waits for it", nullable=True))
+    @dataclass(frozen=True)
+    class Options:
+        down: bool = option(False, "start failing")
+        gate: threading.Event | None = option(None, "write_batch waits for it")
 
-    def __init__(self, context: SinkContext, *, down: bool = False,
-                 gate: threading.Event | None = None) -> None:
+    type = "recorder"
+
+    def __init__(self, context: SinkContext, options: Options) -> None:
         super().__init__(context)
         self.up = threading.Event()
-        if not down:
+        if not options.down:
             self.up.set()
-        self.gate = gate
+        self.gate = options.gate
         self.entered = threading.Event()
         self.got: list[str] = []
         self.calls = 0
@@ -478,6 +483,122 @@ def test_bad_options_are_clear(option: str, value: object, message: str) -> None
         make(**{option: value})
     assert str(info.value).startswith("recorder sink: ")
     assert message in str(info.value)
+
+
+@dataclass(frozen=True)
+class _Typed:
+    count: int = option(1, "a whole number", minimum=1)
+    ratio: float = option(0.5, "a number")
+    label: str | None = option(None, "a string, or not set")
+    tags: list[str] = option([], "a list")
+    server: str = option(None, "the server.address", key="server.address", required=True)
+
+
+class TypedSink(Sink):
+    """Options declared once, as a dataclass; received as one instance of it."""
+
+    type = "typed"
+    Options = _Typed
+
+    def __init__(self, context: SinkContext, options: _Typed) -> None:
+        super().__init__(context)
+        self.settings = options
+
+    def write_batch(self, events: Sequence[SinkEvent]) -> None:
+        return None
+
+
+def test_options_are_declared_once_and_arrive_as_one_typed_object() -> None:
+    declared = {o.name: o for o in TypedSink.declared_options()}
+    assert [(o.kind, o.nullable, o.required) for o in declared.values()] == [
+        ("int", False, False), ("float", False, False), ("str", True, False),
+        ("list", False, False), ("str", False, True)]
+    sink = SinkHandler(TypedSink, **{"server.address": "h:1", "count": 3}, spool=False).sink
+    assert isinstance(sink, TypedSink)
+    assert sink.settings == _Typed(count=3, ratio=0.5, label=None, tags=[], server="h:1")
+    assert sink.settings.tags is not _Typed().tags  # a fresh list each, never shared
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"count": "3"}, "'count' must be a whole number, got '3'"),
+    ({"count": 0}, "'count' must be >= 1, got 0"),
+    ({"ratio": None}, "'ratio' must be a number, got None"),
+    ({"tags": "a,b"}, "'tags' must be a list"),
+    ({"cuont": 2}, "unknown option 'cuont'; did you mean 'count'"),
+    ({"server_address": "h:1"}, "did you mean 'server.address'"),
+    ({"server.address": None}, "'server.address' is required"),
+])
+def test_a_wrong_option_is_a_config_error_never_a_type_error(
+        options: dict[str, Any], message: str) -> None:
+    settings = {"server.address": "h:1", **options}
+    with pytest.raises(SinkConfigError, match="typed sink: ") as info:
+        SinkHandler(TypedSink, **settings, spool=False)
+    assert message in str(info.value)
+
+
+def test_a_sink_written_for_the_older_contract_still_works() -> None:
+    # A tuple of Option values and keyword arguments, as plugins wrote before Options.
+    class Older(Sink):
+        type = "older"
+        options = (Option("colour", "str", "blue", "a colour"),)
+
+        def __init__(self, context: SinkContext, *, colour: str) -> None:
+            super().__init__(context)
+            self.colour = colour
+
+        def write_batch(self, events: Sequence[SinkEvent]) -> None:
+            return None
+
+    sink = SinkHandler(Older, colour="red", spool=False).sink
+    assert isinstance(sink, Older) and sink.colour == "red"
+    assert [o.name for o in Older.declared_options()] == ["colour"]
+    with pytest.raises(SinkConfigError, match="did you mean 'colour'"):
+        SinkHandler(Older, color="red", spool=False)
+
+
+def test_extra_settings_arrive_in_the_extra_options_field() -> None:
+    @dataclass(frozen=True)
+    class WithExtra:
+        topic: str = option("t", "a topic")
+        settings: dict[str, Any] = extra_options("client settings")
+
+    class Passing(TypedSink):
+        Options = WithExtra
+
+        @classmethod
+        def accepts_extra(cls, key: str) -> bool:
+            return "." in key
+
+    sink = SinkHandler(Passing, **{"linger.ms": 5}, spool=False).sink
+    assert isinstance(sink, Passing)
+    assert sink.settings == WithExtra(topic="t", settings={"linger.ms": 5})
+    with pytest.raises(SinkConfigError, match="unknown option 'linger'"):
+        SinkHandler(Passing, linger=5, spool=False)
+
+    class Dropping(Passing):  # lets settings through but has nowhere to put them
+        Options = _Typed
+
+    with pytest.raises(TypeError, match="no extra_options"):
+        SinkHandler(Dropping, **{"server.address": "h:1", "linger.ms": 5}, spool=False)
+
+
+def test_a_sinks_counters_change_only_under_the_delivery_lock() -> None:
+    # A sink may count from any thread (S3's uploads); stats() reads every counter under
+    # the delivery's lock, so a count must wait for it.
+    h = make(spool=False)
+    counted = threading.Event()
+
+    def count() -> None:
+        h.delivery.context.count("mine")
+        counted.set()
+
+    counter = threading.Thread(target=count)
+    with h.delivery._cv:
+        counter.start()
+        assert not counted.wait(0.2)  # held off while the lock is taken
+    counter.join()
+    assert h.stats()["mine"] == 1
+    h.close()
 
 
 def test_default_spool_dir_uses_xdg_state_home(monkeypatch: pytest.MonkeyPatch,

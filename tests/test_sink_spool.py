@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from test_sink_handler import Recorder, ids, make, make_event
 
 from telemetry_core import EventLog
 from telemetry_core.sinks import SinkEvent, TransientSinkError, WriteResult
-from telemetry_core.sinks._spool import Spool, acquire_slot
+from telemetry_core.sinks._slots import acquire_slot
+from telemetry_core.sinks._spool import Spool
 from telemetry_core.testing import wait_for
 
 
@@ -42,6 +44,61 @@ def test_events_come_back_in_order_across_segments(tmp_path: Path) -> None:
     assert spool.peek(5) == first  # peeking does not consume
     assert drain(spool) == ids(50)
     assert spool.is_empty() and list(tmp_path.glob("*.seg")) == []
+
+
+def test_commit_of_nothing_consumes_nothing(tmp_path: Path) -> None:
+    spool = spool_at(tmp_path)
+    spool.append([make_event(i) for i in range(5)])
+    assert len(spool.peek(5)) == 5
+    spool.commit(0)  # nothing was delivered: everything stays
+    assert drain(spool) == ids(5)
+
+
+def test_peek_commit_and_evict_from_two_threads_account_for_every_event(
+        tmp_path: Path) -> None:
+    # The spooler thread appends and evicts (drop_oldest) while the delivery thread
+    # peeks and commits, sometimes only part of a batch: every event is delivered once,
+    # in order, or counted evicted, and neither thread fails.
+    spool = spool_at(tmp_path, max_bytes=4000, segment_bytes=600)
+    total = 3000
+    evicted = 0
+    delivered: list[str] = []
+    errors: list[BaseException] = []
+    produced = threading.Event()
+
+    def spooler() -> None:
+        nonlocal evicted
+        try:
+            for start in range(0, total, 10):
+                chunk = [make_event(n) for n in range(start, min(start + 10, total))]
+                stored = spool.append(chunk)
+                while stored < len(chunk):
+                    evicted += spool.evict_oldest()
+                    stored += spool.append(chunk[stored:])
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            produced.set()
+
+    def deliverer() -> None:
+        try:
+            while not (produced.is_set() and spool.is_empty()) and not errors:
+                batch = spool.peek(7)
+                keep = len(batch) - 1 if len(batch) > 3 else len(batch)
+                delivered.extend(e.event_id for e in batch[:keep])
+                spool.commit(keep)  # the rest comes again, or is evicted
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=spooler), threading.Thread(target=deliverer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert delivered == sorted(set(delivered))  # in order, none twice
+    assert len(delivered) + evicted == total
 
 
 def test_prepend_goes_in_front_of_a_partly_read_head(tmp_path: Path) -> None:

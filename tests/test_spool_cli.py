@@ -15,7 +15,8 @@ from test_sink_handler import make_event
 from telemetry_core._cli import main
 from telemetry_core.sinks import Sink, SinkConfigError, SinkHandler, create_sink
 from telemetry_core.sinks._registry import installed_sink_names
-from telemetry_core.sinks._spool import Spool, acquire_slot
+from telemetry_core.sinks._slots import acquire_slot
+from telemetry_core.sinks._spool import Spool
 
 
 def spool_with(sink_dir: Path, events: int, delivered: int = 0) -> Path:

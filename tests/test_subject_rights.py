@@ -236,3 +236,49 @@ def test_the_notice_says_events_carry_a_pseudonym_and_are_sealed(
     text = telemetry("notice", "--config", str(config), env=env).stdout
     assert "keyed pseudonym of your user name" in " ".join(text.split())
     assert "encrypted with a key of your own" in " ".join(text.split())
+
+
+def test_events_through_the_rest_api_and_record_event_are_found_and_erased(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    """Three users' events arrive through `telemetry serve` (a trusted client that names
+    users) and through record_event, each into its own file sink; find counts both, and
+    erase leaves nothing of bob in either."""
+    import requests
+
+    from telemetry_core.testing.servers import rest_server
+
+    policy = {"allowed_categories": ["user-identifiable-information"], "encrypt": True,
+              "consent": "required"}
+    eventlog = {"allowed_schemas": {CODE: policy, OPENED: policy},
+                "subject_secret": SECRET,
+                "subject_key_store": f"sqlite:///{tmp_path}/keys.sqlite3",
+                "consent_store": f"sqlite:///{tmp_path}/consent.sqlite3"}
+    rest_sink = {"type": "file", "name": "rest", "path": f"{tmp_path}/rest/"}
+    python_sink = {"type": "file", "name": "python", "path": f"{tmp_path}/python/"}
+    with rest_server({"EventLog": {**eventlog, "sinks": [rest_sink]}},
+                     roles=("name-users",)) as server:
+        for user in USERS:
+            for i in range(2):
+                answer = requests.post(
+                    f"{server.url}/api/telemetry/events", timeout=30,
+                    headers={"Authorization": f"Bearer {server.token}",
+                             "X-Telemetry-User": user},
+                    json={"schema_id": OPENED, "version": 1, "data": {
+                        "kind": "file", "path": f"/home/{user}/rest-{i}.csv", "user": user}})
+                assert answer.status_code == 200 and answer.json()["recorded"] == 1
+    with EventLog(**eventlog, sinks=[python_sink]) as log:
+        for user in USERS:
+            log.record_event(CODE, 1, {"kernel_id": "k", "kernel_name": "python3",
+                                       "status": "ok", "code": f"print('{user}')",
+                                       "user": user}, user=user)
+    config = tmp_path / "all.json"
+    config.write_text(json.dumps({"EventLog": {**eventlog, "sinks": [rest_sink, python_sink]}}))
+    found = json.loads(telemetry("subject", "find", "--user", "bob", "--config", str(config),
+                                 "--json", env=env).stdout)
+    assert {s["sink"]: s["events"] for s in found["sinks"]} == {
+        f"file:{tmp_path}/rest": 2, f"file:{tmp_path}/python": 1}
+    telemetry("subject", "erase", "--user", "bob", "--config", str(config), "--sink", "rest",
+              "--sink", "python", "--execute", "--log", str(tmp_path / "log.jsonl"), env=env)
+    stored = stored_bytes(tmp_path / "rest") + stored_bytes(tmp_path / "python")
+    assert b"bob" not in stored
+    assert stored.count(b'"__subject__"') == 2 * 2 + 2  # ada's and cyd's remain

@@ -7,6 +7,7 @@ import {
   type JupyterServerSettings,
 } from "./transport.js";
 import { SchemaSet, type SchemaEntry } from "./validation.js";
+import { tokenClaims, type UserToken } from "./userToken.js";
 
 /** Time, injectable so that tests run batching and backoff without waiting. */
 export interface Clock {
@@ -19,7 +20,16 @@ export interface Clock {
 export interface TelemetryClientOptions {
   /** The API's base URL, e.g. `https://host/api/telemetry` (standalone `telemetry serve`). */
   url?: string;
-  /** A standalone server's client token, sent as `Authorization: Bearer ...`. */
+  /**
+   * The signed-in user's token (standalone `telemetry serve`), sent as `Authorization:
+   * Bearer ...`: a string, or a function the client calls for a fresh one shortly before the
+   * last one expires (and after a 401). Your backend mints it; the page holds no secret.
+   */
+  userToken?: UserToken;
+  /**
+   * A client token, sent as `Authorization: Bearer ...`: only for server-side use (Node);
+   * in a page anyone can read it. Browsers use `userToken`.
+   */
   token?: string;
   /** Inside Jupyter: the server's connection settings instead of `url`/`token`. */
   serverSettings?: JupyterServerSettings;
@@ -30,8 +40,9 @@ export interface TelemetryClientOptions {
   /** Where the queue persists: `localStorage` in browsers, memory elsewhere by default. */
   storage?: QueueStorage;
   /**
-   * The storage key; by default derived from the URL and the `X-Telemetry-User` header, so
-   * servers and users never share a queue (or a cached consent).
+   * The storage key; by default derived from the URL and the user (a string `userToken`'s
+   * subject, or the `X-Telemetry-User` header), so servers and users never share a queue (or
+   * a cached consent). With a `userToken` function, give one per user.
    */
   storageKey?: string;
   /** Events per request (default 20): a batch this full is sent at once. */
@@ -117,7 +128,8 @@ const realClock: Clock = {
  */
 export class TelemetryClient {
   private readonly o: Required<Omit<TelemetryClientOptions,
-    "url" | "token" | "serverSettings" | "headers" | "fetch" | "storage" | "page" | "onError">>;
+    "url" | "token" | "userToken" | "serverSettings" | "headers" | "fetch" | "storage" | "page" |
+    "onError">>;
   private readonly ep: Endpoint;
   private readonly storage: QueueStorage;
   private readonly queue: EventQueue;
@@ -137,15 +149,18 @@ export class TelemetryClient {
 
   /** Inside JupyterLab: `TelemetryClient.forJupyter(app.serviceManager.serverSettings)`. */
   static forJupyter(settings: JupyterServerSettings,
-                    options: Omit<TelemetryClientOptions, "url" | "token" | "serverSettings"> = {},
+                    options: Omit<TelemetryClientOptions,
+                      "url" | "token" | "userToken" | "serverSettings"> = {},
   ): TelemetryClient {
     return new TelemetryClient({ ...options, serverSettings: settings });
   }
 
   constructor(options: TelemetryClientOptions) {
-    this.ep = endpoint(options);
+    const clock = options.clock ?? realClock;
+    this.ep = endpoint(options, () => clock.now());
     this.o = {
-      storageKey: options.storageKey ?? defaultStorageKey(this.ep.url, options.headers),
+      storageKey: options.storageKey ?? defaultStorageKey(this.ep.url, options.headers,
+                                                          options.userToken),
       batchSize: options.batchSize ?? 20,
       maxBatchAgeMs: options.maxBatchAgeMs ?? 5000,
       maxBatchBytes: options.maxBatchBytes ?? KEEPALIVE_BUDGET,
@@ -157,7 +172,7 @@ export class TelemetryClient {
       retryBaseMs: options.retryBaseMs ?? 1000,
       retryMaxMs: options.retryMaxMs ?? 60000,
       schemaRefreshMs: options.schemaRefreshMs ?? 300000,
-      clock: options.clock ?? realClock,
+      clock,
       random: options.random ?? Math.random,
     };
     if (options.onError) this.listeners.add(options.onError);
@@ -539,10 +554,12 @@ export class TelemetryClient {
     const url = `${this.ep.url.replace(/\/+$/, "")}/${path}`;
     let res: Response;
     try {
-      res = await this.ep.fetch(url, { ...this.ep.init, method: "GET", headers: this.ep.headers() });
+      res = await this.ep.fetch(url, { ...this.ep.init, method: "GET", headers: await this.ep.headers() });
     } catch (err) {
+      if (err instanceof TelemetryError) throw err;
       throw new TelemetryError("network", `GET ${path}: no answer (${describe(err)})`);
     }
+    if (res.status === 401) this.ep.unauthorized?.();
     if (!res.ok) throw new TelemetryError("http", `GET ${path}: HTTP ${res.status}`, { status: res.status });
     return { json: await res.text(), res };
   }
@@ -564,8 +581,10 @@ export class TelemetryClient {
  * stored queue and consent are one user's, so the next user of the same browser neither
  * sends them under their own name nor checks them against their own consent.
  */
-function defaultStorageKey(url: string, headers: Record<string, string> = {}): string {
-  const user = Object.entries(headers).find(([k]) => k.toLowerCase() === "x-telemetry-user")?.[1];
+function defaultStorageKey(url: string, headers: Record<string, string> = {},
+                           userToken?: UserToken): string {
+  const user = (typeof userToken === "string" ? tokenClaims(userToken).sub : undefined) ??
+    Object.entries(headers).find(([k]) => k.toLowerCase() === "x-telemetry-user")?.[1];
   return `telemetry-core:${url}${user ? `#user=${encodeURIComponent(user)}` : ""}`;
 }
 

@@ -15,6 +15,10 @@ export interface ConsentDecisionRecord {
   notice_version?: string;
   at?: string;
   via?: string;
+  /** Who made it: `user:<id>` (the user), `client:<name>`, `admin:<id>`. */
+  by?: string;
+  /** How they were authenticated: `user-token`, `oidc`, `jupyter`, `token`, `local`. */
+  auth?: string;
 }
 
 /** The calling user's consent state, as `GET consent` and `PUT consent` answer. */
@@ -23,6 +27,8 @@ export interface ConsentState {
   notice_version?: string;
   schemas: ConsentSchemaState[];
   decisions?: ConsentDecisionRecord[];
+  /** The cursor of older decisions (`GET consent?before=`), null when there are none. */
+  older?: number | null;
 }
 
 /** A decision to send with `setConsent`: a schema id (the scope) and yes or no. */

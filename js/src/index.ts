@@ -9,6 +9,7 @@ export {
 } from "./client.js";
 export { browserPage, type PageLifecycle } from "./page.js";
 export type { FetchLike, JupyterServerSettings } from "./transport.js";
+export type { UserToken } from "./userToken.js";
 export { TelemetryError, TelemetryValidationError, type TelemetryErrorKind } from "./errors.js";
 export { MemoryStorage, type QueueStorage } from "./queue.js";
 export type { SchemaEntry, ConsentMode } from "./validation.js";

@@ -1,4 +1,5 @@
 import { TelemetryError } from "./errors.js";
+import { type UserToken, UserTokenSource } from "./userToken.js";
 
 /** The `fetch` the client calls: the global one, or yours (tests, proxies, Jupyter's). */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -7,8 +8,10 @@ export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
 export interface Endpoint {
   /** The API's base URL, e.g. `https://host/api/telemetry` (a trailing slash is fine). */
   url: string;
-  /** Headers for each request (read per request: the `_xsrf` cookie can change). */
-  headers: () => Record<string, string>;
+  /** Headers for each request (read per request: the `_xsrf` cookie, a user token can change). */
+  headers: () => Record<string, string> | Promise<Record<string, string>>;
+  /** Called when the server answered 401: a user token is dropped for a fresh one. */
+  unauthorized?: () => void;
   /** Defaults for each request, e.g. `{credentials: "same-origin"}`. */
   init: RequestInit;
   fetch: FetchLike;
@@ -34,8 +37,10 @@ export interface JupyterServerSettings {
 }
 
 /** Where requests go and with which headers: standalone (`url`, `token`) or Jupyter's settings. */
-export function endpoint(o: { url?: string; token?: string; serverSettings?: JupyterServerSettings;
-                              headers?: Record<string, string>; fetch?: FetchLike }): Endpoint {
+export function endpoint(o: { url?: string; token?: string; userToken?: UserToken;
+                              serverSettings?: JupyterServerSettings;
+                              headers?: Record<string, string>; fetch?: FetchLike },
+                         now: () => number = Date.now): Endpoint {
   const s = o.serverSettings;
   // Always called as a plain function: JupyterLab's settings hold the page's own
   // `window.fetch`, which throws "Illegal invocation" when called as a method of ours.
@@ -57,7 +62,18 @@ export function endpoint(o: { url?: string; token?: string; serverSettings?: Jup
       },
     };
   }
-  if (!o.url) throw new TypeError("TelemetryClient: give `url` (and `token`), or `serverSettings`");
+  if (!o.url) throw new TypeError("TelemetryClient: give `url` (and `userToken`), or `serverSettings`");
+  if (o.userToken !== undefined) {
+    if (o.token !== undefined) throw new TypeError("TelemetryClient: give `userToken` or `token`, not both");
+    const source = new UserTokenSource(o.userToken, now);
+    return {
+      url: o.url,
+      fetch,
+      init: {},
+      headers: async () => ({ Authorization: `Bearer ${await source.get()}`, ...o.headers }),
+      unauthorized: () => source.expire(),
+    };
+  }
   return {
     url: o.url,
     fetch,
@@ -76,7 +92,13 @@ function cookie(name: string): string | undefined {
 export async function request(ep: Endpoint, method: string, path: string,
                               body?: string, keepalive = false,
                               now: () => number = Date.now): Promise<{ json: unknown; res: Response }> {
-  const headers: Record<string, string> = { Accept: "application/json", ...ep.headers() };
+  let headers: Record<string, string>;
+  try {
+    headers = { Accept: "application/json", ...(await ep.headers()) };
+  } catch (err) {
+    if (err instanceof TelemetryError) throw err;
+    throw new TelemetryError("network", `${method} ${path}: no credentials (${errorName(err)})`);
+  }
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res: Response;
   try {
@@ -89,6 +111,7 @@ export async function request(ep: Endpoint, method: string, path: string,
   let json: unknown = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON: say so below if it matters */ }
   if (!res.ok) {
+    if (res.status === 401) ep.unauthorized?.();
     const error = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     const code = typeof error?.code === "string" ? error.code : undefined;
     const message = typeof error?.message === "string" ? `: ${error.message}` : "";

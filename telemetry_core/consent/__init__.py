@@ -7,7 +7,8 @@
 - ``ConsentPolicy``: what Consent knows of the deployment (allowed schemas, groups,
   cache times, what the notice collects); an EventLog builds it, so Consent can be
   built and tested without one.
-- ``Decision``: one stored decision; ``ConsentError`` for what cannot be honoured.
+- ``Decision``: one stored decision (with who made it and how they were authenticated);
+  ``ConsentError`` for what cannot be honoured, ``DecisionRefused`` for one of several.
 - ``USER_FORMAT``: what a well-formed user id is, in words (for error messages).
 - ``store_url(url)``: the database URL of a store setting ("" is the default SQLite
   file); other stores (the subject key store) take the same forms.
@@ -17,7 +18,7 @@ See docs/consent.md.
 
 from typing import Any
 
-from ._consent import CONSENT_SCHEMA_ID, MODES, Consent, ConsentStoreUnavailable
+from ._consent import CONSENT_SCHEMA_ID, MODES, Consent, ConsentStoreUnavailable, DecisionRefused
 from ._decision import Decision
 from ._errors import ConsentError
 from ._identity import USER_FORMAT, acting_as, check_user, current_user
@@ -35,6 +36,7 @@ __all__ = [
     "ConsentPolicy",
     "ConsentStoreUnavailable",
     "Decision",
+    "DecisionRefused",
     "Mode",
     "acting_as",
     "check_user",

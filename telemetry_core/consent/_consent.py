@@ -47,6 +47,16 @@ _VERSION_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _monotonic = time.monotonic
 
 
+class DecisionRefused(ConsentError):
+    """One decision of several was refused: ``index`` says which; the ones before it
+    were recorded."""
+
+    def __init__(self, index: int, error: ConsentError) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
+
+
 class ConsentStoreUnavailable(ConsentError):
     """The consent store could not be reached (a server answers 503, not 400)."""
 
@@ -313,15 +323,56 @@ class Consent:
     # -- decisions ---------------------------------------------------------------------
 
     def decide(self, user: str, scope: str, granted: bool, *, via: str = "python",
-               notice_version: str | None = None) -> Decision:
+               notice_version: str | None = None, by: str = "", auth: str = "") -> Decision:
         """Record a yes (``granted=True``) or no on ``scope`` (a schema id or group).
 
         A yes must be given to the current notice (``notice_version`` None or equal to
-        :attr:`notice_version`); a no is honoured whatever notice the user saw.
+        :attr:`notice_version`); a no is honoured whatever notice the user saw. ``by`` and
+        ``auth`` say who made the decision and how they were authenticated (the audit
+        trail; ``by`` defaults to ``via:<via>``, ``auth`` to ``local``).
         ConsentError for a malformed user, an unknown scope, a ``required`` schema, a
         stale or malformed notice version, a bad ``via``; ConsentStoreUnavailable when
         the store cannot be written (nothing is recorded then).
         """
+        [decision] = self.decide_all(user, [(scope, granted)], via=via,
+                                     notice_version=notice_version, by=by, auth=auth)
+        return decision
+
+    def decide_all(self, user: str, decisions: list[tuple[str, bool]], *, via: str = "python",
+                   notice_version: str | None = None, by: str = "",
+                   auth: str = "") -> list[Decision]:
+        """Record several (scope, granted) decisions of ``user`` in one store transaction.
+
+        They are checked in order as :meth:`decide` checks one; the first that is refused
+        raises ``DecisionRefused`` (its index, and the ConsentError) after the ones before
+        it were recorded.
+        """
+        current = self.notice_version
+        accepted: list[Decision] = []
+        refused: tuple[int, ConsentError] | None = None
+        for i, (scope, granted) in enumerate(decisions):
+            try:
+                accepted.append(self._checked(user, scope, granted, via, notice_version,
+                                              current, by or f"via:{via}", auth or "local"))
+            except ConsentError as exc:
+                if not accepted and len(decisions) == 1:
+                    raise
+                refused = (i, exc)
+                break
+        if accepted:
+            notice = (current, self._collected()) if any(d.granted for d in accepted) \
+                else None
+            self._read(lambda store: store.append_all(accepted, notice))
+            for decision in accepted:
+                for member in self._check_scope(decision.scope):
+                    self._cache.pop((user, member), None)
+                self._record_event(decision)
+        if refused is not None:
+            raise DecisionRefused(refused[0], refused[1])
+        return accepted
+
+    def _checked(self, user: str, scope: str, granted: bool, via: str,
+                 notice_version: str | None, current: str, by: str, auth: str) -> Decision:
         from ._decision import Decision
 
         check_user(user)
@@ -337,7 +388,6 @@ class Consent:
             raise ConsentError(
                 f"scope {scope[:200]!r} covers only required schemas: they are recorded for "
                 "everyone, so there is nothing to grant or refuse")
-        current = self.notice_version
         if notice_version is None:
             notice_version = current
         elif not isinstance(notice_version, str) or not _VERSION_RE.fullmatch(notice_version):
@@ -346,19 +396,8 @@ class Consent:
             raise ConsentError(
                 f"the notice changed (it is now {current}): show the current notice and ask "
                 "again; a yes only counts for the notice the user saw")
-        decision = Decision(user=user, scope=scope, granted=granted,
-                            notice_version=notice_version, at=_now_rfc3339(), via=via)
-
-        def write(store: ConsentStore) -> None:
-            if granted:
-                store.remember_notice(current, self._collected())
-            store.append(decision)
-
-        self._read(write)
-        for member in members:
-            self._cache.pop((user, member), None)
-        self._record_event(decision)
-        return decision
+        return Decision(user=user, scope=scope, granted=granted, notice_version=notice_version,
+                        at=_now_rfc3339(), via=via, by=by, auth=auth)
 
     def grant(self, user: str, scope: str, **kw: Any) -> Decision:
         """:meth:`decide` with ``granted=True``."""
@@ -378,17 +417,23 @@ class Consent:
         except Exception as exc:
             log.error("could not record the consent-decision event (%s)", type(exc).__name__)
 
-    def history(self, user: str | None = None, scope: str | None = None) -> list[Decision]:
-        """Every decision, oldest first (the audit trail), for one user and/or scope."""
+    def history(self, user: str | None = None, scope: str | None = None, *,
+                limit: int | None = None, before: int | None = None) -> list[Decision]:
+        """Every decision, oldest first (the audit trail), for one user and/or scope; with
+        ``limit`` only the latest ``limit`` made before the decision ``before`` (an id)."""
         if user is not None:
             check_user(user)
-        result: list[Decision] = self._read(lambda s: s.history(user, scope))
+        result: list[Decision] = self._read(
+            lambda s: s.history(user, scope, limit=limit, before=before))
         return result
 
-    def state(self, user: str) -> dict[str, Any]:
+    def state(self, user: str, *, limit: int | None = None,
+              before: int | None = None) -> dict[str, Any]:
         """The user's consent state, as ``GET consent`` of the REST API answers it:
         per allowed schema its mode, whether the user's yes counts (``granted``) and
-        whether events are recorded (``recorded``), then the user's decisions."""
+        whether events are recorded (``recorded``), then the user's decisions: all, or
+        with ``limit`` the latest page, and in ``older`` the cursor (``before``) of the
+        page before it (None when there is none)."""
         check_user(user)
         schemas = []
         for schema_id in self._policy.allowed:
@@ -397,8 +442,22 @@ class Consent:
                 self._evaluate(user, schema_id, mode)
             schemas.append({"schema_id": schema_id, "consent": mode, "granted": granted,
                             "recorded": recorded})
-        return {"user": user, "notice_version": self.notice_version, "schemas": schemas,
-                "decisions": [d.as_json() for d in self.history(user)]}
+        page = self.history(user, limit=None if limit is None else limit + 1, before=before)
+        older = None
+        if limit is not None and len(page) > limit:
+            page = page[1:]
+            older = page[0].id
+        answer: dict[str, Any] = {"user": user, "notice_version": self.notice_version,
+                                  "schemas": schemas,
+                                  "decisions": [d.as_json() for d in page]}
+        if limit is not None:
+            answer["older"] = older
+        return answer
+
+    def record_access(self, user: str, read_by: str, auth: str) -> None:
+        """Record that ``read_by`` read ``user``'s decisions (an admin reading another
+        user's history is part of the audit trail)."""
+        self._read(lambda s: s.record_access(user, read_by, auth, _now_rfc3339()))
 
     @property
     def counters(self) -> dict[str, int]:

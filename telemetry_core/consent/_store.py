@@ -8,15 +8,19 @@ One implementation on SQLAlchemy Core; the URL picks the database:
 - ``postgresql://...``: PostgreSQL through psycopg 3 (``pip install
   'telemetry-core[postgresql]'``), for deployments on several machines.
 
-Rows are only ever inserted: the history is the audit trail. A second table keeps
-what each notice version collected, so that a ``yes`` given to an older notice can be
-checked against what the current one collects.
+Rows are only ever inserted: the history is the audit trail. Each decision records who
+made it (``decided_by``: ``user:<id>`` for the user themselves, ``client:<name>`` for a
+client token, ``admin:<id>`` for a consent admin) and how they were authenticated
+(``auth_method``). Stores made before those columns existed get them on open (an
+``ALTER TABLE``; their old rows say ``""``: not recorded). A second table keeps what each
+notice version collected, so that a ``yes`` given to an older notice can be checked
+against what the current one collects; a third records every read of a user's decisions
+by someone else (an admin).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,8 @@ decisions_table = sa.Table(
     sa.Column("notice_version", sa.String(64), nullable=False),
     sa.Column("at", sa.String(40), nullable=False),  # RFC 3339, UTC, fixed width: sorts
     sa.Column("via", sa.String(64), nullable=False),
+    sa.Column("decided_by", sa.String(300), nullable=False, server_default=""),
+    sa.Column("auth_method", sa.String(32), nullable=False, server_default=""),
     sa.Index("ix_telemetry_consent_user_scope", "user_id", "scope", "id"),
 )
 notices_table = sa.Table(
@@ -44,6 +50,19 @@ notices_table = sa.Table(
     sa.Column("notice_version", sa.String(64), primary_key=True),
     sa.Column("collected", sa.Text, nullable=False),  # JSON: {schema id: {path: level}}
 )
+
+access_table = sa.Table(
+    "telemetry_consent_access", _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(256), nullable=False),
+    sa.Column("read_by", sa.String(300), nullable=False),
+    sa.Column("auth_method", sa.String(32), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Index("ix_telemetry_consent_access_user", "user_id", "id"),
+)
+# Columns added after the first release, with their DDL for stores that lack them.
+_ADDED_COLUMNS = {"decided_by": "VARCHAR(300) NOT NULL DEFAULT ''",
+                  "auth_method": "VARCHAR(32) NOT NULL DEFAULT ''"}
 
 Collected = dict[str, dict[str, int]]
 
@@ -97,6 +116,24 @@ class ConsentStore:
         self.kind = "sqlite" if self.url.drivername.startswith("sqlite") else "postgresql"
         self.engine: Engine = self._engine()
         _metadata.create_all(self.engine)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns a store made by an older version lacks (idempotent; two
+        processes racing to add one: the loser finds it there)."""
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns(
+            decisions_table.name)}
+        for name, ddl in _ADDED_COLUMNS.items():
+            if name in present:
+                continue
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(sa.text(
+                        f"ALTER TABLE {decisions_table.name} ADD COLUMN {name} {ddl}"))
+            except sa.exc.DBAPIError:
+                if name not in {c["name"] for c in sa.inspect(self.engine).get_columns(
+                        decisions_table.name)}:
+                    raise
 
     def describe(self) -> str:
         """The store's URL for logs: the password hidden."""
@@ -125,10 +162,39 @@ class ConsentStore:
 
     def append(self, decision: Decision) -> None:
         """Append one decision (never updates or deletes a row)."""
-        row = asdict(decision)
-        row["user_id"] = row.pop("user")
+        self.append_all([decision])
+
+    def append_all(self, decisions: list[Decision],
+                   notice: tuple[str, Collected] | None = None) -> None:
+        """Append ``decisions`` in one transaction, with what ``notice`` (version, what it
+        collected) says if the store does not know that version yet."""
         with self.engine.begin() as conn:
-            conn.execute(decisions_table.insert().values(**row))
+            if notice is not None:
+                t = notices_table
+                known = conn.execute(sa.select(t.c.notice_version).where(
+                    t.c.notice_version == notice[0])).first()
+                if known is None:
+                    conn.execute(t.insert().values(
+                        notice_version=notice[0],
+                        collected=orjson.dumps(notice[1],
+                                               option=orjson.OPT_SORT_KEYS).decode()))
+            if decisions:
+                conn.execute(decisions_table.insert(), [d.row() for d in decisions])
+
+    def record_access(self, user: str, read_by: str, auth: str, at: str) -> None:
+        """Record that ``read_by`` (authenticated by ``auth``) read ``user``'s decisions."""
+        with self.engine.begin() as conn:
+            conn.execute(access_table.insert().values(user_id=user, read_by=read_by,
+                                                      auth_method=auth, at=at))
+
+    def accesses(self, user: str, limit: int = 1000) -> list[dict[str, str]]:
+        """The latest reads of ``user``'s decisions by others, oldest first."""
+        t = access_table
+        query = sa.select(t).where(t.c.user_id == user).order_by(t.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        return [{"read_by": r.read_by, "auth": r.auth_method, "at": r.at}
+                for r in reversed(rows)]
 
     def remember_notice(self, notice_version: str, collected: Collected) -> None:
         """Keep what ``notice_version`` collected (once; a version's content is fixed)."""
@@ -153,16 +219,25 @@ class ConsentStore:
             row = conn.execute(query).first()
         return _decision(row) if row is not None else None
 
-    def history(self, user: str | None = None, scope: str | None = None) -> list[Decision]:
-        """Decisions in the order they were made, for one user and/or scope or all."""
+    def history(self, user: str | None = None, scope: str | None = None, *,
+                limit: int | None = None, before: int | None = None) -> list[Decision]:
+        """Decisions in the order they were made, for one user and/or scope or all; with
+        ``limit``, only the latest ``limit`` (made before the row id ``before``, if given)."""
         t = decisions_table
-        query = sa.select(t).order_by(t.c.id)
+        query = sa.select(t)
         if user is not None:
             query = query.where(t.c.user_id == user)
         if scope is not None:
             query = query.where(t.c.scope == scope)
+        if before is not None:
+            query = query.where(t.c.id < before)
+        if limit is None:
+            query = query.order_by(t.c.id)
+        else:
+            query = query.order_by(t.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [_decision(row) for row in conn.execute(query)]
+            found = [_decision(row) for row in conn.execute(query)]
+        return found if limit is None else found[::-1]
 
     def notice(self, notice_version: str) -> Collected | None:
         """What ``notice_version`` collected, if a decision was ever made against it."""
@@ -179,4 +254,5 @@ class ConsentStore:
 
 def _decision(row: Any) -> Decision:
     return Decision(user=row.user_id, scope=row.scope, granted=bool(row.granted),
-                    notice_version=row.notice_version, at=row.at, via=row.via)
+                    notice_version=row.notice_version, at=row.at, via=row.via,
+                    by=row.decided_by, auth=row.auth_method, id=row.id)

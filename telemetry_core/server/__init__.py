@@ -21,7 +21,22 @@ if TYPE_CHECKING:
     from ._service import Service, derive_event_id
     from ._settings import TelemetryServer
 
-__all__ = ["Service", "TelemetryServer", "derive_event_id", "make_app"]
+__all__ = ["Service", "TelemetryServer", "derive_event_id", "make_app", "mint_user_token"]
+
+
+def mint_user_token(user: str, *, key: str, ttl: float = 3600.0, algorithm: str = "HS256",
+                    audience: str = "telemetry", issuer: str | None = None,
+                    roles: Any = (), now: float | None = None) -> str:
+    """A signed, short-lived user token for ``user`` (a JWT a trusted backend gives the
+    user's browser; ``telemetry serve`` accepts it as ``Authorization: Bearer`` when
+    ``c.TelemetryServer.user_tokens`` holds the key). ``key``: the HS256 secret (32+
+    bytes) or the PEM private key of an asymmetric ``algorithm``; ``ttl`` in seconds;
+    ``roles`` may hold ``"consent-admin"``; ``now`` (seconds since the epoch) the minting
+    time, if not the clock's. See docs/rest-api.md, Trust model."""
+    from ._user_tokens import mint_user_token as mint
+
+    return mint(user, key=key, ttl=ttl, algorithm=algorithm, audience=audience,
+                issuer=issuer, roles=roles, now=now)
 
 # Imported on first use (PEP 562): `telemetry --help` loads `telemetry serve`'s module
 # under this package, and must not load tornado and the service with it.

@@ -4,8 +4,13 @@ Each endpoint is a small class of behaviour (``*Endpoint``) that reads the reque
 asks the ``Service`` and writes JSON. ``routes(gate, ...)`` combines each endpoint with
 a *gate*, the base class that says who is calling and whether they may:
 
-- ``StandaloneGate`` (``telemetry serve``): bearer tokens, CORS, the rate limit;
+- ``StandaloneGate`` (``telemetry serve``): client tokens, user tokens, OIDC, the Hub
+  (``_identify.py``), CORS, the rate limit;
 - ``JupyterGate`` (``_jupyter.py``): jupyter_server's authentication and authorizer.
+
+Every endpoint streams its body (``routes`` makes each one ``stream_request_body``): who
+calls, the content type and the declared size are decided from the headers in
+``prepare``, before a byte of body is read, and a body is kept only up to its bound.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import orjson
 from tornado import web
 
 from ..consent import USER_FORMAT
-from ._auth import is_user_id
+from ._auth import CONSENT_ADMIN, NAME_USERS, Caller, is_user_id
 from ._service import RequestError, Service
 
 log = logging.getLogger("telemetry_core.server")
@@ -44,24 +49,65 @@ def check_json_body(request: Any, limit: int) -> None:
         raise RequestError(413, "body_too_large", f"the body is larger than {limit} bytes")
 
 
+def _may_not_name(where: str) -> RequestError:
+    return RequestError(403, "user_not_allowed",
+                        f"{where}: this client may not name users (its token lacks the "
+                        "name-users role); send a user token or drop the user")
+
+
 class Endpoint(web.RequestHandler):
     """What every endpoint shares: the Service, JSON answers, JSON errors, timing.
 
-    A gate subclass provides ``prepare`` (who is calling) and ``caller()``.
+    A gate subclass provides ``prepare`` (sets ``identity``: who is calling).
     """
 
     endpoint = ""  # the label of this endpoint's latency histogram
     public = False  # answered without authentication (standalone)
 
-    def initialize(self, service: Service, base_url: str = "/") -> None:
+    def initialize(self, service: Service, base_url: str = "/",
+                   authenticator: Any = None) -> None:
         self.service = service
         self.api_base_url = base_url
+        self.authenticator = authenticator
         self.started = time.perf_counter()
-        self.client = ""
+        self.identity = Caller("", None, "none")
+        self._chunks: list[bytes] = []
+        self._size = 0
 
-    def caller(self) -> tuple[str, str | None]:
-        """(client, the user it says events are about, if any)."""
-        return self.client, None
+    @property
+    def client(self) -> str:
+        """The calling client's label (never a user name)."""
+        return self.identity.client
+
+    def named_user(self) -> str | None:
+        """The user the request names (``X-Telemetry-User``), standalone; None inside
+        Jupyter, where the request's word is never taken."""
+        return None
+
+    def acting_user(self) -> str:
+        """The user events are about: the one named, if this caller may name users (403
+        otherwise: never a silent fallback), else the caller's own."""
+        named = self.named_user()
+        identity = self.identity
+        if named is None or named == identity.subject:
+            return identity.subject
+        if not identity.may(NAME_USERS):
+            raise _may_not_name("X-Telemetry-User")
+        return named
+
+    def data_received(self, chunk: bytes) -> None:
+        # Kept up to the bound, counted beyond it (the 413 comes once it is all read).
+        self._size += len(chunk)
+        if self._size <= self.service.settings.max_body_bytes and \
+                self.request.method in ("POST", "PUT"):
+            self._chunks.append(chunk)
+
+    def body(self) -> bytes:
+        """The request's body, or 413 past ``max_body_bytes``."""
+        limit = self.service.settings.max_body_bytes
+        if self._size > limit:
+            raise RequestError(413, "body_too_large", f"the body is larger than {limit} bytes")
+        return b"".join(self._chunks)
 
     def check_rate(self, client: str) -> None:
         """429 when ``client`` has used up its request rate."""
@@ -72,7 +118,13 @@ class Endpoint(web.RequestHandler):
                                headers={"Retry-After": str(wait)})
 
     def check_request(self) -> None:
-        """Checks of the request itself (before any body is read); endpoints add theirs."""
+        """Checks of the request itself (before any body is read)."""
+        if self.request.method in ("POST", "PUT") and \
+                self.request.method.lower() in self.allowed_methods_lower():
+            check_json_body(self.request, self.service.settings.max_body_bytes)
+
+    def allowed_methods_lower(self) -> list[str]:
+        return [m.lower() for m in self.allowed_methods()]
 
     def send_json(self, body: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -118,31 +170,34 @@ class Endpoint(web.RequestHandler):
 
 
 class StandaloneGate(Endpoint):
-    """``telemetry serve``: bearer tokens name clients; CORS for configured origins."""
+    """``telemetry serve``: client tokens, user tokens, OIDC or the Hub say who calls
+    (``_identify.py``); CORS for configured origins."""
 
-    def prepare(self) -> None:
+    async def prepare(self) -> None:  # type: ignore[override]
         self.set_gate_headers()
         if self.request.method == "OPTIONS" or self.public:
             return
-        tokens = self.service.tokens
-        if tokens is None:
-            self.client = "anonymous"
-        else:
-            client = tokens.client_for(self.request.headers.get("Authorization"))
-            if client is None:
-                raise RequestError(401, "unauthorized",
-                                   "send 'Authorization: Bearer <token>' with a configured token",
-                                   headers={"WWW-Authenticate": 'Bearer realm="telemetry"'})
-            self.client = client
-        self.check_rate(self.client)
+        from ._user_tokens import AuthError
+
+        try:
+            identity = await self.authenticator.identify(self)
+        except AuthError as exc:
+            raise RequestError(401, "unauthorized", str(exc),
+                               headers={"WWW-Authenticate": 'Bearer realm="telemetry"'}) from None
+        if identity is None:
+            raise RequestError(401, "unauthorized",
+                               "send 'Authorization: Bearer <token>': a client token or a "
+                               "user token",
+                               headers={"WWW-Authenticate": 'Bearer realm="telemetry"'})
+        self.identity = identity
+        self.check_rate(identity.key)
         self.check_request()
 
-    def caller(self) -> tuple[str, str | None]:
-        # Token holders are trusted to name the user an event is about (documented).
+    def named_user(self) -> str | None:
         user = self.request.headers.get("X-Telemetry-User")
         if user is not None and not is_user_id(user):
             raise RequestError(400, "bad_header", f"X-Telemetry-User: a user id is {USER_FORMAT}")
-        return self.client, user
+        return user
 
     def set_gate_headers(self) -> None:
         origin = self.request.headers.get("Origin")
@@ -174,36 +229,27 @@ class EventsEndpoint(Endpoint):
 
     endpoint = "events"
 
-    def check_request(self) -> None:
-        if self.request.method != "POST":
-            return  # tornado answers 405
-        check_json_body(self.request, self.service.settings.max_body_bytes)
-        self._chunks: list[bytes] = []
-        self._size = 0
-
-    def data_received(self, chunk: bytes) -> None:
-        if not hasattr(self, "_chunks"):
-            return  # refused before the body (the answer is written already)
-        self._size += len(chunk)
-        if self._size <= self.service.settings.max_body_bytes:
-            self._chunks.append(chunk)
-
     def post(self) -> Awaitable[None] | None:
         service = self.service
         settings = service.settings
-        if self._size > settings.max_body_bytes:
-            raise RequestError(413, "body_too_large",
-                               f"the body is larger than {settings.max_body_bytes} bytes")
-        body = b"".join(self._chunks)
+        body = self.body()
         items = service.parse_events(body)
-        client, user = self.caller()
+        user = self.acting_user()
+        identity = self.identity
+        if service.users_from_client and not identity.may(NAME_USERS):
+            single = items.single
+            for i, item in enumerate(items):
+                if "user" in item and item["user"] != identity.subject:
+                    raise _may_not_name("$.user" if single else f"$[{i}].user")
+        client = identity.key
         durable = settings.acknowledgement == "durable"
         # Durable: ids reach the recent-id file only once their events are on disk, so
         # a crash before that never turns a re-send into a lost "duplicate".
         remember_later: list[str] | None = [] if durable else None
         answer = service.record_events(items, client=client, user=user,
                                        ip=self.request.remote_ip, body=body,
-                                       remember_later=remember_later)
+                                       remember_later=remember_later,
+                                       source_client=identity.client)
         if durable and answer["recorded"]:
             return self._answer_when_durable(answer, client, remember_later or [])
         self.send_json(answer)  # the common case, without a coroutine
@@ -247,20 +293,70 @@ class NoticeEndpoint(Endpoint):
 
 
 class ConsentEndpoint(Endpoint):
-    """GET and PUT consent: the calling user's consent state and decisions."""
+    """GET and PUT consent: the calling user's consent state and decisions; another
+    user's (``X-Telemetry-User``) only for a caller with the consent-admin role. Store
+    reads and writes run off the event loop."""
 
     endpoint = "consent"
 
-    def user(self) -> str:
-        client, user = self.caller()
-        return user or client
+    def target(self) -> str:
+        """Whose consent: the caller's own, or (consent-admin only) the one named."""
+        named = self.named_user()
+        identity = self.identity
+        if named is None or named == identity.subject:
+            return identity.subject
+        if not identity.may(CONSENT_ADMIN):
+            raise RequestError(403, "not_consent_admin",
+                               "another user's consent needs the consent-admin role; a user "
+                               "reads and changes only their own")
+        return named
 
-    def get(self) -> None:
-        self.send_json(self.service.consent_state(self.user()))
+    def by(self, target: str) -> str:
+        """Who acts, for the audit trail: the user, the client, or ``admin:<user>``."""
+        identity = self.identity
+        if identity.user is not None and target != identity.user:
+            return f"admin:{identity.user}"
+        return identity.by
 
-    def put(self) -> None:
-        check_json_body(self.request, self.service.settings.max_body_bytes)
-        self.send_json(self.service.decide(self.user(), self.request.body))
+    def _limits(self) -> tuple[int, int | None]:
+        bound = self.service.settings.consent_history_limit
+        try:
+            limit = int(self.get_query_argument("limit", str(bound)))
+            before_text = self.get_query_argument("before", None)
+            before = None if before_text is None else int(before_text)
+        except ValueError:
+            raise RequestError(400, "bad_query", "limit and before are integers") from None
+        if not 1 <= limit <= bound:
+            raise RequestError(400, "bad_query", f"limit: 1 to {bound}")
+        if before is not None and not 1 <= before < 2**63:
+            raise RequestError(400, "bad_query", "before: a cursor from an answer's older")
+        return limit, before
+
+    async def get(self) -> None:
+        user = self.target()
+        limit, before = self._limits()
+        service = self.service
+        identity = self.identity
+
+        def read() -> dict[str, Any]:
+            if user != identity.subject:  # an admin reading: part of the audit trail
+                try:
+                    service.eventlog.consent.record_access(user, self.by(user), identity.auth)
+                except Exception:
+                    raise RequestError(503, "consent_store_unavailable",
+                                       "the consent store cannot be reached; retry later",
+                                       headers={"Retry-After": "5"}) from None
+            return service.consent_state(user, limit=limit, before=before)
+
+        self.send_json(await asyncio.get_running_loop().run_in_executor(None, read))
+
+    async def put(self) -> None:
+        user = self.target()
+        body = self.body()
+        by, auth = self.by(user), self.identity.auth
+        decide = self.service.decide
+        self.send_json(await asyncio.get_running_loop().run_in_executor(
+            None, lambda: decide(user, body, by=by, auth=auth)))
 
 
 class HealthEndpoint(Endpoint):
@@ -296,10 +392,13 @@ class MetricsEndpoint(Endpoint):
 
 
 def routes(gate: type[Endpoint], service: Service, base_url: str = "/", *,
-           metrics: bool = False) -> list[tuple[str, type[web.RequestHandler], dict[str, Any]]]:
+           metrics: bool = False, authenticator: Any = None,
+           ) -> list[tuple[str, type[web.RequestHandler], dict[str, Any]]]:
     """The URL rules of every endpoint, each endpoint guarded by ``gate``."""
     api = base_url.rstrip("/") + "/" + API_PREFIX
-    kwargs = {"service": service, "base_url": base_url}
+    kwargs: dict[str, Any] = {"service": service, "base_url": base_url}
+    if authenticator is not None:
+        kwargs["authenticator"] = authenticator
     endpoints: list[tuple[str, type[Endpoint]]] = [
         (api + "events", EventsEndpoint), (api + "schemas", SchemasEndpoint),
         (api + "notice", NoticeEndpoint), (api + "consent", ConsentEndpoint),
@@ -312,8 +411,7 @@ def routes(gate: type[Endpoint], service: Service, base_url: str = "/", *,
         attrs: dict[str, Any] = {"__doc__": endpoint.__doc__}
         if endpoint is OpenApiEndpoint:
             attrs["with_metrics"] = metrics
-        handler = type(name, (endpoint, gate), attrs)
-        if endpoint is EventsEndpoint:
-            handler = web.stream_request_body(handler)
+        handler: type[web.RequestHandler] = web.stream_request_body(
+            type(name, (endpoint, gate), attrs))
         rules.append((path.replace(".", r"\."), handler, kwargs))
     return rules

@@ -1,8 +1,8 @@
 """The REST API inside jupyter_server: the same endpoints, guarded by Jupyter.
 
-The user is the Jupyter user (never from the request); the authorizer is asked about
-the resource ``telemetry`` (read for GET, write for POST/PUT). Events go to the
-EventLog configured in the server's own config (``c.EventLog.*``): the one
+The user is the Jupyter user (never from the request; never in ``__source__``); the
+authorizer is asked about the resource ``telemetry`` (read for GET, write for POST/PUT).
+Events go to the EventLog configured in the server's own config (``c.EventLog.*``): the one
 ``telemetry_core.jupyter.get_eventlog`` keeps for every telemetry extension.
 """
 
@@ -15,6 +15,7 @@ from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import APIHandler
 
 from ..jupyter import get_eventlog
+from ._auth import Caller
 from ._handlers import Endpoint, routes
 from ._service import RequestError, Service
 from ._settings import TelemetryServer
@@ -41,12 +42,11 @@ class JupyterGate(Endpoint, APIHandler):
                                                                  self.auth_resource)):
             raise RequestError(403, "forbidden",
                                f"not authorized to {action} the telemetry resource")
-        self.client = user.username
-        self.check_rate(self.client)
+        # The Jupyter user, never the request's word; __source__.client says "jupyter",
+        # not the user's name (personal data in clear).
+        self.identity = Caller("jupyter", user.username, "jupyter")
+        self.check_rate(self.identity.key)
         self.check_request()
-
-    def caller(self) -> tuple[str, str | None]:
-        return self.client, self.client  # the Jupyter user, never the request's word
 
 
 def load(serverapp: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 _MAX_CLIENTS = 100_000  # distinct clients (Jupyter users) tracked; least recent dropped
 
@@ -49,11 +49,16 @@ class RateLimiter:
 
 
 class RecentIds:
-    """Event ids recorded lately, per client: at most ``max_ids`` each, for ``seconds``."""
+    """Event ids recorded lately, per client: at most ``max_ids`` each, for ``seconds``.
 
-    def __init__(self, max_ids: int, seconds: float) -> None:
+    ``clock`` (monotonic seconds) is what tests replace to step past the window.
+    """
+
+    def __init__(self, max_ids: int, seconds: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.max_ids = max_ids
         self.seconds = seconds
+        self.clock = clock
         self._by_client: OrderedDict[str, OrderedDict[str, float]] = OrderedDict()
 
     def _ids(self, client: str) -> OrderedDict[str, float]:
@@ -69,7 +74,7 @@ class RecentIds:
         if self.max_ids <= 0:
             return False
         ids = self._ids(client)
-        now = time.monotonic()
+        now = self.clock()
         while ids:  # oldest first: drop what has expired
             oldest, at = next(iter(ids.items()))
             if now - at < self.seconds:
@@ -82,6 +87,6 @@ class RecentIds:
         if self.max_ids <= 0:
             return
         ids = self._ids(client)
-        ids[event_id] = time.monotonic()
+        ids[event_id] = self.clock()
         while len(ids) > self.max_ids:
             ids.popitem(last=False)

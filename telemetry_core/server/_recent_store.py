@@ -22,7 +22,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 log = logging.getLogger("telemetry_core.server")
@@ -56,12 +56,18 @@ def _private_file(path: Path) -> None:
 
 
 class RecentIdStore:
-    """Client event ids recorded lately, in a SQLite file several processes share."""
+    """Client event ids recorded lately, in a SQLite file several processes share.
 
-    def __init__(self, path: Path, max_ids: int, seconds: float) -> None:
+    ``clock`` (wall-clock seconds, as stored in the file) is what tests replace to step
+    past the window.
+    """
+
+    def __init__(self, path: Path, max_ids: int, seconds: float,
+                 clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.max_ids = max_ids
         self.seconds = seconds
+        self.clock = clock
         self._connection: sqlite3.Connection | None = None
         self._pid = -1
         self._last_compaction = time.monotonic()
@@ -85,7 +91,7 @@ class RecentIdStore:
         wanted = [uuid.UUID(e).bytes for e in event_ids]
         if not wanted or self.max_ids <= 0:
             return set()
-        since = time.time() - self.seconds
+        since = self.clock() - self.seconds
         found: set[str] = set()
         try:
             db = self._db()
@@ -103,7 +109,7 @@ class RecentIdStore:
         """Remember ``event_ids`` for ``client`` as recorded now (one transaction)."""
         if not event_ids or self.max_ids <= 0:
             return
-        now = time.time()
+        now = self.clock()
         rows = [(client, uuid.UUID(e).bytes, now) for e in event_ids]
         try:
             db = self._db()
@@ -133,7 +139,7 @@ class RecentIdStore:
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
-            self._compact(db, time.time())
+            self._compact(db, self.clock())
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -82,15 +82,18 @@ def run(args: argparse.Namespace) -> int:
     settings = TelemetryServer(config=config)
     _check_before_start(config, settings)
     tokens = Tokens(settings.tokens)
-    if not tokens and not settings.insecure_no_auth:
+    users = settings.user_tokens or settings.oidc or settings.hub_auth
+    if not tokens and not users and not settings.insecure_no_auth:
         raise ValueError(
             "refusing to start without authentication: no client tokens are configured. Set "
-            "c.TelemetryServer.tokens = {'client-name': 'sha256:<hex>'} in --config, or pass "
-            "--insecure-no-auth to accept anyone who can reach the port")
+            "c.TelemetryServer.tokens = {'client-name': 'sha256:<hex>'} (or user_tokens, "
+            "oidc, hub_auth) in --config, or pass --insecure-no-auth to accept anyone who "
+            "can reach the port")
     sockets = bind_sockets(settings.port, settings.host)
     port = sockets[0].getsockname()[1]
     workers = settings.processes or os.cpu_count() or 1
-    auth = f"{len(settings.tokens)} client token(s)" if tokens else "NO AUTHENTICATION"
+    auth = f"{len(settings.tokens)} client token(s)" if tokens or users else \
+        "NO AUTHENTICATION"
     where = f"http://{_url_host(settings.host)}:{port}/api/telemetry/"
     if workers > 1 and not _fork_workers(workers):
         return _supervise_exit_code

@@ -19,7 +19,7 @@ import orjson
 
 from .._decide import NO_CONSENT, Duplicate, Invalid, Outcome, Recorded
 from .._notice import notice_data, render_notice
-from ..consent import USER_FORMAT, ConsentError, ConsentStoreUnavailable
+from ..consent import USER_FORMAT, ConsentError, ConsentStoreUnavailable, DecisionRefused
 from ._auth import Tokens, is_user_id
 from ._limits import RateLimiter, RecentIds
 from ._metrics import Metrics
@@ -239,8 +239,8 @@ class Service:
         self.eventlog = eventlog
         self.settings = settings
         self.tokens = tokens  # standalone: who may call; None when auth is off or Jupyter's
-        # Standalone, token holders are trusted to name the user an event is about;
-        # inside Jupyter it is always the Jupyter user.
+        # Standalone, an event's user is taken (the handlers refuse it from a caller
+        # without the name-users role); inside Jupyter it is always the Jupyter user.
         self.users_from_client = users_from_client
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst,
                                    settings.client_rate_limits)
@@ -274,7 +274,8 @@ class Service:
 
     def record_events(self, items: list[dict[str, Any]], *, client: str, user: str | None,
                       ip: str | None = None, body: bytes | None = None,
-                      remember_later: list[str] | None = None) -> dict[str, Any]:
+                      remember_later: list[str] | None = None,
+                      source_client: str | None = None) -> dict[str, Any]:
         """Record each event; the answer's body (one result per event, and the counts).
 
         Each event is decided once, by the EventLog (``EventLog.record``); this passes
@@ -282,14 +283,16 @@ class Service:
         (400) with the same error body. The ids of recorded events that had a client id
         are written to the recent-id file before returning, or, given
         ``remember_later``, appended to it for the caller to pass to
-        ``remember_on_disk`` once the events are durable.
+        ``remember_on_disk`` once the events are durable. ``client`` keys ids;
+        ``__source__.client`` says ``source_client`` (never a user name) if given.
         """
         received = _utc_now()
         record = self.eventlog.record
         recent = self.recent
         # One source stamp for the request, copied by the decision; events with a
         # timestamp of their own get their own.
-        shared_source: dict[str, Any] = {"via": "rest", "client": client, "received": received}
+        shared_source: dict[str, Any] = {"via": "rest", "client": source_client or client,
+                                         "received": received}
         if ip is not None and self.settings.record_client_ip:
             shared_source["ip"] = ip
         results: list[dict[str, Any]] = []
@@ -383,17 +386,20 @@ class Service:
 
     # -- consent --------------------------------------------------------------------------
 
-    def consent_state(self, user: str) -> dict[str, Any]:
-        """GET consent: ``user``'s consent state."""
+    def consent_state(self, user: str, *, limit: int | None = None,
+                      before: int | None = None) -> dict[str, Any]:
+        """GET consent: ``user``'s consent state (its decisions paged by ``limit``)."""
         try:
-            return self.eventlog.consent.state(user)
+            return self.eventlog.consent.state(user, limit=limit, before=before)
         except ConsentStoreUnavailable:
             raise _store_down() from None
         except ConsentError as exc:
             raise RequestError(400, "bad_user", str(exc)) from None
 
-    def decide(self, user: str, body: bytes) -> dict[str, Any]:
-        """PUT consent: apply the body's decisions in order; ``user``'s state after them.
+    def decide(self, user: str, body: bytes, *, by: str = "", auth: str = "") -> dict[str, Any]:
+        """PUT consent: apply the body's decisions in order, in one store transaction;
+        ``user``'s state after them. ``by`` and ``auth`` say who decided, and how they
+        were authenticated (the audit trail).
 
         A refused decision (a required schema, an unknown scope, a stale notice) is a 400
         naming its index; the decisions before it stand.
@@ -403,18 +409,19 @@ class Service:
         except orjson.JSONDecodeError:
             raise RequestError(400, "malformed_json", "the body is not valid JSON") from None
         decisions = _check_decisions(parsed)
-        consent = self.eventlog.consent
-        for i, (scope, granted) in enumerate(decisions):
-            try:
-                consent.decide(user, scope, granted, via="rest",
-                               notice_version=parsed["notice_version"])
-            except ConsentStoreUnavailable:
-                raise _store_down() from None
-            except ConsentError as exc:
-                raise RequestError(400, "consent_refused",
-                                   f"$.decisions[{i}]: {exc}"
-                                   + (f" ({i} earlier decision(s) stand)" if i else "")) from None
-        return self.consent_state(user)
+        try:
+            self.eventlog.consent.decide_all(user, decisions, via="rest", by=by, auth=auth,
+                                             notice_version=parsed["notice_version"])
+        except ConsentStoreUnavailable:
+            raise _store_down() from None
+        except DecisionRefused as exc:
+            i = exc.index
+            raise RequestError(400, "consent_refused",
+                               f"$.decisions[{i}]: {exc.error}"
+                               + (f" ({i} earlier decision(s) stand)" if i else "")) from None
+        except ConsentError as exc:
+            raise RequestError(400, "consent_refused", f"$.decisions[0]: {exc}") from None
+        return self.consent_state(user, limit=self.settings.consent_history_limit)
 
     def notice(self, fmt: str) -> tuple[str, bytes]:
         """GET notice: (content type, body) in ``fmt`` (json, html or text)."""

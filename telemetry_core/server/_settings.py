@@ -6,7 +6,7 @@ that only make sense standalone (tokens, host, port, processes, CORS) say so.
 
 from __future__ import annotations
 
-from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
+from traitlets import Any, Bool, Dict, Enum, Float, Int, List, Unicode
 
 from .._config import StrictConfigurable
 
@@ -17,10 +17,35 @@ class TelemetryServer(StrictConfigurable):
     """Settings of the REST API (see docs/rest-api.md for what each one bounds)."""
 
     tokens = Dict(
-        value_trait=Unicode(), config=True,
-        help="""Standalone: bearer tokens by client name, {"lab-portal": "<token>"}. A value
+        value_trait=Any(), config=True,
+        help="""Standalone: client tokens by client name, {"lab-portal": "<token>"}. A value
         "sha256:<hex>" holds the token's SHA-256 instead of the token (better: the config
-        then holds no secret). Each client's name is its token's key.""")
+        then holds no secret). Each client's name is its token's key. The plain form gives
+        no role: the client may not name users (a 403 if it tries). Roles are given as
+        {"token": "...", "roles": ["name-users", "consent-admin"]}: "name-users" for a
+        trusted server-side application that says which user an event is about,
+        "consent-admin" to read and change other users' consent.""")
+    user_tokens = Dict(
+        config=True,
+        help="""Standalone: accept signed user tokens (JWT) as 'Authorization: Bearer'.
+        {"key": "<HS256 secret, 32+ bytes>"} or {"algorithm": "RS256"|"ES256"|"EdDSA",
+        "key_file": "<PEM public key>"}; optional "audience" ("telemetry"), "issuer",
+        "leeway" (30 s of clock skew), "max_ttl" (86400 s), "client" (the label in
+        __source__.client, "user-token"). Mint with `telemetry token mint`.""")
+    oidc = Dict(
+        config=True,
+        help="""Standalone: accept OIDC access tokens: {"issuer": "...", "audience": "..."};
+        optional "jwks_url" (else from the issuer's discovery document), "user_claim"
+        ("sub"), "algorithms" (["RS256", "ES256"]), "leeway" (30), "jwks_cache_seconds"
+        (300), "client" ("oidc"), "admin_users" (users with the consent-admin role).""")
+    hub_auth = Bool(
+        False, config=True,
+        help="""Standalone, run as a JupyterHub service: accept Hub users (their API token,
+        or the service's OAuth cookie) through jupyterhub.services.auth.HubOAuth; the API
+        also answers under $JUPYTERHUB_SERVICE_PREFIX. Hub admins are consent admins.""")
+    consent_history_limit = Int(
+        100, config=True,
+        help="GET consent: most decisions in one answer (the rest through ?before=).")
     insecure_no_auth = Bool(
         False, config=True,
         help="Standalone: serve without tokens (every request is client 'anonymous').")

@@ -19,7 +19,7 @@ from ._contract import Sink, SinkContext
 from ._delivery import Delivery
 from ._event import SinkEvent
 from ._naming import clean
-from ._options import check_options
+from ._options import build_options, check_options
 from ._stats import default_spool_root
 
 
@@ -36,12 +36,13 @@ class SinkHandler(logging.Handler):
     def __init__(self, sink: type[Sink], /, level: int = logging.NOTSET,
                  **options: Any) -> None:
         where = f"{sink.type or sink.__name__} sink"
-        framework, own, extra = check_options(where, options, sink.options,
+        framework, own, extra = check_options(where, options, sink.declared_options(),
                                               accepts_extra=sink.accepts_extra)
         counters: dict[str, int] = {}
         context = SinkContext(sink.type or sink.__name__, counters, framework["file_mode"])
         #: The sink this handler delivers to (its options are its attributes).
-        self.sink = sink(context, **own, **extra)
+        self.sink = (sink(context, **own, **extra) if sink.options  # the older contract
+                     else sink(context, build_options(sink.Options, own, extra)))
         context.name = framework["name"] or self.sink.default_name()
         spool_dir = Path(framework["spool_dir"]) if framework["spool_dir"] else (
             default_spool_root() / clean(f"{context.sink_type}-{context.name}"))

@@ -63,7 +63,7 @@ def _show_types(args: argparse.Namespace) -> int:
             out[name] = ({"error": str(cls)} if isinstance(cls, Exception) else {
                 "entry_point": ep.value if ep else None,
                 "distribution": ep.dist.name if ep and ep.dist else None,
-                "options": describe(cls.options)})
+                "options": describe(cls.declared_options())})
         print(orjson.dumps({"sink_types": out, "common_options": describe(FRAMEWORK_OPTIONS),
                             "template_variables": VARIABLES},
                            option=orjson.OPT_INDENT_2).decode())
@@ -81,7 +81,7 @@ def _show_types(args: argparse.Namespace) -> int:
             doc = (cls.__doc__ or "").strip().splitlines()
             if doc:
                 print(f"    {doc[0]}")
-            _print_options(describe(cls.options))
+            _print_options(describe(cls.declared_options()))
         print()
     print("Options every sink accepts:")
     _print_options(describe(FRAMEWORK_OPTIONS))

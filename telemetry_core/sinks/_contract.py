@@ -1,21 +1,24 @@
 """The contract a sink plugin implements: ``open``, ``write_batch``, ``close``.
 
-A sink is a small class. It declares its options (:class:`Option`), receives them
-validated as keyword arguments, and talks to one destination. It never queues,
+A sink is a small class. It declares its options once, as a dataclass of
+:func:`option` fields (``Options``), receives them checked as one instance of it, and
+talks to one destination. It never queues,
 retries, spools or starts threads: the framework does (``_delivery.py``), and the
 :class:`~telemetry_core.sinks.SinkHandler` adapter connects both to ``logging``.
 """
 
 from __future__ import annotations
 
+import builtins
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from ._errors import WriteResult
 from ._event import SinkEvent
-from ._options import Option
+from ._options import NoOptions, Option, declared_options
 
 log = logging.getLogger("telemetry_core.sinks")
 
@@ -24,7 +27,9 @@ class SinkContext:
     """What the framework gives a sink: its label, counters and a quiet warning.
 
     ``count`` adds to the sink's own counters (declared in ``Sink.counters``), which
-    ``stats()`` and the stats file show next to the framework's.
+    ``stats()`` and the stats file show next to the framework's. Every counter, the
+    framework's and the sink's, is changed only under ``lock`` (the delivery's lock),
+    so a sink may count from any thread.
     """
 
     def __init__(self, sink_type: str, counters: dict[str, int], file_mode: int) -> None:
@@ -32,6 +37,7 @@ class SinkContext:
         self.name = "default"  # set by the framework once the sink chose its default
         self.counters = counters
         self.file_mode = file_mode
+        self.lock = threading.Lock()  # replaced by the delivery's own, which it shares
         self._warned: dict[str, float] = {}
 
     @property
@@ -40,8 +46,9 @@ class SinkContext:
         return f"{self.sink_type}/{self.name}"
 
     def count(self, counter: str, n: int = 1) -> None:
-        """Add ``n`` to one of the sink's counters (called from the delivery thread)."""
-        self.counters[counter] = self.counters.get(counter, 0) + n
+        """Add ``n`` to one of the sink's counters (from any thread)."""
+        with self.lock:
+            self.counters[counter] = self.counters.get(counter, 0) + n
 
     def warn(self, key: str, msg: str, *args: Any) -> None:
         """Log a warning at most every 10 s per ``key``, so a flood does not flood the log."""
@@ -54,20 +61,29 @@ class SinkContext:
 class Sink:
     """Base of every sink: override ``write_batch``, and ``open``/``close`` if needed.
 
-    Class attributes: ``type`` (the name configuration uses), ``options`` (what it
-    accepts), ``batch_size``/``batch_age`` (its defaults for the framework's batching),
-    ``counters`` (names of its own counters). ``__init__(context, **options)`` gets
-    every declared option, checked and with its default filled in; it must not connect.
+    Class attributes: ``type`` (the name configuration uses), ``Options`` (a dataclass
+    of :func:`~telemetry_core.sinks.option` fields: what it accepts),
+    ``batch_size``/``batch_age`` (its defaults for the framework's batching),
+    ``counters`` (names of its own counters). ``__init__(context, options)`` gets one
+    ``Options`` instance, every field checked and defaulted; it must not connect.
     """
 
     type: ClassVar[str] = ""
+    Options: ClassVar[builtins.type[Any]] = NoOptions  # `type` is the name, here
+    #: Sinks written before ``Options`` listed :class:`Option` values here and took them
+    #: as keyword arguments; still accepted, so such a plugin keeps working.
     options: ClassVar[tuple[Option, ...]] = ()
     batch_size: ClassVar[int] = 500
     batch_age: ClassVar[float] = 1.0
     counters: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, context: SinkContext, **options: Any) -> None:
+    def __init__(self, context: SinkContext, options: Any = None) -> None:
         self.context = context
+
+    @classmethod
+    def declared_options(cls) -> tuple[Option, ...]:
+        """The options this sink accepts, as ``telemetry sinks`` lists them."""
+        return cls.options or declared_options(cls.Options)
 
     @classmethod
     def accepts_extra(cls, key: str) -> bool:

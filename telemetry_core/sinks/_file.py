@@ -1,7 +1,8 @@
 """The built-in file sink: JSON lines, split by schema and date, rotated, optionally gzipped.
 
 ``path`` is either a directory (it ends with ``/`` or exists as one), under which each
-event goes to ``template`` (default ``{schema_name}/{date}.jsonl``), or a file path,
+event goes to ``template`` (default ``{schema}/{date}.jsonl``: one directory per schema
+id, so two schemas that share a last segment never share a file), or a file path,
 which may itself use the template variables (``logs/{date}/events.jsonl``). The
 variables are the framework's (``telemetry_core.sinks.VARIABLES``), the same in every
 sink. Every file and directory is created private (``file_mode``, default 0o600).
@@ -16,6 +17,7 @@ import shutil
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,10 +26,10 @@ from ._contract import Sink, SinkContext
 from ._errors import SinkConfigError, WriteResult
 from ._event import SinkEvent
 from ._files import make_dirs, open_private, write_all
-from ._naming import Charset, NameTemplate, clean
-from ._options import Option
+from ._naming import Charset, NameTemplate, clean, hour_key
+from ._options import option
 
-DEFAULT_TEMPLATE = "{schema_name}/{date}.jsonl"
+DEFAULT_TEMPLATE = "{schema}/{date}.jsonl"
 #: A file path may hold any character but NUL; substituted values stay plain names.
 _PATH_CHARSET = Charset(literal="^\\x00")
 
@@ -42,31 +44,35 @@ class _OpenFile:
         self.opened = time.monotonic()
 
 
+@dataclass(frozen=True)
+class FileOptions:
+    """The file sink's options."""
+
+    path: str = option(None, "a directory (ends with '/') for the template, or a file path "
+                       "that may use the template variables", kind="path", required=True)
+    template: str | None = option(None, f"file under a directory path (default "
+                                  f"{DEFAULT_TEMPLATE}); variables: see `telemetry sinks`")
+    rotate_bytes: int = option(0, "start a new file when one reaches this size in bytes (0: "
+                               "never)", minimum=0)
+    rotate_seconds: float = option(0.0, "start a new file when one has been open this long "
+                                   "(0: never)", minimum=0)
+    compress: bool = option(False, "gzip rotated files")
+    fsync: bool = option(False, "fsync each file after each batch: durable writes")
+    max_open_files: int = option(64, "files kept open at once, least recently used closed",
+                                 minimum=1)
+
+
 class FileSink(Sink):
     """Writes each event as one JSON line to a file chosen by a path template."""
 
     type = "file"
     batch_size = 1000
     batch_age = 0.2
-    options = (
-        Option("path", "path", None, "a directory (ends with '/') for the template, or a "
-               "file path that may use the template variables", required=True),
-        Option("template", "str", None, f"file under a directory path (default "
-               f"{DEFAULT_TEMPLATE}); variables: see `telemetry sinks`", nullable=True),
-        Option("rotate_bytes", "int", 0, "start a new file when one reaches this size in "
-               "bytes (0: never)", minimum=0),
-        Option("rotate_seconds", "float", 0.0, "start a new file when one has been open this "
-               "long (0: never)", minimum=0),
-        Option("compress", "bool", False, "gzip rotated files"),
-        Option("fsync", "bool", False, "fsync each file after each batch: durable writes"),
-        Option("max_open_files", "int", 64, "files kept open at once, least recently used "
-               "closed", minimum=1),
-    )
+    Options = FileOptions
 
-    def __init__(self, context: SinkContext, *, path: str, template: str | None,
-                 rotate_bytes: int, rotate_seconds: float, compress: bool, fsync: bool,
-                 max_open_files: int) -> None:
+    def __init__(self, context: SinkContext, options: FileOptions) -> None:
         super().__init__(context)
+        path, template = options.path, options.template
         if path.endswith(("/", os.sep)) or os.path.isdir(path):
             full = os.path.join(os.path.abspath(path), template or DEFAULT_TEMPLATE)
         elif template:
@@ -79,11 +85,11 @@ class FileSink(Sink):
         self.template = NameTemplate(full, where="file sink", charset=_PATH_CHARSET)
         prefix = full.split("{", 1)[0]  # the fixed directory part of the template
         self.root = Path(prefix) if prefix.endswith(os.sep) else Path(prefix).parent
-        self.rotate_bytes = rotate_bytes
-        self.rotate_seconds = rotate_seconds
-        self.compress = compress
-        self.durable = fsync
-        self.max_open_files = max_open_files
+        self.rotate_bytes = options.rotate_bytes
+        self.rotate_seconds = options.rotate_seconds
+        self.compress = options.compress
+        self.durable = options.fsync
+        self.max_open_files = options.max_open_files
         self.file_mode = context.file_mode
         self._files: OrderedDict[Path, _OpenFile] = OrderedDict()
         self._paths: dict[tuple[str, str, str], Path] = {}
@@ -114,7 +120,7 @@ class FileSink(Sink):
         key: Any = None
         lines: list[bytes] = []
         for event in events:  # runs of events share a file: look it up once per run
-            here = (event.schema_id, event.version, event.timestamp[:13])
+            here = (event.schema_id, event.version, hour_key(event.timestamp))
             if here != key:
                 key = here
                 target = self._target(event)
@@ -139,7 +145,7 @@ class FileSink(Sink):
     # -- paths ---------------------------------------------------------------------
 
     def _target(self, event: SinkEvent) -> Path:
-        key = (event.schema_id, event.version, event.timestamp[:13])
+        key = (event.schema_id, event.version, hour_key(event.timestamp))
         found = self._paths.get(key)
         if found is None:
             if len(self._paths) > 10_000:

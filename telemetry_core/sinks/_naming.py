@@ -10,7 +10,10 @@ Making a value legal: drop a leading URI scheme; replace every run of characters
 destination does not allow with one ``_``; strip leading and trailing ``_`` and ``.``
 (no ``.``/``..`` segments, no hidden names); an empty result becomes ``unknown``; a
 result longer than 120 characters is cut to 111 and gets ``-`` plus 8 hex digits of
-the SHA-256 of the full value. Values are cached per (schema id, version, hour).
+the SHA-256 of the full value. Values are cached per (schema id, version, UTC hour).
+
+Time variables are UTC, whatever offset a timestamp carries: ``2026-01-01T23:30:00-05:00``
+is ``{date}`` 2026-01-02, ``{hour}`` 04 in every sink (:func:`utc_hour`).
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ VARIABLES: dict[str, str] = {
               "telemetry.jupyter.org_schemas_events_kernel_lifecycle_v1)",
     "version": "the schema version (1)",
     "date": "UTC date of the event's __timestamp__, YYYY-MM-DD (2026-01-02)",
-    "year": "YYYY of the event's timestamp (2026)",
-    "month": "MM of the event's timestamp (01)",
-    "day": "DD of the event's timestamp (02)",
+    "year": "YYYY (UTC) of the event's timestamp (2026)",
+    "month": "MM (UTC) of the event's timestamp (01)",
+    "day": "DD (UTC) of the event's timestamp (02)",
     "hour": "HH (UTC) of the event's timestamp (03)",
     "host": "this machine's host name",
     "pid": "this process's id",
@@ -51,7 +54,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _SCHEME_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/]*/?")
 _SPLIT = re.compile(r"[/:#]+")
 _VERSION_SEGMENT = re.compile(r"^v?\d+(\.\d+)*$")
-_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d")
+_UTC_FORM = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]00:?00)$")
 _MAX_VALUE = 120
 _CACHE_MAX = 4096
 
@@ -73,18 +76,48 @@ def schema_path(schema_id: str) -> str:
     return _SCHEME_HOST.sub("", schema_id) or schema_id
 
 
+def utc_hour(timestamp: str) -> str:
+    """``YYYY-MM-DDTHH`` in UTC of an ISO 8601 timestamp (the core writes ``...Z``).
+
+    A timestamp with an offset is converted (``...T23:30:00-05:00`` -> ``...02T04``); one
+    without an offset is taken as UTC; one that does not parse gives the time of
+    writing, so an odd producer clock never blocks delivery.
+    """
+    if _UTC_FORM.match(timestamp):  # what the core writes: no parsing needed
+        return f"{timestamp[:10]}T{timestamp[11:13]}"
+    try:
+        when = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        when = datetime.now(timezone.utc)
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H")
+
+
+def hour_key(timestamp: str) -> str:
+    """A cheap key that is the same for two timestamps only if their UTC hour is: the
+    first 13 characters of a ``...Z`` stamp (what the core writes), else :func:`utc_hour`.
+    For sinks that cache a name per (schema, version, hour)."""
+    if timestamp[-1:] == "Z" and timestamp[10:11] == "T":
+        return timestamp[:13]
+    return utc_hour(timestamp)
+
+
 @dataclass(frozen=True)
 class Charset:
     """What a destination allows in a name (the only thing a sink says about naming).
 
     ``value`` matches one character a substituted value may keep; ``literal`` one
-    character the template's own text may hold (a file path's ``/``, say).
+    character the template's own text may hold (a file path's ``/``, say);
+    ``strip_leading`` characters a whole name may not start with (Elasticsearch's
+    ``-_+.``), removed after rendering.
     """
 
     value: str = r"A-Za-z0-9._-"
     literal: str = r"A-Za-z0-9._\-/{}"
     lower: bool = False
     max_length: int | None = None
+    strip_leading: str = ""
 
 
 def clean(value: str, charset: Charset = Charset()) -> str:
@@ -142,13 +175,13 @@ class NameTemplate:
 
     def variables(self, schema_id: str, version: str, timestamp: str) -> dict[str, str]:
         """The template's variables for one event, legal for the destination (cached)."""
-        hour = timestamp[:13]
-        key = (schema_id, version, hour)
+        # The cache key is the raw hour when it is UTC already (the common case), so
+        # the hot path does no conversion; any other form is converted first.
+        key = (schema_id, version, hour_key(timestamp))
         found = self._cache.get(key)
         if found is not None:
             return found
-        if not _DATE.match(timestamp):
-            hour = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
+        hour = utc_hour(timestamp)
         values = {
             "schema_name": schema_name(schema_id), "schema_path": schema_path(schema_id),
             "schema": schema_id, "version": version, "date": hour[:10], "year": hour[:4],
@@ -164,10 +197,18 @@ class NameTemplate:
 
     def render(self, event: SinkEvent, **extra: str) -> str:
         """The name for ``event``; ``extra`` fills the sink's own variables."""
-        values = self.variables(event.schema_id, event.version, event.timestamp)
+        return self.render_for(event.schema_id, event.version, event.timestamp, **extra)
+
+    def render_for(self, schema_id: str, version: str, timestamp: str = "",
+                   **extra: str) -> str:
+        """The name for an event of ``schema_id``/``version`` at ``timestamp`` (any ISO
+        8601 form; empty for "now"), for sinks that name a group of events at once."""
+        values = self.variables(schema_id, version, timestamp)
         name = self.template.format(**values, **extra)
         if self.charset.lower:
             name = name.lower()
+        if self.charset.strip_leading:
+            name = name.lstrip(self.charset.strip_leading)
         if self.charset.max_length is not None:
             name = name.encode()[: self.charset.max_length].decode(errors="ignore")
         return name
@@ -175,4 +216,5 @@ class NameTemplate:
     def pattern(self, wildcard: str = "*") -> str:
         """The template with every variable as ``wildcard`` (index patterns, globs)."""
         name = self.template.format(**dict.fromkeys(self.fields, wildcard))
-        return name.lower() if self.charset.lower else name
+        name = name.lower() if self.charset.lower else name
+        return name.lstrip(self.charset.strip_leading) if self.charset.strip_leading else name

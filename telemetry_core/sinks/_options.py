@@ -1,18 +1,23 @@
 """Sink options, declared once: name, type, default, bounds and a one-line description.
 
-A sink lists its options as :class:`Option` values; the framework lists its own
-(:data:`FRAMEWORK_OPTIONS`). :func:`check_options` validates a configuration against
-both when the sink is built, so ``rotate_bytes="10MB"``, ``compress="no"`` or
-``batch_size=0`` fail at once with a :class:`SinkConfigError` that names the option,
-what it expects and what it got, and an unknown option gets a "did you mean".
-``telemetry sinks`` prints the same declarations.
+A sink declares its options as one dataclass whose fields are made with :func:`option`
+(the field's type says the kind, ``option`` the default, bounds and description), and
+receives them as one instance of it; :func:`declared_options` reads that dataclass as
+:class:`Option` values, and the framework lists its own (:data:`FRAMEWORK_OPTIONS`).
+:func:`check_options` validates a configuration against both when the sink is built,
+so ``rotate_bytes="10MB"``, ``compress="no"`` or ``batch_size=0`` fail at once with a
+:class:`SinkConfigError` that names the option, what it expects and what it got, and
+an unknown option gets a "did you mean". ``telemetry sinks`` prints the same declarations.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
-from collections.abc import Callable, Iterable, Mapping
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,3 +207,108 @@ def check_options(
     values = {name: opt.convert(where, config.get(name), given=name in config)
               for name, opt in known.items()}
     return {k: values[k] for k in framework}, {k: values[k] for k in own}, extra
+
+
+# -- options declared as one dataclass ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a sink that declares none."""
+
+
+_SPEC = "telemetry_sink_option"
+
+
+@dataclass(frozen=True)
+class _Spec:
+    doc: str
+    kind: str | None
+    key: str | None
+    extra: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] = ()
+    required: bool = False
+    check: Callable[[Any], None] | None = None
+
+
+def option(default: Any, doc: str, *, kind: str | None = None, key: str | None = None,
+           minimum: float | None = None, maximum: float | None = None,
+           choices: tuple[Any, ...] = (), required: bool = False,
+           check: Callable[[Any], None] | None = None) -> Any:
+    """One field of a sink's options dataclass: ``rotate_bytes: int = option(0, "...")``.
+
+    The field's type gives the kind (``int``, ``float``, ``bool``, ``str``, a list or
+    mapping type; anything else is ``any``) and ``X | None`` makes None mean "not set";
+    ``kind`` overrides it (``path``, ``mode``). ``key`` is how configuration spells the
+    option when that is not a Python name (Kafka's ``bootstrap.servers``). The other
+    arguments are those of :class:`Option`.
+    """
+    spec = _Spec(doc, kind, key, minimum=minimum, maximum=maximum, choices=choices,
+                 required=required, check=check)
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda: type(default)(default),  # type: ignore[call-arg]
+                     metadata={_SPEC: spec})
+    return field(default=default, metadata={_SPEC: spec})
+
+
+def extra_options(doc: str) -> Any:
+    """The field that receives, as a dict, the undeclared options the sink's
+    ``accepts_extra`` let through (Kafka: librdkafka's settings). Not an option itself."""
+    return field(default_factory=dict, metadata={_SPEC: _Spec(doc, None, None, extra=True)})
+
+
+def _kind_of(hint: Any) -> tuple[str, bool]:
+    """(kind, nullable) of a field's type."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        kind = _kind_of(rest[0])[0] if len(rest) == 1 else "any"
+        return kind, len(rest) < len(args)
+    base = typing.get_origin(hint) or hint
+    for types_, kind in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"),
+                         ((list, tuple, Sequence), "list"), ((dict, Mapping), "dict")):
+        if isinstance(base, type) and issubclass(base, types_):  # type: ignore[arg-type]
+            return kind, False
+    return "any", False
+
+
+def declared_options(options_type: type[Any]) -> tuple[Option, ...]:
+    """The :class:`Option` declarations of a sink's options dataclass, in field order.
+
+    Raises TypeError (a plugin author's mistake, not a user's) for a field not made
+    with :func:`option`.
+    """
+    hints = typing.get_type_hints(options_type)
+    found = []
+    for f in dataclasses.fields(options_type):
+        spec = f.metadata.get(_SPEC)
+        if spec is None:
+            raise TypeError(f"{options_type.__qualname__}.{f.name}: declare every field of a "
+                            "sink's options with telemetry_core.sinks.option(...)")
+        if spec.extra:
+            continue
+        kind, nullable = _kind_of(hints[f.name])
+        default = (f.default_factory() if f.default_factory is not dataclasses.MISSING
+                   else f.default)
+        found.append(Option(spec.key or f.name, spec.kind or kind, default, spec.doc,
+                            minimum=spec.minimum, maximum=spec.maximum, choices=spec.choices,
+                            required=spec.required, nullable=nullable, check=spec.check))
+    return tuple(found)
+
+
+def build_options(options_type: type[Any], values: Mapping[str, Any],
+                  extra: Mapping[str, Any]) -> Any:
+    """An instance of ``options_type`` from checked ``values`` (keyed as configuration
+    spells them) and the extra settings."""
+    kwargs: dict[str, Any] = {}
+    taken = not extra
+    for f in dataclasses.fields(options_type):
+        spec = f.metadata[_SPEC]
+        kwargs[f.name] = dict(extra) if spec.extra else values[spec.key or f.name]
+        taken = taken or spec.extra
+    if not taken:  # a plugin bug: accepts_extra lets keys through that nothing receives
+        raise TypeError(f"{options_type.__qualname__} has no extra_options() field for "
+                        f"the settings its sink's accepts_extra lets through: {sorted(extra)}")
+    return options_type(**kwargs)

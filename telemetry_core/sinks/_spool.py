@@ -13,15 +13,15 @@ the same segments at once. A process that starts takes a free slot that still ho
 events (a previous run's leftovers) before an empty one, and replays it.
 
 Only the sink's worker threads touch a ``Spool``: the spooler thread appends at the
-tail, the delivery thread peeks, commits and (after failed direct attempts) writes in
-front of the head. Segment numbers leave room below the first one for that.
+tail (and evicts the oldest segment under ``drop_oldest``), the delivery thread peeks,
+commits and (after failed direct attempts) writes in front of the head. Every method
+that reads or changes the segments, the cursor or the last peek takes one lock.
+Segment numbers leave room below the first one for writes in front.
 """
 
 from __future__ import annotations
 
 import base64
-import errno
-import fcntl
 import logging
 import os
 import threading
@@ -32,10 +32,10 @@ import orjson
 
 from ._event import SinkEvent
 from ._files import DEFAULT_FILE_MODE, make_dirs, open_private, replace_atomically, write_all
+from ._slots import SEGMENT_SUFFIX
 
 log = logging.getLogger("telemetry_core.sinks")
 
-SEGMENT_SUFFIX = ".seg"
 FIRST_SEGMENT = 10**12  # segments written in front of the head count down from here
 FSYNC_POLICIES = ("never", "batch", "always")
 _CURSOR = "cursor"
@@ -72,76 +72,6 @@ def decode(line: bytes) -> SinkEvent | str:
     if not isinstance(data, dict):
         return f"the event is not a JSON object but {type(data).__name__}"
     return SinkEvent(str(event_id), str(schema_id), str(version), str(timestamp), raw)
-
-
-class Slot:
-    """An exclusively locked slot directory under a sink's spool directory."""
-
-    def __init__(self, path: Path, lock_fd: int) -> None:
-        self.path = path
-        self._lock_fd: int | None = lock_fd
-
-    def release(self) -> None:
-        """Unlock the slot (closing the descriptor drops the flock)."""
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-
-    def forget_after_fork(self) -> None:
-        """In a forked child: close the inherited descriptor without unlocking.
-
-        flock belongs to the open file description the parent shares, so an explicit
-        unlock here would release the parent's lock; closing our copy does not.
-        """
-        self.release()
-
-
-def _has_segments(directory: Path) -> bool:
-    try:
-        return any(p.name.endswith(SEGMENT_SUFFIX) for p in directory.iterdir())
-    except FileNotFoundError:
-        return False
-
-
-def try_lock(path: Path, file_mode: int | None) -> int | None:
-    """A descriptor holding the exclusive flock of ``path``, or None when another process
-    holds it. ``path`` is created with ``file_mode`` if missing; with None it must exist
-    and is left as it is (``telemetry spool`` inspects, it does not create or chmod)."""
-    fd = (os.open(path, os.O_RDWR | os.O_CLOEXEC) if file_mode is None
-          else open_private(path, os.O_RDWR, file_mode))
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            return None
-        raise
-    return fd
-
-
-def acquire_slot(sink_dir: Path, max_slots: int,
-                 file_mode: int = DEFAULT_FILE_MODE) -> Slot | None:
-    """Lock a free slot, preferring one that holds a previous run's events; None if all busy.
-
-    Raises OSError when the directory cannot be used (the caller then runs without a spool).
-    """
-    make_dirs(sink_dir, file_mode)
-    leftovers = sorted(
-        int(p.name[5:]) for p in sink_dir.glob("slot-*")
-        if p.is_dir() and p.name[5:].isdigit() and _has_segments(p))
-    for index in [*leftovers, *range(max_slots)]:
-        if index >= max_slots:
-            continue
-        fd = try_lock(sink_dir / f"slot-{index}.lock", file_mode)
-        if fd is not None:
-            path = sink_dir / f"slot-{index}"
-            try:
-                make_dirs(path, file_mode)
-            except OSError:
-                os.close(fd)
-                raise
-            return Slot(path, fd)
-    return None
 
 
 def read_cursor(slot_dir: Path) -> tuple[int, int]:
@@ -380,6 +310,8 @@ class Spool:
         """
         with self._lock:
             busy = {seg for seg, _ in self._peek_pos}
+            if self._peek_end is not None:
+                busy.add(self._peek_end[0])  # a peek of damaged lines only
             for seg in self._segments:
                 if seg == self._tail_seg or seg in busy:
                     continue
@@ -405,36 +337,37 @@ class Spool:
     # -- reading -----------------------------------------------------------------
 
     def peek(self, limit: int) -> list[SinkEvent]:
-        """Up to ``limit`` of the oldest events, without consuming them."""
-        with self._lock:
-            segments = list(self._segments)
-            sizes = dict(self._sizes)
-            cursor = self._cursor
+        """Up to ``limit`` of the oldest events, without consuming them.
+
+        Under the lock, like ``commit`` and ``evict_oldest``: the peeked segments are
+        marked busy in the same step that reads them, so eviction never takes one.
+        """
         events: list[SinkEvent] = []
-        self._peek_pos = []
-        self._peek_end = None
-        for seg in segments:
-            start = cursor[1] if cursor and cursor[0] == seg else 0
-            end = sizes[seg]
-            if start >= end:
-                continue
-            with open(self._path(seg), "rb") as f:
-                f.seek(start)
-                offset = start
-                while offset < end and len(events) < limit:
-                    line = f.readline(end - offset)
-                    if not line:
-                        break
-                    offset += len(line)
-                    self._peek_end = (seg, offset)
-                    event = decode(line)
-                    if isinstance(event, str):
-                        self._quarantine(seg, offset - len(line), line, event)
-                        continue
-                    events.append(event)
-                    self._peek_pos.append((seg, offset))
-            if len(events) >= limit:
-                break
+        with self._lock:
+            self._peek_pos = []
+            self._peek_end = None
+            for seg in self._segments:
+                start = self._cursor[1] if self._cursor and self._cursor[0] == seg else 0
+                end = self._sizes[seg]
+                if start >= end:
+                    continue
+                with open(self._path(seg), "rb") as f:
+                    f.seek(start)
+                    offset = start
+                    while offset < end and len(events) < limit:
+                        line = f.readline(end - offset)
+                        if not line:
+                            break
+                        offset += len(line)
+                        self._peek_end = (seg, offset)
+                        event = decode(line)
+                        if isinstance(event, str):
+                            self._quarantine(seg, offset - len(line), line, event)
+                            continue
+                        events.append(event)
+                        self._peek_pos.append((seg, offset))
+                if len(events) >= limit:
+                    break
         return events
 
     def _quarantine(self, seg: int, offset: int, line: bytes, reason: str) -> None:
@@ -458,23 +391,38 @@ class Spool:
                       self.dir, self.quarantine_path, exc.strerror)
 
     def commit(self, count: int) -> None:
-        """Consume the first ``count`` events of the last ``peek`` (they were delivered)."""
-        if count <= 0 and self._peek_end is None:
-            return
-        pos = self._peek_end if count >= len(self._peek_pos) else self._peek_pos[count - 1]
+        """Consume the first ``count`` events of the last ``peek`` (they were delivered).
+
+        ``commit(0)`` consumes nothing. Committing every peeked event also consumes the
+        damaged lines the peek quarantined after the last of them.
+        """
+        with self._lock:
+            if count <= 0 or not self._peek_pos:
+                return
+            self._advance(self._peek_end if count >= len(self._peek_pos)
+                          else self._peek_pos[count - 1])
+
+    def skip_damaged(self) -> None:
+        """After a ``peek`` that found only damaged lines (quarantined, so never
+        delivered): consume them. Does nothing when that peek returned any event."""
+        with self._lock:
+            if not self._peek_pos:
+                self._advance(self._peek_end)
+
+    def _advance(self, pos: tuple[int, int] | None) -> None:
+        """Move the head to ``pos`` and forget the peek (call with the lock held)."""
+        self._peek_pos, self._peek_end = [], None
         if pos is None:
             return
         seg, offset = pos
-        with self._lock:
-            for old in [s for s in self._segments if s < seg]:
-                self._remove(old)  # read in order, so every earlier segment is done
-            if seg in self._sizes:
-                self._cursor = (seg, offset)
-                if offset >= self._sizes[seg] and (seg != self._tail_seg
-                                                   or len(self._segments) == 1):
-                    self._remove(seg)
-            self._peek_pos, self._peek_end = [], None
-            self._write_cursor()
+        for old in [s for s in self._segments if s < seg]:
+            self._remove(old)  # read in order, so every earlier segment is done
+        if seg in self._sizes:
+            self._cursor = (seg, offset)
+            if offset >= self._sizes[seg] and (seg != self._tail_seg
+                                               or len(self._segments) == 1):
+                self._remove(seg)
+        self._write_cursor()
 
     def forget_after_fork(self) -> None:
         """In a forked child: drop our copy of the tail descriptor, without the lock.

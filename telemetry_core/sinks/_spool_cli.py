@@ -20,7 +20,8 @@ from pathlib import Path
 
 import orjson
 
-from ._spool import SEGMENT_SUFFIX, read_cursor, try_lock
+from ._slots import SEGMENT_SUFFIX, try_lock
+from ._spool import read_cursor
 from ._stats import STATS_FILE, add_spool_root_argument, default_spool_root
 
 

@@ -23,15 +23,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from .._eventlog import EventLog
 from .._hookspecs import hookimpl
-from ..sinks import Option, Sink, SinkContext, SinkEvent
+from ..sinks import Sink, SinkContext, SinkEvent, option
 
-__all__ = ["CaptureHandler", "MemorySink", "capture_events", "memory_plugin", "wait_for"]
+__all__ = ["NAMING_TEMPLATE", "CaptureHandler", "MemorySink", "capture_events",
+           "memory_plugin", "naming_cases", "wait_for"]
 
 
 class MemorySink(Sink):
@@ -41,12 +43,17 @@ class MemorySink(Sink):
     framework closes it.
     """
 
-    type = "memory"
-    options = (Option("tag", "str", "", "a free label"),)
+    @dataclass(frozen=True)
+    class Options:
+        """The memory sink's one option."""
 
-    def __init__(self, context: SinkContext, *, tag: str = "") -> None:
+        tag: str = option("", "a free label")
+
+    type = "memory"
+
+    def __init__(self, context: SinkContext, options: Options | None = None) -> None:
         super().__init__(context)
-        self.tag = tag
+        self.tag = (options or self.Options()).tag
         self.events: list[SinkEvent] = []
         self.closed = False
 
@@ -142,3 +149,30 @@ def wait_for(predicate: Callable[[], object], what: str, timeout: float = 30.0) 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(0.005)
+
+
+#: A name template every sink accepts (file paths, topics, keys, indices): with
+#: :func:`naming_cases`, one table that each sink's own test renders through the
+#: sink's real naming path, so ``{schema}``, ``{date}`` and ``{hour}`` agree everywhere.
+NAMING_TEMPLATE = "t-{schema}-{date}-{hour}"
+
+_LAB = "https://telemetry.jupyter.org/schemas/events/jupyterlab/notebook/opened"
+_CONTENTS = "https://telemetry.jupyter.org/schemas/events/contents/opened"
+_NAMING = (  # schema, __timestamp__, what NAMING_TEMPLATE gives (UTC, whatever the offset)
+    (_CONTENTS, "2026-01-01T23:30:00-05:00", "contents_opened-2026-01-02-04"),
+    (_LAB, "2026-01-02T04:30:00Z", "jupyterlab_notebook_opened-2026-01-02-04"),
+    (_CONTENTS, "2026-01-02T05:59:59.500000+01:30", "contents_opened-2026-01-02-04"),
+    (_LAB, "2026-01-02T04:00:00", "jupyterlab_notebook_opened-2026-01-02-04"),  # no offset
+    (_CONTENTS, "2026-01-02T10:15:00+09:00", "contents_opened-2026-01-02-01"),
+    (_LAB, "2025-12-31T20:00:00-08:00", "jupyterlab_notebook_opened-2026-01-01-04"),
+)
+
+
+def naming_cases() -> list[tuple[SinkEvent, str]]:
+    """Events (two schemas whose ids end alike, timestamps with offsets) and the name
+    :data:`NAMING_TEMPLATE` must render for each, in every sink."""
+    return [(SinkEvent.from_json(orjson.dumps({
+                "__event_id__": f"naming-{n}", "__schema__": schema,
+                "__schema_version__": "1", "__timestamp__": stamp, "n": n})),
+             f"t-telemetry.jupyter.org_schemas_events_{name}")
+            for n, (schema, stamp, name) in enumerate(_NAMING)]

@@ -15,7 +15,8 @@ from typing import Any
 from telemetry_core.sinks import Charset, NameTemplate, SinkEvent
 
 #: What Elasticsearch allows in an index name.
-INDEX_CHARSET = Charset(value=r"a-z0-9_.-", literal=r"a-z0-9_.\-", lower=True, max_length=255)
+INDEX_CHARSET = Charset(value=r"a-z0-9_.-", literal=r"a-z0-9_.\-", lower=True, max_length=255,
+                        strip_leading="-_+.")
 
 
 class IndexNamer:
@@ -25,25 +26,22 @@ class IndexNamer:
         self.names = NameTemplate(template, where="elasticsearch sink: 'index'",
                                   charset=INDEX_CHARSET)
         self.template = template
-        self.constant: str | None = None if self.names.fields else self._finish(template)
+        self.constant: str | None = (None if self.names.fields
+                                     else self.names.render_for("", ""))
 
     def pattern(self) -> str:
         """The wildcard pattern every rendered name matches (for the index template)."""
-        return self._finish(self.names.pattern()).replace("**", "*")
+        return self.names.pattern().replace("**", "*")
 
     def __call__(self, event: SinkEvent) -> str:
         """The index for ``event``."""
         if self.constant is not None:
             return self.constant
-        name = self._finish(self.names.render(event))
+        name = self.names.render(event)
         if not name:
             raise ValueError(f"index template {self.template!r} renders an empty name "
                              f"for schema {event.schema_id!r} version {event.version!r}")
         return name
-
-    @staticmethod
-    def _finish(name: str) -> str:
-        return name.lower().lstrip("-_+.")
 
 
 def index_template_body(pattern: str, priority: int, settings: dict[str, Any] | None,

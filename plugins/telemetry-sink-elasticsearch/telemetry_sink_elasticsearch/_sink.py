@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import elasticsearch
@@ -14,7 +14,6 @@ import orjson
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from telemetry_core.sinks import (
-    Option,
     PermanentSinkError,
     Sink,
     SinkConfigError,
@@ -22,13 +21,13 @@ from telemetry_core.sinks import (
     SinkEvent,
     TransientSinkError,
     WriteResult,
+    clean,
+    option,
 )
 
 from ._index import IndexNamer, index_template_body
 
 log = logging.getLogger("telemetry_sink_elasticsearch")
-
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.]+")
 
 # Only what the outcome of each item needs: the response of a large batch stays small.
 _FILTER_PATH = "errors,items.*.status,items.*.error.type,items.*.error.reason," \
@@ -64,6 +63,35 @@ def _transport_reason(exc: TransportError) -> str:
     return str(getattr(exc, "message", "") or exc)
 
 
+@dataclass(frozen=True)
+class ElasticsearchOptions:
+    """The Elasticsearch sink's options."""
+
+    hosts: str | list[str] | None = option(None, "URL or list of URLs of the cluster's nodes "
+                                           "(default http://127.0.0.1:9200)")
+    cloud_id: str | None = option(None, "Elastic Cloud deployment id, instead of hosts")
+    index: str = option("telemetry-{schema_name}-{date}", "index name template (the "
+                        "framework's variables)")
+    api_key: str | list[str] | None = option(None, "API key: the encoded string, or [id, "
+                                             "secret]")
+    basic_auth: list[str] | None = option(None, "[username, password]")
+    ca_certs: str | None = option(None, "path of a CA bundle to verify the cluster's TLS "
+                                  "certificate")
+    verify_certs: bool = option(True, "verify TLS certificates")
+    request_timeout: float = option(10.0, "seconds one request may take", minimum=0.001)
+    max_retries: int = option(0, "the client's own retries of one request on another node "
+                              "(the sink framework retries batches)", minimum=0)
+    http_compress: bool = option(False, "gzip request bodies")
+    max_bulk_bytes: int = option(10_000_000, "bound on one bulk request body; larger "
+                                 "batches are split", minimum=1)
+    index_template: str | None = option(None, "name of a composable index template to "
+                                        "create at start-up")
+    index_template_priority: int = option(200, "priority of that template")
+    index_settings: dict[str, Any] | None = option(None, "index settings for the template, "
+                                                   "e.g. {\"number_of_shards\": 1}")
+    mappings: dict[str, Any] | None = option(None, "extra field mappings for the template")
+
+
 class ElasticsearchSink(Sink):
     """Indexes telemetry events into Elasticsearch with the bulk API.
 
@@ -76,81 +104,50 @@ class ElasticsearchSink(Sink):
 
     type = "elasticsearch"
     counters = ("already_indexed", "bulk_requests")
-    options = (
-        Option("hosts", "any", None, "URL or list of URLs of the cluster's nodes (default "
-               "http://127.0.0.1:9200)", nullable=True),
-        Option("cloud_id", "str", None, "Elastic Cloud deployment id, instead of hosts",
-               nullable=True),
-        Option("index", "str", "telemetry-{schema_name}-{date}", "index name template (the "
-               "framework's variables)"),
-        Option("api_key", "any", None, "API key: the encoded string, or [id, secret]",
-               nullable=True),
-        Option("basic_auth", "list", None, "[username, password]", nullable=True),
-        Option("ca_certs", "str", None, "path of a CA bundle to verify the cluster's TLS "
-               "certificate", nullable=True),
-        Option("verify_certs", "bool", True, "verify TLS certificates"),
-        Option("request_timeout", "float", 10.0, "seconds one request may take",
-               minimum=0.001),
-        Option("max_retries", "int", 0, "the client's own retries of one request on another "
-               "node (the sink framework retries batches)", minimum=0),
-        Option("http_compress", "bool", False, "gzip request bodies"),
-        Option("max_bulk_bytes", "int", 10_000_000, "bound on one bulk request body; larger "
-               "batches are split", minimum=1),
-        Option("index_template", "str", None, "name of a composable index template to create "
-               "at start-up", nullable=True),
-        Option("index_template_priority", "int", 200, "priority of that template"),
-        Option("index_settings", "dict", None, "index settings for the template, e.g. "
-               "{\"number_of_shards\": 1}", nullable=True),
-        Option("mappings", "dict", None, "extra field mappings for the template",
-               nullable=True),
-    )
+    Options = ElasticsearchOptions
     batch_size = 500
     batch_age = 1.0
 
-    def __init__(self, context: SinkContext, *, hosts: str | Sequence[str] | None,
-                 cloud_id: str | None, index: str, api_key: str | Sequence[str] | None,
-                 basic_auth: Sequence[str] | None, ca_certs: str | None, verify_certs: bool,
-                 request_timeout: float, max_retries: int, http_compress: bool,
-                 max_bulk_bytes: int, index_template: str | None,
-                 index_template_priority: int, index_settings: dict[str, Any] | None,
-                 mappings: dict[str, Any] | None) -> None:
+    def __init__(self, context: SinkContext, options: ElasticsearchOptions) -> None:
         super().__init__(context)
-        if hosts is None and cloud_id is None:
+        o = options
+        hosts = o.hosts
+        if hosts is None and o.cloud_id is None:
             hosts = ["http://127.0.0.1:9200"]
         if isinstance(hosts, str):
             hosts = [hosts]
-        if basic_auth is not None and (isinstance(basic_auth, str) or len(basic_auth) != 2):
+        if o.basic_auth is not None and (isinstance(o.basic_auth, str) or len(o.basic_auth) != 2):
             raise SinkConfigError(
                 "elasticsearch sink: 'basic_auth' must be [username, password]")
-        if api_key is not None and basic_auth is not None:
+        if o.api_key is not None and o.basic_auth is not None:
             raise SinkConfigError(
                 "elasticsearch sink: give either 'api_key' or 'basic_auth', not both")
-        if ca_certs is not None and not os.path.isfile(ca_certs):
+        if o.ca_certs is not None and not os.path.isfile(o.ca_certs):
             raise SinkConfigError(
-                f"elasticsearch sink: 'ca_certs' {ca_certs!r} is not a file; give the path of "
+                f"elasticsearch sink: 'ca_certs' {o.ca_certs!r} is not a file; give the path of "
                 f"the PEM bundle of the CA that signed the cluster's certificate")
         self.hosts = list(hosts) if hosts is not None else None
-        self.cloud_id = cloud_id
-        self.index = IndexNamer(index)
-        self.max_bulk_bytes = max_bulk_bytes
-        self.index_template = index_template
-        self.index_template_priority = index_template_priority
-        self.index_settings = index_settings
-        self.mappings = mappings
+        self.cloud_id = o.cloud_id
+        self.index = IndexNamer(o.index)
+        self.max_bulk_bytes = o.max_bulk_bytes
+        self.index_template = o.index_template
+        self.index_template_priority = o.index_template_priority
+        self.index_settings = o.index_settings
+        self.mappings = o.mappings
         self._client_options: dict[str, Any] = {
-            "hosts": self.hosts, "cloud_id": cloud_id,
-            "api_key": tuple(api_key) if isinstance(api_key, (list, tuple)) else api_key,
-            "basic_auth": tuple(basic_auth) if basic_auth is not None else None,
-            "ca_certs": ca_certs, "verify_certs": verify_certs,
-            "request_timeout": request_timeout, "max_retries": max_retries,
-            "retry_on_timeout": max_retries > 0, "http_compress": http_compress,
+            "hosts": self.hosts, "cloud_id": o.cloud_id,
+            "api_key": tuple(o.api_key) if isinstance(o.api_key, (list, tuple)) else o.api_key,
+            "basic_auth": tuple(o.basic_auth) if o.basic_auth is not None else None,
+            "ca_certs": o.ca_certs, "verify_certs": o.verify_certs,
+            "request_timeout": o.request_timeout, "max_retries": o.max_retries,
+            "retry_on_timeout": o.max_retries > 0, "http_compress": o.http_compress,
         }
         self._client: Elasticsearch | None = None
 
     def default_name(self) -> str:
         """From the index template: two sinks writing different indices get their own spools
         (two sinks with the same template, say to two clusters, need a ``name`` each)."""
-        return _SAFE_NAME.sub("-", self.index.template).strip("-")[:100] or "default"
+        return clean(self.index.template)
 
     @property
     def where(self) -> str:

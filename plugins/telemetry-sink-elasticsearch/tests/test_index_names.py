@@ -7,6 +7,7 @@ from es_helpers import SCHEMA_A, SCHEMA_B, make_event
 from telemetry_sink_elasticsearch import IndexNamer, index_template_body
 
 from telemetry_core.sinks import SinkConfigError
+from telemetry_core.testing import NAMING_TEMPLATE, naming_cases
 
 
 def test_placeholders_render_from_the_event() -> None:
@@ -74,3 +75,11 @@ def test_index_template_maps_the_envelope_and_user_fields() -> None:
     assert props["duration"] == {"type": "float"}
     assert body["index_patterns"] == ["t-*"]
     assert body["template"]["settings"] == {"number_of_shards": 1}
+
+
+def test_indices_name_events_as_every_sink_does() -> None:
+    # The table every sink's naming test uses: UTC {date}/{hour} whatever the offset
+    # (...T23:30:00-05:00 is 2026-01-02, hour 04), one {schema} per schema id.
+    namer = IndexNamer(NAMING_TEMPLATE)
+    for event, name in naming_cases():
+        assert namer(event) == name

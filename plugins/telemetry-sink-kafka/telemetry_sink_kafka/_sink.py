@@ -16,22 +16,25 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from telemetry_core.sinks import (
     NameTemplate,
-    Option,
     Sink,
     SinkConfigError,
     SinkContext,
     SinkEvent,
     WriteResult,
+    extra_options,
+    hour_key,
+    option,
 )
 
-from ._topics import topic_template
+from ._topics import TIME_VARIABLES, topic_template
 
 log = logging.getLogger("telemetry_sink_kafka")
 librdkafka_log = logging.getLogger("telemetry_sink_kafka.librdkafka")
@@ -109,6 +112,28 @@ def _error_of(exc: KafkaException) -> KafkaError | None:
     return err if isinstance(err, KafkaError) else None
 
 
+@dataclass(frozen=True)
+class KafkaOptions:
+    """The Kafka sink's options; other keys that look like librdkafka settings go to
+    ``settings``."""
+
+    bootstrap_servers: str = option(None, "host:port[,host:port...] of the Kafka brokers",
+                                    key="bootstrap.servers", required=True)
+    topic: str = option(None, "topic name, or a template such as 'jupyter.{schema_name}' "
+                        "(the framework's variables)", required=True)
+    create_topics: bool = option(False, "create missing topics through the admin client")
+    topic_partitions: int = option(-1, "partitions of topics the sink creates (-1: the "
+                                   "broker's default)", check=_minus_one_or_positive)
+    topic_replication: int = option(-1, "replication factor of topics the sink creates (-1: "
+                                    "the broker's default)", check=_minus_one_or_positive)
+    topic_config: dict[str, Any] | None = option(
+        None, "topic-level settings for topics the sink creates, e.g. "
+        "{'retention.ms': '86400000'}")
+    connect_timeout: float = option(10.0, "seconds to reach the brokers at start-up",
+                                    minimum=0.001)
+    settings: dict[str, Any] = extra_options("librdkafka producer settings")
+
+
 class KafkaSink(Sink):
     """Produces each event as one Kafka message (key = event id), at-least-once.
 
@@ -119,22 +144,7 @@ class KafkaSink(Sink):
     """
 
     type = "kafka"
-    options = (
-        Option("bootstrap.servers", "str", None, "host:port[,host:port...] of the Kafka "
-               "brokers", required=True),
-        Option("topic", "str", None, "topic name, or a template such as "
-               "'jupyter.{schema_name}' (the framework's variables)", required=True),
-        Option("create_topics", "bool", False, "create missing topics through the admin "
-               "client"),
-        Option("topic_partitions", "int", -1, "partitions of topics the sink creates (-1: "
-               "the broker's default)", check=_minus_one_or_positive),
-        Option("topic_replication", "int", -1, "replication factor of topics the sink "
-               "creates (-1: the broker's default)", check=_minus_one_or_positive),
-        Option("topic_config", "dict", None, "topic-level settings for topics the sink "
-               "creates, e.g. {'retention.ms': '86400000'}", nullable=True),
-        Option("connect_timeout", "float", 10.0, "seconds to reach the brokers at start-up",
-               minimum=0.001),
-    )
+    Options = KafkaOptions
     counters = KAFKA_COUNTERS
     # Each batch waits for its acknowledgements before the next is taken; 8,000 was the
     # fastest of 2,500-40,000 in bench_kafka (larger ones stay in the cache less).
@@ -146,11 +156,9 @@ class KafkaSink(Sink):
         """librdkafka producer settings are passed on (checked by librdkafka at open)."""
         return "." in key or key in _PLAIN_SETTINGS or key in _OWN_SETTINGS
 
-    def __init__(self, context: SinkContext, *, topic: str, create_topics: bool,
-                 topic_partitions: int, topic_replication: int,
-                 topic_config: Mapping[str, str] | None, connect_timeout: float,
-                 **settings: Any) -> None:
+    def __init__(self, context: SinkContext, options: KafkaOptions) -> None:
         super().__init__(context)
+        settings = {"bootstrap.servers": options.bootstrap_servers, **options.settings}
         for name in _OWN_SETTINGS:
             if name in settings:
                 raise SinkConfigError(f"kafka sink: {name!r} is set by the sink itself and "
@@ -160,13 +168,16 @@ class KafkaSink(Sink):
                 "kafka sink: 'transactional.id' is not supported: the sink does not use "
                 "transactions (the idempotent producer already keeps order and avoids "
                 "duplicates from its own retries); remove the setting")
-        self.topic: NameTemplate = topic_template(topic)
+        self.topic: NameTemplate = topic_template(options.topic)
         self._templated = bool(self.topic.fields)
-        self.create_topics = create_topics
-        self.topic_partitions = topic_partitions
-        self.topic_replication = topic_replication
-        self.connect_timeout = connect_timeout
-        self.topic_config = {str(k): str(v) for k, v in (topic_config or {}).items()}
+        # A topic named by time ({date}, {hour}, ...) is looked up per event and cached
+        # per UTC hour; any other per (schema, version) only.
+        self._timed = bool(self.topic.fields & TIME_VARIABLES)
+        self.create_topics = options.create_topics
+        self.topic_partitions = options.topic_partitions
+        self.topic_replication = options.topic_replication
+        self.connect_timeout = options.connect_timeout
+        self.topic_config = {str(k): str(v) for k, v in (options.topic_config or {}).items()}
         self.user_settings: dict[str, Any] = settings
         defaults = {k: v for k, v in SAFE_DEFAULTS.items()
                     if not any(a in settings for a in _ALIASES.get(k, ()))}
@@ -184,7 +195,7 @@ class KafkaSink(Sink):
         self.flush_timeout = timeout_s + 5
         self._producer: Producer | None = None
         self._producer_pid = 0
-        self._routes: dict[tuple[str, str], Route] = {}
+        self._routes: dict[tuple[str, str, str], Route] = {}
         self._known_topics: set[str] = set()
         self._errors: list[tuple[KafkaError, bytes | None]] = []
         self._fatal: KafkaError | None = None
@@ -263,18 +274,21 @@ class KafkaSink(Sink):
         end = len(events)
         produce = producer.produce
         routes = self._routes
+        timed = self._timed
         schema_id = version = None
         route: Route = ("", [])
         topic, headers = route
         for i, event in enumerate(events):
-            if event.schema_id is not schema_id or event.version is not version:
+            if timed or event.schema_id is not schema_id or event.version is not version:
                 schema_id, version = event.schema_id, event.version
-                route = routes.get((schema_id, version)) or self._route(event)
+                route = routes.get(self._route_key(event)) or self._route(event)
                 topic, headers = route
             try:  # no event id (a foreign log record): no key, so any partition
                 # Positional (topic, value, key, partition -1 = any, on_delivery, callback:
-                # the producer's, timestamp 0 = now, headers): produce() parses keywords
-                # at about 0.5 us a message, a third of its own cost.
+                # the producer's, timestamp 0 = now, headers): kept because it pays.
+                # produce() parses keywords slowly: 200k calls took 5.5 us each against
+                # 7.0 with keywords (confluent-kafka 2.16); bench_kafka.py shows it in
+                # its "raw Producer, error-only" rows, keywords and positional.
                 produce(topic, event.json, event.event_id or None, -1, None, None, 0, headers)
             except BufferError:
                 # librdkafka's local queue is full: serve reports until there is room.
@@ -344,6 +358,10 @@ class KafkaSink(Sink):
         self.context.warn("kafka-delivery", "kafka sink: %d of %d events not delivered (first "
                    "error: %s: %s)", len(failed), produced, first.name(), first.str())
 
+    def _route_key(self, event: SinkEvent) -> tuple[str, str, str]:
+        return (event.schema_id, event.version,
+                hour_key(event.timestamp) if self._timed else "")
+
     def _route(self, event: SinkEvent) -> Route:
         """Topic and headers of a (schema, version), cached; creates the topic if asked."""
         if len(self._routes) >= _MAX_ROUTES:
@@ -353,7 +371,7 @@ class KafkaSink(Sink):
             self._ensure_topic(topic, at_start=False)
         route: Route = (topic, [("schema_id", event.schema_id.encode()),
                                 ("schema_version", event.version.encode())])
-        self._routes[(event.schema_id, event.version)] = route
+        self._routes[self._route_key(event)] = route
         return route
 
     def _ensure_topic(self, topic: str, *, at_start: bool) -> None:
@@ -420,7 +438,7 @@ class KafkaSink(Sink):
                     culprits.append(f"{key}={value!r} ({_describe(one)})")
         where = "; ".join(culprits) or reason
         return (f"kafka sink: invalid producer setting: {where}. Settings other than the "
-                f"sink's options ({', '.join(o.name for o in self.options)}) go to "
+                f"sink's options ({', '.join(o.name for o in self.declared_options())}) go to "
                 "librdkafka; see its CONFIGURATION.md for names and values")
 
     def _bump(self, counter: str, n: int = 1) -> None:

@@ -8,9 +8,11 @@ other runs become ``_``), and a topic is at most 249 characters.
 
 from __future__ import annotations
 
-from telemetry_core.sinks import Charset, NameTemplate, SinkConfigError, SinkEvent
+from telemetry_core.sinks import Charset, NameTemplate, SinkConfigError
 
 MAX_TOPIC_LENGTH = 249  # Kafka's limit
+#: The template variables that change with the event's time.
+TIME_VARIABLES = frozenset({"date", "year", "month", "day", "hour"})
 #: What Kafka allows in a topic name.
 TOPIC_CHARSET = Charset(value=r"A-Za-z0-9._-", literal=r"A-Za-z0-9._-",
                         max_length=MAX_TOPIC_LENGTH)
@@ -25,6 +27,7 @@ def topic_template(template: object) -> NameTemplate:
     return topic
 
 
-def topic_for(template: str, schema_id: str, version: str) -> str:
-    """The topic an event of ``schema_id``/``version`` goes to under ``template``."""
-    return topic_template(template).render(SinkEvent("", schema_id, version, "", b"{}"))
+def topic_for(template: str, schema_id: str, version: str, timestamp: str = "") -> str:
+    """The topic an event of ``schema_id``/``version`` at ``timestamp`` (ISO 8601; empty:
+    now) goes to under ``template``."""
+    return topic_template(template).render_for(schema_id, version, timestamp)

@@ -10,6 +10,7 @@ from kafka_test_helpers import SCHEMA_A, SCHEMA_B, consume, make_event
 from telemetry_sink_kafka import KafkaSink, topic_for
 
 from telemetry_core.sinks import create_sink, read_dead_letters
+from telemetry_core.testing import NAMING_TEMPLATE, naming_cases
 
 
 def _sink(kafka, spool_dir, **options) -> KafkaSink:
@@ -101,3 +102,20 @@ def test_a_plain_logging_record_becomes_a_message_without_a_key(kafka, topic, tm
     (msg,) = consume(kafka.bootstrap_servers, [topic], expected=1)
     assert msg.key() is None
     assert orjson.loads(msg.value()) == {"hello": "kafka", "n": 1}
+
+
+def test_topics_name_events_as_every_sink_does(kafka, topic, tmp_path):
+    # The table every sink's naming test uses: UTC {date}/{hour} whatever the offset,
+    # one {schema} per schema id; a topic named by time changes with each event's hour.
+    sink = _sink(kafka, tmp_path, topic=f"{topic}.{NAMING_TEMPLATE}")
+    cases = naming_cases()
+    for event, _ in cases:
+        sink.submit(event)
+    assert sink.flush(timeout=60)
+    sink.close()
+    wanted = {event.event_id: f"{topic}.{name}" for event, name in cases}
+    for event, _ in cases:
+        assert topic_for(sink.sink.topic.template, event.schema_id, event.version,
+                         event.timestamp) == wanted[event.event_id]
+    got = consume(kafka.bootstrap_servers, sorted(set(wanted.values())), expected=len(cases))
+    assert {m.key().decode(): m.topic() for m in got} == wanted

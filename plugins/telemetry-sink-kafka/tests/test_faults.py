@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from kafka_test_helpers import KERNEL_ACTION, consume, eventlog, wait_delivered
 
+from telemetry_core.testing import wait_for
 from telemetry_core.testing.servers import kafka_server
 
 EMIT_TIMEOUT = 0.1  # the bound record_event may block for (queue full); it never should here
-SLACK = 1.0  # thread scheduling on a loaded 2-core CI machine; the outage lasts 4s
+SLACK = 1.0  # thread scheduling on a loaded 2-core CI machine
 
 
 def test_broker_crash_and_restart_loses_no_recorded_event(topic, tmp_path, capsys):
@@ -50,13 +51,17 @@ def test_broker_crash_and_restart_loses_no_recorded_event(topic, tmp_path, capsy
         recorder = threading.Thread(target=record)
         recorder.start()
         try:
-            time.sleep(1.5)
+            wait_for(lambda: sink.stats()["delivered"] >= 200, "delivery before the crash")
             before_crash = len(recorded)
             broker.kill()  # SIGKILL: a crash, not a clean shutdown
-            time.sleep(4.0)
+            # The outage lasts until delivery noticed it and events kept being recorded.
+            wait_for(lambda: sink.stats()["retried"] > 0 and len(recorded) - before_crash
+                     >= 200, "failed deliveries while the broker is down", timeout=60)
             during_outage = len(recorded) - before_crash
             broker.start()
-            time.sleep(1.5)
+            resumed = sink.stats()["delivered"]
+            wait_for(lambda: sink.stats()["delivered"] > resumed,
+                     "delivery after the restart", timeout=60)
         finally:
             stop.set()
             recorder.join()
@@ -104,10 +109,8 @@ def test_events_spooled_while_the_broker_is_down_are_replayed_by_the_next_proces
         broker.start()
         second = eventlog(broker.bootstrap_servers, topic, spool, **fast)  # replays the spool
         sink = second.sink_handlers[0]
-        deadline = time.monotonic() + 60
-        while (sink.stats()["spool_bytes"] or sink.stats()["spooling"]) and \
-                time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(lambda: not (sink.stats()["spool_bytes"] or sink.stats()["spooling"]),
+                 "the spool replayed", timeout=60)
         replayed = sink.stats()["replayed"]
         second.close()
         messages = consume(broker.bootstrap_servers, [topic], expected=len(recorded))

@@ -112,7 +112,9 @@ def test_two_collectors_one_consent_store_one_topic_every_event_once(
     config = collector_config(tmp_path, kafka.bootstrap_servers, topic, postgres.url)
     recorded: list[str] = []
     not_recorded: list[str] = []
-    with rest_server(config) as first, rest_server(config) as second:
+    # A trusted server-side client: it names the user its events and decisions are about.
+    trusted = ("name-users", "consent-admin")
+    with rest_server(config, roles=trusted) as first, rest_server(config, roles=trusted) as second:
         one, other = Client(first), Client(second)
 
         # No decision yet: the opt-in schema is not recorded on either collector.

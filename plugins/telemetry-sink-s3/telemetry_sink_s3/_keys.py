@@ -10,14 +10,11 @@ or ``2.0``: ``https://telemetry.jupyter.org/schemas/events/kernel/lifecycle`` ->
 
 ``schema``: the whole id made safe: ``telemetry.jupyter.org_schemas_events_kernel_lifecycle``.
 
-Making a value safe (:func:`safe_segment`, also used for the version):
-
-1. drop a leading URI scheme (``https://``) and trailing slashes;
-2. replace every run of characters other than ``A-Z a-z 0-9 . _ -`` with one ``_``
-   (so ``/``, ``=``, ``:``, spaces and non-ASCII never reach the key);
-3. strip leading and trailing ``_`` and ``.`` (no ``.``/``..`` segments, no hidden names);
-4. an empty result becomes ``unknown``; a result longer than 120 characters is cut to
-   111 and gets ``-`` plus 8 hex digits of the SHA-256 of the full value.
+Making a value safe (:func:`safe_segment`, also used for the version) is the framework's
+rule for every sink (``telemetry_core.sinks.clean``): a leading URI scheme dropped, every run
+of characters other than ``A-Z a-z 0-9 . _ -`` replaced by one ``_``, no leading or trailing
+``_``/``.``, ``unknown`` for nothing, values over 120 characters cut with a hash. Date and
+hour are the event's UTC time, as in every sink (``telemetry_core.sinks.utc_hour``).
 
 Different ids can map to the same ``schema_name`` (``a/lifecycle``, ``b/lifecycle``) or,
 rarely, the same ``schema``; the exact id is in every event's ``__schema__`` field.
@@ -27,62 +24,37 @@ Use ``schema={schema}`` in the key template where short names may collide.
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
-from datetime import datetime, timezone
 
-from telemetry_core.sinks import Charset, NameTemplate, SinkConfigError, SinkEvent
+from telemetry_core.sinks import Charset, NameTemplate, SinkConfigError, clean, utc_hour
 from telemetry_core.sinks import schema_name as core_schema_name
 
 #: The key template used when configuration gives none: Hive-style partitions.
 DEFAULT_KEY_TEMPLATE = (
     "{prefix}/schema={schema_name}/version={version}/dt={date}/hour={hour}/{uuid}.jsonl{ext}"
 )
-#: Fields a key template may use.
-TEMPLATE_FIELDS = frozenset(
-    {"prefix", "schema_name", "schema", "version", "date", "hour", "year", "month", "day",
-     "uuid", "ext"}
-)
-_MAX_SEGMENT = 120
 # Namespace of the object-name UUIDs (uuid5 of "telemetry-sink-s3" in the URL namespace).
 _KEY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "telemetry-sink-s3")
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def safe_segment(value: str) -> str:
-    """``value`` as one safe path segment, by the rule in this module's docstring."""
-    name = _UNSAFE.sub("_", _SCHEME.sub("", value).rstrip("/")).strip("_.")
-    if not name:
-        return "unknown"
-    if len(name) > _MAX_SEGMENT:
-        digest = hashlib.sha256(value.encode()).hexdigest()[:8]
-        name = f"{name[: _MAX_SEGMENT - 9]}-{digest}"
-    return name
+    """``value`` as one safe path segment: the framework's rule (module docstring)."""
+    return clean(value)
 
 
 def schema_name(schema_id: str) -> str:
     """The core's ``schema_name`` (last segment that is not a version), made safe."""
-    return safe_segment(core_schema_name(schema_id))
+    return clean(core_schema_name(schema_id))
 
 
 def partition_time(timestamp: str) -> tuple[str, str]:
     """``(date, hour)`` in UTC from an ISO 8601 timestamp: ``("2026-11-22", "02")``.
 
-    A timestamp without an offset is taken as UTC. One that does not parse falls back
-    to the time of writing, so an odd producer clock never blocks delivery.
+    The framework's :func:`~telemetry_core.sinks.utc_hour`, split: an offset is
+    converted, none means UTC, an unparseable stamp gives the time of writing.
     """
-    # Fast path for what the core writes: UTC, "...Z" or "...+00:00".
-    if (len(timestamp) >= 20 and timestamp[4] == "-" and timestamp[10] in "T "
-            and (timestamp.endswith("Z") or timestamp.endswith("+00:00"))):
-        return timestamp[:10], timestamp[11:13]
-    try:
-        when = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    except ValueError:
-        when = datetime.now(timezone.utc)
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
-    return when.strftime("%Y-%m-%d"), when.strftime("%H")
+    hour = utc_hour(timestamp)
+    return hour[:10], hour[11:13]
 
 
 def content_uuid(event_ids: list[str], lines: bytes) -> str:
@@ -116,7 +88,7 @@ def key_template(template: str) -> NameTemplate:
 
 def render_key(template: NameTemplate, schema_id: str, version: str, hour: str,
                **extra: str) -> str:
-    """The key for a partition (``hour`` is ``YYYY-MM-DDTHH``): no leading ``/``, no empty
-    segments."""
-    key = template.render(SinkEvent("", schema_id, version, hour + ":00:00Z", b""), **extra)
+    """The key for a partition (``hour`` is ``YYYY-MM-DDTHH`` in UTC): no leading ``/``, no
+    empty segments."""
+    key = template.render_for(schema_id, version, hour + ":00:00Z", **extra)
     return "/".join(part for part in key.split("/") if part)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telemetry_core.sinks import PermanentSinkError, SinkConfigError, TransientSinkError
@@ -110,13 +111,14 @@ def upload(
     *,
     multipart_threshold: int,
     part_size: int,
-    counters: dict[str, int],
+    count: Callable[[str, int], None],
 ) -> None:
     """Store ``body`` at ``key`` whole or not at all.
 
     One PUT below ``multipart_threshold``; above it a multipart upload, which S3 makes
     visible only on completion, and which is aborted when any part fails.
-    Raises ``TransientSinkError`` or ``PermanentSinkError``.
+    Raises ``TransientSinkError`` or ``PermanentSinkError``. ``count`` is the sink
+    context's (counters change under its lock only).
     """
     where = f"s3://{bucket}/{key}"
     if len(body) < multipart_threshold:
@@ -124,13 +126,13 @@ def upload(
             client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
         except Exception as exc:
             raise classify(exc, f"PUT {where} ({len(body)} bytes) failed") from exc
-        counters["put_requests"] += 1
+        count("put_requests", 1)
         return
     try:
         upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)["UploadId"]
     except Exception as exc:
         raise classify(exc, f"starting the multipart upload of {where} failed") from exc
-    counters["multipart_uploads"] += 1
+    count("multipart_uploads", 1)
     try:
         parts = []
         for number, offset in enumerate(range(0, len(body), part_size), start=1):
@@ -138,11 +140,11 @@ def upload(
                 Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number,
                 Body=body[offset:offset + part_size])
             parts.append({"ETag": answer["ETag"], "PartNumber": number})
-            counters["part_requests"] += 1
+            count("part_requests", 1)
         client.complete_multipart_upload(
             Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
     except Exception as exc:
-        counters["multipart_aborted"] += 1
+        count("multipart_aborted", 1)
         try:
             client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         except Exception as abort_exc:  # the bucket's lifecycle rule cleans up (README)

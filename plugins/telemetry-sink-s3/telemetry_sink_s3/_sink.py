@@ -5,11 +5,10 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Sequence
-from operator import attrgetter, methodcaller
+from dataclasses import dataclass
 from typing import Any
 
 from telemetry_core.sinks import (
-    Option,
     PermanentSinkError,
     Sink,
     SinkConfigError,
@@ -17,6 +16,8 @@ from telemetry_core.sinks import (
     SinkEvent,
     TransientSinkError,
     WriteResult,
+    hour_key,
+    option,
 )
 
 from . import _keys, _s3io
@@ -25,9 +26,6 @@ from ._version import __version__
 _MiB = 1024 * 1024
 _SSE = ("AES256", "aws:kms")
 _STORAGE_CLASS = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_TIMESTAMP = attrgetter("timestamp")
-_SCHEMA_AND_VERSION = attrgetter("schema_id", "version")
-_ENDS_IN_Z = methodcaller("endswith", "Z")
 #: Counters this sink adds to ``stats()``.
 S3_COUNTERS = ("objects_written", "put_requests", "multipart_uploads", "part_requests",
                "multipart_aborted", "bytes_written", "upload_failures")
@@ -39,6 +37,49 @@ def _check_storage_class(value: str) -> None:
     if not _STORAGE_CLASS.match(value):
         raise ValueError(f"{value!r} is not a storage class name (upper case, e.g. STANDARD, "
                          "STANDARD_IA, INTELLIGENT_TIERING)")
+
+
+@dataclass(frozen=True)
+class S3Options:
+    """The S3 sink's options."""
+
+    bucket: str = option(None, "S3 bucket name; must exist", required=True)
+    prefix: str = option("telemetry", "key prefix before the partitions ('' for none)")
+    endpoint_url: str | None = option(None, "S3-compatible endpoint, e.g. http://minio:9000 "
+                                      "(default: AWS)")
+    region: str | None = option(None, "AWS region (default: the standard chain)")
+    profile: str | None = option(None, "named profile from ~/.aws/config")
+    access_key_id: str | None = option(None, "explicit access key (default: the standard "
+                                       "credential chain)")
+    secret_access_key: str | None = option(None, "explicit secret key, with access_key_id")
+    session_token: str | None = option(None, "explicit session token, with temporary keys")
+    sse: str | None = option(None, "server-side encryption (default: the bucket's)",
+                             choices=_SSE)
+    sse_kms_key_id: str | None = option(None, "KMS key id or ARN for sse='aws:kms'")
+    storage_class: str | None = option(None, "S3 storage class, e.g. STANDARD_IA",
+                                       check=_check_storage_class)
+    key_template: str = option(_keys.DEFAULT_KEY_TEMPLATE, "object key template; the "
+                               "framework's variables plus prefix, uuid, ext")
+    compression: str = option("gzip", "'gzip' or 'none'", choices=("gzip", "none"))
+    compresslevel: int = option(1, "gzip level (1: least CPU; 6-9 save ~10% of bytes)",
+                                minimum=1, maximum=9)
+    max_object_bytes: int = option(64 * _MiB, "uncompressed bytes per object before a new "
+                                   "one starts", minimum=1)
+    multipart_threshold: int = option(16 * _MiB, "bodies of this many bytes or more use "
+                                      "multipart", minimum=1, maximum=_s3io.MAX_PUT_SIZE)
+    multipart_part_size: int = option(8 * _MiB, "multipart part size",
+                                      minimum=_s3io.MIN_PART_SIZE,
+                                      maximum=_s3io.MAX_PUT_SIZE)
+    addressing_style: str | None = option(None, "'path', 'virtual' or 'auto' (default: path "
+                                          "with endpoint_url)",
+                                          choices=("path", "virtual", "auto"))
+    connect_timeout: float = option(5.0, "seconds to connect before the attempt fails",
+                                    minimum=0.001)
+    read_timeout: float = option(30.0, "seconds to wait for a response before the attempt "
+                                 "fails", minimum=0.001)
+    request_attempts: int = option(2, "botocore attempts per request before write_batch "
+                                   "fails; the framework then retries and spools", minimum=1)
+    check_bucket: bool = option(True, "HEAD the bucket at start-up (needs s3:ListBucket)")
 
 
 class S3Sink(Sink):
@@ -55,85 +96,37 @@ class S3Sink(Sink):
     batch_size = 10_000
     batch_age = 60.0
     counters = S3_COUNTERS
-    options = (
-        Option("bucket", "str", None, "S3 bucket name; must exist", required=True),
-        Option("prefix", "str", "telemetry", "key prefix before the partitions ('' for none)"),
-        Option("endpoint_url", "str", None, "S3-compatible endpoint, e.g. http://minio:9000 "
-               "(default: AWS)", nullable=True),
-        Option("region", "str", None, "AWS region (default: the standard chain)",
-               nullable=True),
-        Option("profile", "str", None, "named profile from ~/.aws/config", nullable=True),
-        Option("access_key_id", "str", None, "explicit access key (default: the standard "
-               "credential chain)", nullable=True),
-        Option("secret_access_key", "str", None, "explicit secret key, with access_key_id",
-               nullable=True),
-        Option("session_token", "str", None, "explicit session token, with temporary keys",
-               nullable=True),
-        Option("sse", "str", None, "server-side encryption (default: the bucket's)",
-               choices=_SSE, nullable=True),
-        Option("sse_kms_key_id", "str", None, "KMS key id or ARN for sse='aws:kms'",
-               nullable=True),
-        Option("storage_class", "str", None, "S3 storage class, e.g. STANDARD_IA",
-               nullable=True, check=_check_storage_class),
-        Option("key_template", "str", _keys.DEFAULT_KEY_TEMPLATE, "object key template; the "
-               "framework's variables plus prefix, uuid, ext"),
-        Option("compression", "str", "gzip", "'gzip' or 'none'", choices=("gzip", "none")),
-        Option("compresslevel", "int", 1, "gzip level (1: least CPU; 6-9 save ~10% of bytes)",
-               minimum=1, maximum=9),
-        Option("max_object_bytes", "int", 64 * _MiB, "uncompressed bytes per object before a "
-               "new one starts", minimum=1),
-        Option("multipart_threshold", "int", 16 * _MiB, "bodies of this many bytes or more "
-               "use multipart", minimum=1, maximum=_s3io.MAX_PUT_SIZE),
-        Option("multipart_part_size", "int", 8 * _MiB, "multipart part size",
-               minimum=_s3io.MIN_PART_SIZE, maximum=_s3io.MAX_PUT_SIZE),
-        Option("addressing_style", "str", None, "'path', 'virtual' or 'auto' (default: path "
-               "with endpoint_url)", choices=("path", "virtual", "auto"), nullable=True),
-        Option("connect_timeout", "float", 5.0, "seconds to connect before the attempt fails",
-               minimum=0.001),
-        Option("read_timeout", "float", 30.0, "seconds to wait for a response before the "
-               "attempt fails", minimum=0.001),
-        Option("request_attempts", "int", 2, "botocore attempts per request before "
-               "write_batch fails; the framework then retries and spools", minimum=1),
-        Option("check_bucket", "bool", True, "HEAD the bucket at start-up (needs "
-               "s3:ListBucket)"),
-    )
+    Options = S3Options
 
-    def __init__(self, context: SinkContext, *, bucket: str, prefix: str,
-                 endpoint_url: str | None, region: str | None, profile: str | None,
-                 access_key_id: str | None, secret_access_key: str | None,
-                 session_token: str | None, sse: str | None, sse_kms_key_id: str | None,
-                 storage_class: str | None, key_template: str, compression: str,
-                 compresslevel: int, max_object_bytes: int, multipart_threshold: int,
-                 multipart_part_size: int, addressing_style: str | None,
-                 connect_timeout: float, read_timeout: float, request_attempts: int,
-                 check_bucket: bool) -> None:
+    def __init__(self, context: SinkContext, options: S3Options) -> None:
         super().__init__(context)
-        if sse_kms_key_id and sse != "aws:kms":
+        o = options
+        if o.sse_kms_key_id and o.sse != "aws:kms":
             raise SinkConfigError("s3 sink: sse_kms_key_id is set but sse is not 'aws:kms'")
-        self.compress = compression == "gzip"
-        self.bucket = bucket
-        self.prefix = (prefix or "").strip("/")
-        self.endpoint_url = endpoint_url
-        self.key_template = _keys.key_template(key_template)
-        self.compresslevel = compresslevel
-        self.max_object_bytes = max_object_bytes
-        self.multipart_threshold = multipart_threshold
-        self.multipart_part_size = multipart_part_size
-        self.check_bucket = check_bucket
+        self.compress = o.compression == "gzip"
+        self.bucket = o.bucket
+        self.prefix = (o.prefix or "").strip("/")
+        self.endpoint_url = o.endpoint_url
+        self.key_template = _keys.key_template(o.key_template)
+        self.compresslevel = o.compresslevel
+        self.max_object_bytes = o.max_object_bytes
+        self.multipart_threshold = o.multipart_threshold
+        self.multipart_part_size = o.multipart_part_size
+        self.check_bucket = o.check_bucket
         self._client_options: dict[str, Any] = dict(
-            endpoint_url=endpoint_url, region=region, profile=profile,
-            access_key_id=access_key_id, secret_access_key=secret_access_key,
-            session_token=session_token, addressing_style=addressing_style,
-            connect_timeout=float(connect_timeout), read_timeout=float(read_timeout),
-            max_attempts=request_attempts, user_agent=f"telemetry-sink-s3/{__version__}")
+            endpoint_url=o.endpoint_url, region=o.region, profile=o.profile,
+            access_key_id=o.access_key_id, secret_access_key=o.secret_access_key,
+            session_token=o.session_token, addressing_style=o.addressing_style,
+            connect_timeout=float(o.connect_timeout), read_timeout=float(o.read_timeout),
+            max_attempts=o.request_attempts, user_agent=f"telemetry-sink-s3/{__version__}")
         extra: dict[str, Any] = {
             "ContentType": "application/gzip" if self.compress else "application/x-ndjson"}
-        if sse:
-            extra["ServerSideEncryption"] = sse
-        if sse_kms_key_id:
-            extra["SSEKMSKeyId"] = sse_kms_key_id
-        if storage_class:
-            extra["StorageClass"] = storage_class
+        if o.sse:
+            extra["ServerSideEncryption"] = o.sse
+        if o.sse_kms_key_id:
+            extra["SSEKMSKeyId"] = o.sse_kms_key_id
+        if o.storage_class:
+            extra["StorageClass"] = o.storage_class
         self._extra = extra
         self._ext = ".gz" if self.compress else ""
         self.client: Any = None
@@ -221,33 +214,18 @@ class S3Sink(Sink):
         self, events: Sequence[SinkEvent]
     ) -> list[tuple[_Partition, list[SinkEvent]]]:
         """Group events by partition, in arrival order, then cut at ``max_object_bytes``."""
-        # Per event only a cheap raw key: the core's timestamps are UTC ("...Z"), so the
-        # first 13 characters are the date and hour. Names are worked out once per group.
-        raw: dict[tuple[str, str, str], list[SinkEvent]] = {}
-        if not events:
-            return []
-        # The common case, one partition per batch, checked in C loops: UTC timestamps in
-        # one format sort as text, so if the smallest and largest share "YYYY-MM-DDTHH",
-        # every one between does too.
-        stamps = list(map(_TIMESTAMP, events))
-        low, high = min(stamps), max(stamps)
-        if (low[:13] == high[:13] and len(low) >= 20 and all(map(_ENDS_IN_Z, stamps))
-                and len(set(map(_SCHEMA_AND_VERSION, events))) == 1):
-            raw[(events[0].schema_id, events[0].version, low[:13])] = list(events)
-        else:
-            for event in events:
-                ts = event.timestamp
-                hour_key = ts[:13] if ts[-1:] == "Z" and len(ts) >= 20 else "T".join(
-                    _keys.partition_time(ts))
-                key = (event.schema_id, event.version, hour_key)
-                group = raw.get(key)
-                if group is None:
-                    raw[key] = [event]
-                else:
-                    group.append(event)
+        # Per event only a cheap key (hour_key slices the core's "...Z" stamps; other
+        # offsets are converted to UTC): names are worked out once per group.
+        raw: dict[_Partition, list[SinkEvent]] = {}
+        for event in events:
+            key = (event.schema_id, event.version, hour_key(event.timestamp))
+            group = raw.get(key)
+            if group is None:
+                raw[key] = [event]
+            else:
+                group.append(event)
         chunks = []
-        for (raw_schema, raw_version, raw_hour), group in raw.items():
-            part = (raw_schema, raw_version, raw_hour)
+        for part, group in raw.items():
             if sum(map(len, [e.line for e in group])) <= self.max_object_bytes:
                 chunks.append((part, group))
                 continue
@@ -275,6 +253,6 @@ class S3Sink(Sink):
         _s3io.upload(
             self.client, self.bucket, key, body, extra,
             multipart_threshold=self.multipart_threshold, part_size=self.multipart_part_size,
-            counters=self.context.counters)
+            count=self.context.count)
         self.context.count("objects_written", 1)
         self.context.count("bytes_written", len(body))

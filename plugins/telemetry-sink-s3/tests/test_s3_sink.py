@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from telemetry_core.sinks import SinkConfigError, read_dead_letters
+from telemetry_core.testing import NAMING_TEMPLATE, naming_cases
 from telemetry_core.testing.servers import free_port
 
 SCHEMA = "https://example.org/telemetry/s3-sink-test"
@@ -295,3 +296,16 @@ def test_one_batch_with_a_delivered_a_rejected_and_a_retried_partition(
     dead = read_dead_letters(sink)
     assert {d["event"]["__schema_version__"] for d in dead} == {2}
     assert all("403 AccessDenied: Access Denied" in str(d["reason"]) for d in dead)
+
+
+def test_keys_name_events_as_every_sink_does(make_sink: Any, stored: Any) -> None:
+    # The table every sink's naming test uses: UTC {date}/{hour} whatever the offset,
+    # one {schema} per schema id.
+    sink = make_sink(key_template=NAMING_TEMPLATE + "/{uuid}.jsonl", compression="none")
+    cases = naming_cases()
+    for event, _ in cases:
+        sink.submit(event)
+    assert sink.flush(timeout=60)
+    where = {data["__event_id__"]: key.split("/")[0]
+             for key, lines in stored("t-").items() for data in lines}
+    assert where == {event.event_id: name for event, name in cases}

@@ -89,7 +89,7 @@ def test_entry_point_provides_the_s3_type() -> None:
     assert isinstance(handler.sink, S3Sink)
     # S3 objects are few and large: the framework batches by the sink's own defaults.
     assert (handler.delivery.batch_size, handler.delivery.batch_age) == (10_000, 60.0)
-    assert "bucket" in {option.name for option in S3Sink.options}
+    assert "bucket" in {option.name for option in S3Sink.declared_options()}
 
 
 @pytest.mark.parametrize(("options", "words"), [

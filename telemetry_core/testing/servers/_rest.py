@@ -82,14 +82,17 @@ def _answers(url: str) -> bool:
 @contextmanager
 def rest_server(config: dict[str, Any], *, token: str | None = "test-token",
                 client: str = "test-client", processes: int = 1,
-                extra_args: tuple[str, ...] = ()) -> Iterator[RestServer]:
+                extra_args: tuple[str, ...] = (),
+                roles: tuple[str, ...] = ()) -> Iterator[RestServer]:
     """Run ``telemetry serve`` with ``config`` (traitlets JSON: {"EventLog": {...},
     "TelemetryServer": {...}}) on a free port; ``token`` is configured for ``client``
+    with ``roles`` (``name-users``, ``consent-admin``; none: it may not name users)
     (None: no tokens, pass ``--insecure-no-auth`` in ``extra_args``)."""
     with tempfile.TemporaryDirectory(prefix="telemetry-serve-") as tmp:
         config = json.loads(json.dumps(config))
         if token is not None:
-            config.setdefault("TelemetryServer", {}).setdefault("tokens", {})[client] = token
+            config.setdefault("TelemetryServer", {}).setdefault("tokens", {})[client] = \
+                {"token": token, "roles": list(roles)} if roles else token
         config_path = Path(tmp, "config.json")
         config_path.write_text(json.dumps(config))
         port = free_port()
