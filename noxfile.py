@@ -64,10 +64,12 @@ def plugins(session: nox.Session, plugin: str) -> None:
 @nox.session
 def detect(session: nox.Session) -> None:
     """Sigma detection (plugins/telemetry-detect): rules, check, hunt over files and S3
-    (moto), export checked on the Elasticsearch emulator, the detect sink, and the
-    end-to-end test with a real jupyter_server."""
+    (moto), export checked on the Elasticsearch emulator, the detect sink (alerts on a
+    real Kafka topic), the Kafka consumer-group detector, and the end-to-end test with a
+    real jupyter_server."""
     session.install("-e", ".[test,jupyter]", "ipykernel", "-e", "plugins/telemetry-sink-s3",
                     "-e", "plugins/telemetry-sink-elasticsearch[test]",
+                    "-e", "plugins/telemetry-sink-kafka[test]",
                     "-e", "plugins/telemetry-detect[test]")
     session.run("pytest", "plugins/telemetry-detect/tests", *session.posargs)
 
