@@ -1,4 +1,4 @@
-"""``telemetry detect check|hunt``: registered through the ``telemetry_core.commands``
+"""``telemetry detect check|hunt|export|run``: registered through the ``telemetry_core.commands``
 entry-point group. Light to import: the engine loads when a command runs."""
 
 from __future__ import annotations
@@ -49,6 +49,28 @@ def register(subparsers: Any) -> None:
                         help="rule file or directory (repeatable; default: the shipped pack)")
     export.add_argument("--config", help="EventLog config file (its registered schemas)")
     export.set_defaults(func=_export)
+
+    run = sub.add_parser("run", help="the streaming detector as a Kafka consumer group",
+                         description="Consume the events the kafka sink wrote, evaluate "
+                         "the rules over each batch, record alerts through the EventLog "
+                         "of --config (so they reach its sinks), then commit the offsets. "
+                         "Workers with the same --group share the partitions. Stops "
+                         "cleanly on SIGTERM or SIGINT.")
+    run.add_argument("--rules", action="append", metavar="PATH",
+                     help="rule file or directory (repeatable; default: the shipped pack)")
+    run.add_argument("--kafka", required=True, metavar="BOOTSTRAP",
+                     help="host:port[,host:port...] of the brokers")
+    run.add_argument("--topic", required=True, action="append", metavar="PATTERN",
+                     help="topic to consume, or a regex starting with ^ (repeatable)")
+    run.add_argument("--group", required=True, metavar="ID", help="consumer group id")
+    run.add_argument("--config", required=True,
+                     help="EventLog config file: its schemas, policy and the sinks alerts go to")
+    run.add_argument("--batch", type=int, default=2000, metavar="N",
+                     help="most events evaluated at once (default 2000)")
+    run.add_argument("-X", dest="consumer_options", action="append", default=[],
+                     metavar="KEY=VALUE", help="a librdkafka consumer setting, e.g. "
+                     "-X security.protocol=SASL_SSL (repeatable)")
+    run.set_defaults(func=_run)
 
 
 def _eventlog(config: str | None) -> Any:
@@ -116,6 +138,58 @@ def _export(args: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps(record).decode() + "\n")
     print(f"{len(records)} rules exported", file=sys.stderr)
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from ._compile import shipped_pack
+    from ._consumer import ConsumerDetector
+    from ._detector import Detector
+
+    try:
+        from confluent_kafka import Consumer
+    except ImportError:
+        raise ValueError("telemetry detect run needs confluent-kafka: pip install "
+                         "'telemetry-detect[kafka]'") from None
+    if args.batch < 1:
+        raise ValueError("--batch must be at least 1")
+    settings = {"bootstrap.servers": args.kafka, "group.id": args.group,
+                "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+    for option in args.consumer_options:
+        key, sep, value = option.partition("=")
+        if not sep:
+            raise ValueError(f"-X {key}: expected KEY=VALUE")
+        settings[key] = value
+    stop = threading.Event()
+    previous = {signum: signal.signal(signum, lambda *_: stop.set())
+                for signum in (signal.SIGTERM, signal.SIGINT)}
+    eventlog = _recording_eventlog(args.config)
+    detector = Detector(args.rules or [shipped_pack()], eventlog)
+    try:
+        worker = ConsumerDetector(detector, eventlog, Consumer(settings), args.topic,
+                                  batch_size=args.batch)
+        print(f"detect run: {len(detector.rules)} rules, group {args.group}",
+              file=sys.stderr, flush=True)
+        counts = worker.run(stop, lambda c: print(
+            f"{c['events']} events, {c['alerts']} alerts", file=sys.stderr, flush=True))
+    finally:
+        detector.close()
+        eventlog.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    print(f"stopped: {counts['events']} events in {counts['batches']} batches, "
+          f"{counts['alerts']} alerts recorded, {counts['alerts_not_recorded']} not "
+          f"recorded, {counts['skipped']} messages skipped", file=sys.stderr)
+    return 0
+
+
+def _recording_eventlog(config: str) -> Any:
+    """The EventLog of ``config`` with its sinks: the alerts go there."""
+    from telemetry_core import EventLog
+
+    return EventLog.from_config_file(config)
 
 
 def _since(text: str | None) -> str | None:
