@@ -17,7 +17,6 @@ import orjson
 import pytest
 from cli import TELEMETRY
 from conftest import ALERT, LOOK_ALIKE, POLICY, REVERSE_SHELL, record_code
-
 from telemetry_detect import shipped_pack
 
 from telemetry_core import EventLog
