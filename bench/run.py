@@ -4,7 +4,8 @@ them all to bench/RESULTS.md with the date and the machine they ran on.
 Each bench_*.py measures this project against its peers side by side in one run and
 prints the ratios. Running them in separate processes keeps one benchmark's threads,
 servers and caches from skewing the next. Pass names to run a subset:
-``python bench/run.py core sinks``; set BENCH_QUICK=1 for a short run. Sinks keep their
+``python bench/run.py core sinks``, which replaces those sections of RESULTS.md and keeps
+the others (each section says when it ran); set BENCH_QUICK=1 for a short run. Sinks keep their
 spools under a temporary XDG_STATE_HOME, never the user's ~/.local/state.
 """
 
@@ -66,10 +67,13 @@ def main(argv: list[str]) -> int:
             print(proc.stdout, end="", flush=True)
             took = time.monotonic() - started
             print(f"--- {script.name}: exit {proc.returncode}, {took:.1f}s", flush=True)
-            sections.append(f"## {script.name}\n\nexit {proc.returncode}, {took:.0f} s\n\n"
-                            f"```\n{proc.stdout.strip()}\n```\n")
+            when = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+            sections.append(f"## {script.name}\n\nexit {proc.returncode}, {took:.0f} s, ran "
+                            f"{when}\n\n```\n{proc.stdout.strip()}\n```\n")
             if proc.returncode:
                 failed.append(script.name)
+    if wanted:  # a subset: keep the other benchmarks' sections from their own runs
+        sections = _merged(HERE / "RESULTS.md", sections)
     (HERE / "RESULTS.md").write_text(
         "# Benchmark results\n\nWritten by `bench/run.py` (`nox -s bench`); every row of "
         "every benchmark, as printed.\n\n" + "\n".join(machine()) + "\n\n"
@@ -79,6 +83,18 @@ def main(argv: list[str]) -> int:
         return 1
     print(f"\nall {len(scripts)} benchmarks ran; bench/RESULTS.md written")
     return 0
+
+
+def _merged(results: Path, fresh: list[str]) -> list[str]:
+    """The sections of ``results`` with those in ``fresh`` replaced (by heading), in
+    name order."""
+    by_name: dict[str, str] = {}
+    if results.exists():
+        for part in results.read_text().split("\n## ")[1:]:
+            by_name[part.split("\n", 1)[0]] = "## " + part.rstrip("\n") + "\n"
+    for section in fresh:
+        by_name[section.split("\n", 1)[0].removeprefix("## ")] = section
+    return [by_name[name] for name in sorted(by_name)]
 
 
 if __name__ == "__main__":
