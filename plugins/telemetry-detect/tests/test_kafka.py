@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
-from cli import TELEMETRY
+from cli import TELEMETRY, telemetry
 from conftest import ALERT, LOOK_ALIKE, POLICY, REVERSE_SHELL, record_code
 from telemetry_detect import shipped_pack
 
@@ -148,3 +148,13 @@ def _committed(bootstrap: str, group: str, topic: str) -> int:
         return sum(max(tp.offset, 0) for tp in offsets)
     finally:
         consumer.close()
+
+
+def test_bad_run_options_are_one_line_and_exit_1(tmp_path: Path) -> None:
+    base = ("detect", "run", "--kafka", "127.0.0.1:9", "--topic", "t", "--group", "g",
+            "--config", str(tmp_path / "unused.json"))
+    proc = telemetry(*base, "-X", "security.protocol")
+    assert proc.returncode == 1 and "-X security.protocol: expected KEY=VALUE" in proc.stderr
+    proc = telemetry(*base, "--batch", "0")
+    assert proc.returncode == 1 and "--batch must be at least 1" in proc.stderr
+    assert "Traceback" not in proc.stderr
