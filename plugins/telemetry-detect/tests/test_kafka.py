@@ -89,7 +89,9 @@ def test_one_alert_reaches_the_alert_topic(kafka: Any, tmp_path: Path) -> None:
         e["__event_id__"] for e in recorded)
 
 
-def test_the_consumer_group_detector_records_one_alert(kafka: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_consumer_group_detector_records_one_alert(kafka: Any, tmp_path: Path,
+                                                       stop: signal.Signals) -> None:
     bootstrap, prefix = kafka.bootstrap_servers, f"run-{uuid.uuid4().hex[:8]}"
     log = EventLog(allowed_schemas=POLICY, sinks=[
         kafka_sink(bootstrap, prefix + ".{schema_name}", tmp_path / "spool-events")])
@@ -125,7 +127,7 @@ def test_the_consumer_group_detector_records_one_alert(kafka: Any, tmp_path: Pat
     try:
         alerts = consume_all(bootstrap, f"{prefix}.alert", at_least=1)
     finally:
-        worker.send_signal(signal.SIGTERM)
+        worker.send_signal(stop)
         _, stderr = worker.communicate(timeout=60)
     assert worker.returncode == 0, stderr
     assert len(alerts) == 1, (alerts, stderr)
