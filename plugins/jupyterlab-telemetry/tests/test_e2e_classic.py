@@ -14,6 +14,7 @@ from the toolbar and an interrupt from the Kernel menu are recorded as their act
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,10 @@ def test_classic_consent_then_cell_events_reach_the_sink(
     assert clicks and all(e.get("label") is None for e in clicks)
     assert not [e for e in clicks if e.get("element_class") == "btn"
                 and e.get("widget_class") == "maintoolbar"]  # toolbar buttons are actions
-    # Every browser event came with the server's user, never a name the page chose.
+    # Every browser event came through the server's own Jupyter session (the user the
+    # server authenticated, never a name the page chose), and the user's name is not in
+    # __source__ (#24: it follows the privacy policy like any field).
     from_browser = [e for e in events if e.get("__source__", {}).get("via") == "rest"]
-    assert from_browser and {e["__source__"]["client"] for e in from_browser} == {me}
+    assert from_browser and {e["__source__"]["client"] for e in from_browser} == {"jupyter"}
+    assert not [e for e in from_browser if me in json.dumps(e["__source__"])]
     assert all(e.get("path") is None for e in from_browser)  # personal data: redacted
