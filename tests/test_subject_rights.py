@@ -282,3 +282,33 @@ def test_events_through_the_rest_api_and_record_event_are_found_and_erased(
     stored = stored_bytes(tmp_path / "rest") + stored_bytes(tmp_path / "python")
     assert b"bob" not in stored
     assert stored.count(b'"__subject__"') == 2 * 2 + 2  # ada's and cyd's remain
+
+
+def test_sealed_values_never_hold_the_value_and_open_only_for_their_subject() -> None:
+    """Property: whatever JSON value and whoever it is about, the sealed text contains
+    nothing of the value, opens to it with its subject's key, and not with another's."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from telemetry_core.subject._crypto import Sealer
+
+    key = os.urandom(32)
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) |
+        st.text(min_size=4, max_size=40), lambda inner: st.lists(inner, max_size=4) |
+        st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=10)
+
+    @settings(max_examples=200, deadline=None)
+    @given(value=json_values, user=st.text(min_size=1, max_size=30))
+    def check(value: Any, user: str) -> None:
+        subject = subject_key(user, b"secret")
+        mine, other = Sealer(key, subject), Sealer(key, subject_key(user + "x", b"secret"))
+        sealed = mine.seal(value)
+        assert is_sealed(sealed)
+        for text in [v for v in json.dumps(value).split('"') if len(v) >= 4]:
+            assert text not in sealed
+        assert mine.open(sealed) == value
+        with pytest.raises(ValueError):
+            other.open(sealed)  # the subject is the associated data: moved, it fails
+
+    check()
