@@ -123,12 +123,6 @@ class KeyStore:
         key = self._load(subject)
         return None if key is None else Sealer(key, subject)
 
-    def has_key(self, subject: str) -> bool:
-        """Whether ``subject`` has a data key (False: never had one, or erased)."""
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(_keys).where(
-                _keys.c.subject == subject)).scalar_one() > 0
-
     # -- erasure -----------------------------------------------------------------------
 
     def erase(self, subject: str) -> bool:

@@ -45,9 +45,6 @@ class SubjectRecording:
             self._users[user] = found
         return found
 
-    def forget(self, subject: str) -> None:
-        """Drop a subject's cached key (after it was erased in this process)."""
-        self._users = {u: v for u, v in self._users.items() if v[0] != subject}
 
     @property
     def keys(self) -> Any:

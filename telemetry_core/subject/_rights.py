@@ -24,7 +24,7 @@ import orjson
 from .._privacy import decisions
 from ._crypto import SHREDDED, subject_key
 from ._sealing import open_event
-from ._stores import Match, stored_events
+from ._stores import Match, stored_events, write_private
 
 EXPORT_FORMAT = 1
 
@@ -218,15 +218,8 @@ def default_erasure_log() -> Path:
 def log_erasure(path: Path, record: dict[str, Any]) -> None:
     """Append one record to the erasure log (a private JSON-lines file, only appended)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(os.dup(fd), "ab") as out:
-            out.write(orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n")
-            out.flush()
-            os.fsync(out.fileno())
-    finally:
-        os.close(fd)
+    write_private(path, orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n",
+                  append=True)
 
 
 def describe(reports: list[SinkReport]) -> str:

@@ -49,15 +49,18 @@ def _filtered(data: bytes, match: Match) -> tuple[bytes, int]:
     return b"".join(line + b"\n" for line in kept), removed
 
 
-def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``path`` whole with exactly ``mode`` (whatever the umask) and sync it."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+def write_private(path: Path, data: bytes, mode: int = 0o600, *,
+                  append: bool = False) -> None:
+    """Write ``data`` to ``path`` (whole, or at its end) with exactly ``mode`` whatever
+    the umask, and sync it before returning."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags, mode)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(os.dup(fd), "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
     finally:
         os.close(fd)
 
