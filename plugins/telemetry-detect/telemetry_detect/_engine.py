@@ -1,8 +1,9 @@
 """Evaluate compiled rules with DuckDB: over one batch of events, or over stored files.
 
-Every event becomes one row with a column per known field (``_fields``), materialised
-once; all rules then run as one ``UNION ALL`` query over it, so a batch costs one
-DuckDB statement whatever the number of rules.
+Every event becomes one row with a column per field the rules name (``_fields``), plus
+the lowered copy of each text field rules compare case-insensitively (``_compile``),
+materialised once; all rules then run as one query over it, so a batch costs one DuckDB
+statement whatever the number of rules.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from ._compile import CompiledRule, RuleError
+from ._compile import CompiledRule, RuleError, lowered_column
 from ._fields import FieldCatalogue
 
 #: Matches one evaluation returns at most (a flood of matches is cut, and counted).
@@ -71,7 +72,12 @@ class Matcher:
         self._con = duckdb.connect(":memory:")
         needed = {"user"} | {name for rule in self.rules
                              for name in (*rule.fields, *rule.group_fields)}
-        self._projection = catalogue.projection(needed & set(catalogue.fields))
+        known = needed & set(catalogue.fields)
+        self._extraction = catalogue.extraction(known)
+        self._projection = catalogue.projection(known)
+        lowered = sorted({name for rule in self.rules for name in rule.lowered})
+        self._lowered = "".join(f', lower("{name}") AS {lowered_column(name)}'
+                                for name in lowered)
         user = '"user"' if "user" in catalogue.fields else "NULL"
         self._group_fields = tuple(sorted({n for r in self.rules for n in r.group_fields}))
         values = _values(self._group_fields, catalogue)
@@ -87,9 +93,13 @@ class Matcher:
             for i, rule in enumerate(self.rules)]
         self._check_each_rule()
 
+    def _events(self, rows_sql: str) -> str:
+        """SQL for the rows of events out of ``rows_sql``, a query of JSON texts ``raw``."""
+        return (f"SELECT *{self._lowered} FROM (SELECT {self._projection} FROM "
+                f"(SELECT {self._extraction} AS \"values\" FROM ({rows_sql})))")
+
     def _check_each_rule(self) -> None:
-        empty = (f"events AS (SELECT {self._projection} FROM (SELECT NULL::VARCHAR AS raw) "
-                 "LIMIT 0)")
+        empty = f"events AS ({self._events('SELECT NULL::VARCHAR AS raw')} LIMIT 0)"
         for rule, select in zip(self.rules, self._selects, strict=True):
             try:
                 self._con.execute(f"WITH {empty} {select}").fetchall()
@@ -100,8 +110,8 @@ class Matcher:
 
     def _query(self, rows_sql: str, since: str | None) -> str:
         where = f" WHERE \"__timestamp__\" >= {_literal(since)}" if since else ""
-        return (f"WITH events AS (SELECT * FROM (SELECT {self._projection} "
-                f"FROM ({rows_sql})){where}) SELECT * FROM ({self._select}) "
+        return (f"WITH events AS (SELECT * FROM ({self._events(rows_sql)}){where}) "
+                f"SELECT * FROM ({self._select}) "
                 f"ORDER BY \"__timestamp__\", rule_index LIMIT {MAX_MATCHES}")
 
     def _run(self, sql: str, params: list[Any]) -> list[Match]:

@@ -1,0 +1,150 @@
+"""The fast form of case-insensitive matching (a lowered column compared with contains,
+starts_with, ends_with or =) matches exactly what pySigma's ILIKE form matches.
+
+The reference is the same rules compiled without ``text_fields``: every string comparison
+then stays ``ILIKE``/``lower() = lower()``, as the SQLite backend writes it. Both forms run
+in the same engine over the same events, and must agree on every event and rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+from conftest import KERNEL
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from telemetry_detect._compile import compile_rules, load_all, shipped_pack
+from telemetry_detect._engine import Matcher
+from telemetry_detect._fields import FieldCatalogue
+
+# Letters whose case mapping is not one ASCII letter to another: Kelvin sign, dotted I,
+# sharp s, final sigma, ligature; the fast form must treat them as ILIKE does.
+TRICKY = "K\u212ai\u0130\u0131s\u00df\u1e9e\u03a3\u03c3\u03c2\ufb03%_\\'*?\n "
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
+
+
+def _catalogue() -> FieldCatalogue:
+    from telemetry_core import EventLog
+
+    return FieldCatalogue.from_eventlog(EventLog())
+
+
+def _both(paths: list[Path], catalogue: FieldCatalogue) -> tuple[Matcher, Matcher]:
+    # Fresh rules for each compilation: pySigma's pipeline changes the rules it converts.
+    reference = compile_rules(load_all(paths)[0], catalogue.schemas)
+    fast = compile_rules(load_all(paths)[0], catalogue.schemas, catalogue.text_fields())
+    assert not any(rule.lowered for rule in reference)
+    return Matcher(reference, catalogue), Matcher(fast, catalogue)
+
+
+def _found(matcher: Matcher, events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return sorted((m.event_id, m.rule.id) for m in matcher.match_json(
+        [orjson.dumps(e) for e in events]))
+
+
+def _literals(paths: list[Path]) -> list[str]:
+    """The text of every value the rules compare, wildcards dropped."""
+    found: set[str] = set()
+
+    def walk(item: Any) -> None:
+        for sub in getattr(item, "detection_items", ()) or ():
+            walk(sub)
+        for value in getattr(item, "value", ()) or ():
+            parts = getattr(value, "s", None)
+            if parts is not None:
+                found.add("".join(p for p in parts if isinstance(p, str)))
+
+    for _, rule in load_all(paths)[0]:
+        for detection in rule.detection.detections.values():
+            walk(detection)
+    return sorted(found)
+
+
+@pytest.fixture(scope="module")
+def pack_pair() -> Iterator[tuple[Matcher, Matcher, list[str]]]:
+    catalogue = _catalogue()
+    reference, fast = _both([shipped_pack()], catalogue)
+    yield reference, fast, _literals([shipped_pack()])
+    reference.close()
+    fast.close()
+
+
+def test_the_pack_compiles_to_the_fast_form(pack_pair: Any) -> None:
+    _, fast, _ = pack_pair
+    assert all("ILIKE" not in rule.condition for rule in fast.rules)
+    assert all("__schema__" in rule.lowered for rule in fast.rules)
+
+
+def _mangle(draw: Any, literal: str) -> str:
+    # A rule's literal in another case, cut short, or with a letter changed: near misses.
+    how = draw(st.sampled_from(["same", "upper", "swap", "cut", "change"]))
+    if how == "upper":
+        return literal.upper()
+    if how == "swap":
+        return literal.swapcase()
+    if how == "cut":
+        return literal[:draw(st.integers(0, len(literal)))]
+    if how == "change" and literal:
+        at = draw(st.integers(0, len(literal) - 1))
+        return literal[:at] + draw(st.sampled_from(TRICKY)) + literal[at + 1:]
+    return literal
+
+
+@st.composite
+def _code(draw: Any, literals: list[str]) -> str:
+    pieces = []
+    for _ in range(draw(st.integers(0, 4))):
+        if draw(st.booleans()):
+            pieces.append(_mangle(draw, draw(st.sampled_from(literals))))
+        else:
+            pieces.append(draw(st.one_of(TEXT, st.text(TRICKY, max_size=4))))
+    return "".join(pieces)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_the_pack_matches_the_same_events_both_ways(pack_pair: Any, data: Any) -> None:
+    reference, fast, literals = pack_pair
+    schemas = [KERNEL] + [f"https://telemetry.jupyter.org/schemas/events/{name}" for name in
+                          ("contents/opened", "contents/saved", "kernel/lifecycle")]
+    events = []
+    for i in range(8):
+        text = data.draw(_code(literals))
+        schema = data.draw(st.sampled_from(schemas))
+        events.append({"__event_id__": f"e{i}", "__timestamp__": "t",
+                       "__schema__": data.draw(st.sampled_from([schema, schema.upper()])),
+                       "code": text, "path": text, "kind": _mangle(data.draw, "file"),
+                       "action": _mangle(data.draw, "started")})
+    assert _found(fast, events) == _found(reference, events)
+
+
+@settings(max_examples=40, deadline=None)
+@given(needle=st.one_of(TEXT, st.text(TRICKY, min_size=1, max_size=4)),
+       around=st.lists(st.one_of(TEXT, st.text(TRICKY, max_size=3)), min_size=2, max_size=2),
+       how=st.sampled_from(["same", "upper", "swap", "change"]), data=st.data())
+def test_any_literal_and_modifier_match_the_same_both_ways(
+        tmp_path_factory: Any, needle: str, around: list[str], how: str, data: Any) -> None:
+    tmp = tmp_path_factory.mktemp("lowered")
+    sigma_escaped = needle.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+    for modifier in ("contains", "startswith", "endswith", "equals"):
+        name = "code" if modifier == "equals" else f"code|{modifier}"
+        rule = {"title": modifier, "detection": {"s": {name: sigma_escaped}, "condition": "s"},
+                "logsource": {"product": "jupyter", "category": "code_execution"}}
+        (tmp / f"{modifier}.yml").write_text(yaml.safe_dump(rule))
+    catalogue = _catalogue()
+    reference, fast = _both([tmp], catalogue)
+    mangled = _mangle(data.draw, needle) if how == "change" else {
+        "same": needle, "upper": needle.upper(), "swap": needle.swapcase()}[how]
+    texts = [mangled, around[0] + mangled, mangled + around[1], around[0] + mangled + around[1]]
+    events = [{"__event_id__": f"e{i}", "__timestamp__": "t", "__schema__": KERNEL, "code": text}
+              for i, text in enumerate(texts)]
+    try:
+        assert _found(fast, events) == _found(reference, events)
+    finally:
+        reference.close()
+        fast.close()
