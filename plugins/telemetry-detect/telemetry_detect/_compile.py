@@ -26,8 +26,9 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
-from sigma.types import SigmaString, SpecialChars
 
+from ._fields import lowered_column
+from ._gate import Gate, plain_form, rule_gate
 from ._logsource import pipeline
 
 #: Rule files larger than this are refused (a rule is a few kB).
@@ -63,31 +64,19 @@ class DuckDBConditionBackend(sqliteBackend):  # type: ignore[misc]
         return '"' + field_name.replace('"', '""') + '"'
 
     def convert_condition_field_eq_val_str(self, cond: Any, state: Any) -> Any:
-        value = cond.value
-        if cond.field not in self.text_fields or not isinstance(value, SigmaString):
+        form = plain_form(cond.value)
+        if cond.field not in self.text_fields or form is None:
             return super().convert_condition_field_eq_val_str(cond, state)
-        star = SpecialChars.WILDCARD_MULTI
-        head = len(value) > 0 and value.startswith(star)
-        tail = len(value) > int(head) and value.endswith(star)
-        inner = value[int(head):len(value) - int(tail)]
-        if inner.contains_special() or inner.contains_placeholder():
-            return super().convert_condition_field_eq_val_str(cond, state)
+        head, tail, plain = form
         function = {(True, True): "contains", (False, True): "starts_with",
                     (True, False): "ends_with"}.get((head, tail))
         column = lowered_column(cond.field)
-        plain = "".join(str(part) for part in inner.s)  # only text parts are left
         literal = "lower('" + plain.replace("'", "''") + "')"
         self.lowered.add(cond.field)
         return f"{function}({column}, {literal})" if function else f"{column} = {literal}"
 
     def finalize_query_default(self, rule: Any, query: Any, index: int, state: Any) -> Any:
         return query
-
-
-def lowered_column(field_name: str) -> str:
-    """The quoted name of the column holding ``lower()`` of a text field: no field path
-    has parentheses, so it cannot collide with one."""
-    return '"lower(' + field_name.replace('"', '""') + ')"'
 
 
 class RuleError(ValueError):
@@ -113,6 +102,9 @@ class CompiledRule:
     group_fields: tuple[str, ...] = ()
     #: Text fields whose lowered column (``lowered_column``) the condition reads.
     lowered: tuple[str, ...] = ()
+    #: ``(field, literal)`` pairs one of which occurs in every event the rule matches
+    #: (``_gate``); None: no such set, the rule is evaluated on every event.
+    gate: Gate | None = None
 
 
 def rule_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -219,7 +211,8 @@ def compile_rules(rules: Sequence[tuple[Path, SigmaRule]], registered: Iterable[
             id=str(rule.id) if rule.id else rule.title, title=rule.title,
             level=str(rule.level.name).lower() if rule.level else "medium",
             tags=tuple(str(t) for t in rule.tags), condition=condition,
-            source=str(path), fields=names, rule=rule, lowered=tuple(sorted(backend.lowered))))
+            source=str(path), fields=names, rule=rule, lowered=tuple(sorted(backend.lowered)),
+            gate=rule_gate(rule, backend.text_fields)))
     return compiled
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import duckdb
 
-from ._compile import CompiledRule, RuleError, lowered_column
-from ._fields import FieldCatalogue
+from ._compile import CompiledRule, RuleError
+from ._fields import FieldCatalogue, lowered_column
+from ._gate import gate_column, gate_expression
 
 #: Matches one evaluation returns at most (a flood of matches is cut, and counted).
 MAX_MATCHES = 100_000
@@ -50,6 +51,14 @@ def _values(names: tuple[str, ...], catalogue: FieldCatalogue) -> str:
     return "[" + ", ".join(items) + "]::VARCHAR[]"
 
 
+def _gated(rule: CompiledRule) -> str:
+    """SQL for "the rule's gate is open AND " (``_gate``), or nothing for an ungated rule."""
+    if rule.gate is None:
+        return ""
+    fields = sorted({name for name, _ in rule.gate})
+    return "(" + " OR ".join(gate_column(name) for name in fields) + ") AND "
+
+
 def _pairs(rule: CompiledRule, names: tuple[str, ...],
            vals: Any) -> tuple[tuple[str, str | None], ...]:
     if not rule.group_fields or vals is None:
@@ -75,14 +84,21 @@ class Matcher:
         known = needed & set(catalogue.fields)
         self._extraction = catalogue.extraction(known)
         self._projection = catalogue.projection(known)
-        lowered = sorted({name for rule in self.rules for name in rule.lowered})
+        literals: dict[str, set[str]] = {}
+        for rule in self.rules:
+            for name, literal in rule.gate or ():
+                literals.setdefault(name, set()).add(literal)
+        lowered = sorted({name for rule in self.rules for name in rule.lowered} | set(literals))
         self._lowered = "".join(f', lower("{name}") AS {lowered_column(name)}'
                                 for name in lowered)
+        # One pass per gated field finds the rows where any gated rule could match.
+        self._gates = "".join(f", {gate_expression(name, sorted(found))} AS {gate_column(name)}"
+                              for name, found in sorted(literals.items()))
         user = '"user"' if "user" in catalogue.fields else "NULL"
         self._group_fields = tuple(sorted({n for r in self.rules for n in r.group_fields}))
         values = _values(self._group_fields, catalogue)
         # One scan for all rules: each row lists the indices of the rules it matches.
-        cases = ", ".join(f"CASE WHEN ({rule.condition}) THEN {i} END"
+        cases = ", ".join(f"CASE WHEN {_gated(rule)}({rule.condition}) THEN {i} END"
                           for i, rule in enumerate(self.rules))
         self._select = (
             f"SELECT unnest(list_filter([{cases}], lambda x: x IS NOT NULL)) AS rule_index, "
@@ -95,8 +111,9 @@ class Matcher:
 
     def _events(self, rows_sql: str) -> str:
         """SQL for the rows of events out of ``rows_sql``, a query of JSON texts ``raw``."""
-        return (f"SELECT *{self._lowered} FROM (SELECT {self._projection} FROM "
-                f"(SELECT {self._extraction} AS \"values\" FROM ({rows_sql})))")
+        return (f"SELECT *{self._gates} FROM (SELECT *{self._lowered} FROM (SELECT "
+                f"{self._projection} FROM (SELECT {self._extraction} AS \"values\" FROM "
+                f"({rows_sql}))))")
 
     def _check_each_rule(self) -> None:
         empty = f"events AS ({self._events('SELECT NULL::VARCHAR AS raw')} LIMIT 0)"

@@ -22,6 +22,12 @@ _MAX_DEPTH = 8  # schemas nest properties a few levels; bound the walk anyway
 _SQL_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
 
 
+def lowered_column(field_name: str) -> str:
+    """The quoted name of the column holding ``lower()`` of a text field (the engine
+    adds it): no field path has parentheses, so it cannot collide with one."""
+    return '"lower(' + field_name.replace('"', '""') + ')"'
+
+
 @dataclass
 class Field:
     """One field rules may name: its SQL type and, per schema id, its categories."""

@@ -78,6 +78,10 @@ def test_the_pack_compiles_to_the_fast_form(pack_pair: Any) -> None:
     _, fast, _ = pack_pair
     assert all("ILIKE" not in rule.condition for rule in fast.rules)
     assert all("__schema__" in rule.lowered for rule in fast.rules)
+    # Only rules that are a regular expression at heart go ungated (evaluated on every row).
+    ungated = sorted(rule.title for rule in fast.rules if rule.gate is None)
+    assert ungated == ["Decoded payload executed", "Download piped into a shell",
+                       "Reverse shell with netcat"]
 
 
 def _mangle(draw: Any, literal: str) -> str:
@@ -143,6 +147,54 @@ def test_any_literal_and_modifier_match_the_same_both_ways(
     texts = [mangled, around[0] + mangled, mangled + around[1], around[0] + mangled + around[1]]
     events = [{"__event_id__": f"e{i}", "__timestamp__": "t", "__schema__": KERNEL, "code": text}
               for i, text in enumerate(texts)]
+    try:
+        assert _found(fast, events) == _found(reference, events)
+    finally:
+        reference.close()
+        fast.close()
+
+
+WORDS = ["nc", "exec", "socket", "Ab", "\u212a", "a'b", "%_"]
+ITEMS = st.tuples(st.sampled_from(["code", "path"]),
+                  st.sampled_from(["|contains", "|startswith", "|endswith", "", "|re",
+                                   "|contains|cased", "|contains|all"]),
+                  st.lists(st.sampled_from(WORDS), min_size=1, max_size=3))
+
+
+@st.composite
+def _condition(draw: Any, names: list[str], depth: int = 0) -> str:
+    if depth >= 2 or draw(st.booleans()):
+        name = draw(st.sampled_from(names))
+        return f"not {name}" if draw(st.integers(0, 4)) == 0 else name
+    op = draw(st.sampled_from(["and", "or"]))
+    left, right = draw(_condition(names, depth + 1)), draw(_condition(names, depth + 1))
+    return f"({left} {op} {right})"
+
+
+@settings(max_examples=40, deadline=None)
+@given(items=st.lists(ITEMS, min_size=1, max_size=3), data=st.data())
+def test_gates_skip_no_match_for_any_shape_of_rule(tmp_path_factory: Any, items: Any,
+                                                   data: Any) -> None:
+    # Random and/or/not over contains, startswith, equals, regular expressions and cased
+    # items, over two fields: the gated rule matches what the ungated ILIKE rule matches.
+    tmp = tmp_path_factory.mktemp("gates")
+    detection: dict[str, Any] = {}
+    for i, (name, modifier, values) in enumerate(items):
+        values = [v.replace("\\", "\\\\").replace("*", "\\*") for v in values]
+        detection[f"s{i}"] = {f"{name}{modifier}": values if len(values) > 1 else values[0]}
+    detection["condition"] = data.draw(_condition(sorted(detection)))
+    rule = {"title": "shape", "detection": detection,
+            "logsource": {"product": "jupyter", "category": "file_save"}}
+    (tmp / "r.yml").write_text(yaml.safe_dump(rule))
+    reference, fast = _both([tmp / "r.yml"], _catalogue())
+    saved = "https://telemetry.jupyter.org/schemas/events/contents/saved"
+    events = []
+    for i in range(6):
+        code = "".join(data.draw(st.lists(st.sampled_from(WORDS + ["x", "AB", " "]),
+                                          max_size=4)))
+        events.append({"__event_id__": f"e{i}", "__timestamp__": "t", "__schema__": saved,
+                       "path": data.draw(st.sampled_from(["", code, code.upper()])),
+                       "code": code})
     try:
         assert _found(fast, events) == _found(reference, events)
     finally:
