@@ -138,3 +138,18 @@ def test_the_setting_is_true_or_false() -> None:
     assert EventLog(allowed_schemas={SCHEMA: {"inspect_before_redaction": True}}).inspects(
         SCHEMA)
     assert not EventLog(allowed_schemas=[SCHEMA]).inspects(SCHEMA)
+
+
+def test_a_queue_counts_the_inspected_copy_in_its_byte_bound() -> None:
+    from telemetry_core.sinks._queue import EventQueue
+
+    queue = EventQueue(max_events=10, max_bytes=100)
+    plain = SinkEvent("e1", SCHEMA, "1", "t", b"{}")
+    inspected = SinkEvent("e2", SCHEMA, "1", "t", b"{}", b'{"text":"' + b"x" * 60 + b'"}')
+    queue.append(plain)
+    queue.append(inspected)
+    assert queue.bytes == 3 + 3 + len(inspected.inspected or b"")
+    assert not queue.has_room(40)  # the copy takes room like the event does
+    queue.popleft()
+    queue.popleft()
+    assert queue.bytes == 0

@@ -40,12 +40,13 @@ class EventQueue:
     def append(self, event: SinkEvent) -> None:
         """Add ``event`` at the tail (the caller checked :meth:`has_room`)."""
         self.items.append(event)
-        self.bytes += event.size
+        # Inline: the common event has no inspected copy, and this runs per event.
+        self.bytes += len(event.json) + 1 if event.inspected is None else event.size
 
     def popleft(self) -> SinkEvent:
         """Remove and return the oldest event."""
         event = self.items.popleft()
-        self.bytes -= event.size
+        self.bytes -= len(event.json) + 1 if event.inspected is None else event.size
         return event
 
     def take(self, limit: int) -> list[SinkEvent]:
