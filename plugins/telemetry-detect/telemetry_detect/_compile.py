@@ -23,12 +23,13 @@ from typing import Any, ClassVar
 
 from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
+from sigma.conditions import ConditionFieldEqualsValueExpression
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from ._fields import lowered_column
-from ._gate import Gate, plain_form, rule_gate
+from ._gate import Gate, literal_pattern, plain_form, rule_gate
 from ._logsource import pipeline
 
 #: Rule files larger than this are refused (a rule is a few kB).
@@ -74,6 +75,25 @@ class DuckDBConditionBackend(sqliteBackend):  # type: ignore[misc]
         literal = "lower('" + plain.replace("'", "''") + "')"
         self.lowered.add(cond.field)
         return f"{function}({column}, {literal})" if function else f"{column} = {literal}"
+
+    def convert_condition_or(self, cond: Any, state: Any) -> Any:
+        # Plain literals ORed on one text field (a value list, most of the pack): one
+        # regular expression, the alternation of the literals anchored as each compares.
+        # Fewer SQL expressions: DuckDB's cost per query grows with their number.
+        args = cond.args
+        forms = [plain_form(arg.value) if isinstance(arg, ConditionFieldEqualsValueExpression)
+                 else None for arg in args]
+        name = getattr(args[0], "field", None) if args else None
+        if len(args) < 2 or name not in self.text_fields or any(
+                f is None or not f[2] or arg.field != name
+                for f, arg in zip(forms, args, strict=True)):
+            return super().convert_condition_or(cond, state)
+        branches = []
+        for head, tail, plain in (f for f in forms if f is not None):
+            branches.append(("" if head else "^") + literal_pattern(plain) + ("" if tail else "$"))
+        pattern = "|".join(branches).replace("'", "''")
+        self.lowered.add(name)
+        return f"regexp_matches({lowered_column(name)}, lower('{pattern}'))"
 
     def finalize_query_default(self, rule: Any, query: Any, index: int, state: Any) -> Any:
         return query

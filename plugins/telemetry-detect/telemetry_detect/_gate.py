@@ -29,6 +29,7 @@ from ._fields import ENVELOPE, lowered_column
 MAX_GATE_LITERALS = 500
 
 Gate = frozenset[tuple[str, str]]
+_RE2_SPECIAL = frozenset("\\.+*?()|[]{}^$")
 
 
 def plain_form(value: Any) -> tuple[bool, bool, str] | None:
@@ -80,12 +81,14 @@ def gate_column(field_name: str) -> str:
     return '"gate(' + field_name.replace('"', '""') + ')"'
 
 
-def _escape(literal: str) -> str:
-    # ASCII letters and digits stay (lower() in SQL lowers them as it lowers the column),
-    # other ASCII is written \x{hh}, which lower() leaves alone; other characters stay,
-    # to be lowered by the same lower() as the text (none lowers to an ASCII symbol).
-    return "".join(c if not c.isascii() or c.isalnum() else f"\\x{{{ord(c):02x}}}"
-                   for c in literal)
+def literal_pattern(literal: str) -> str:
+    """An RE2 pattern matching ``literal``, to be lowered by SQL ``lower()`` with the rest
+    of its pattern (as the literal alone is lowered in ``contains``): RE2's special
+    characters are escaped with a backslash and control characters written \\x{hh}, both
+    of which lower() leaves alone; everything else stays, lowered by the same lower() as
+    the text (no character lowers to an ASCII symbol)."""
+    return "".join("\\" + c if c in _RE2_SPECIAL else f"\\x{{{ord(c):02x}}}"
+                   if ord(c) < 32 or ord(c) == 127 else c for c in literal)
 
 
 def gate_expression(field_name: str, literals: Sequence[str]) -> str:
@@ -94,7 +97,7 @@ def gate_expression(field_name: str, literals: Sequence[str]) -> str:
     parts = []
     ordered = sorted(set(literals))
     for start in range(0, len(ordered), MAX_GATE_LITERALS):
-        pattern = "|".join(_escape(lit) for lit in ordered[start:start + MAX_GATE_LITERALS])
+        pattern = "|".join(literal_pattern(lit) for lit in ordered[start:start + MAX_GATE_LITERALS])
         quoted = "'" + pattern.replace("'", "''") + "'"
         parts.append(f"regexp_matches({lowered_column(field_name)}, lower({quoted}))")
     return " OR ".join(parts) if parts else "false"

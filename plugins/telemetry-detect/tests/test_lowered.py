@@ -127,6 +127,11 @@ def test_the_pack_matches_the_same_events_both_ways(pack_pair: Any, data: Any) -
     assert _found(fast, events) == _found(reference, events)
 
 
+def _sigma(text: str) -> str:
+    """``text`` as a Sigma value matching it literally (its wildcards escaped)."""
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+
+
 @settings(max_examples=40, deadline=None)
 @given(needle=st.one_of(TEXT, st.text(TRICKY, min_size=1, max_size=4)),
        around=st.lists(st.one_of(TEXT, st.text(TRICKY, max_size=3)), min_size=2, max_size=2),
@@ -134,10 +139,12 @@ def test_the_pack_matches_the_same_events_both_ways(pack_pair: Any, data: Any) -
 def test_any_literal_and_modifier_match_the_same_both_ways(
         tmp_path_factory: Any, needle: str, around: list[str], how: str, data: Any) -> None:
     tmp = tmp_path_factory.mktemp("lowered")
-    sigma_escaped = needle.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+    # One value, or a list of two (an OR group, written as one regular expression).
+    other = data.draw(st.one_of(st.none(), st.text(TRICKY, min_size=1, max_size=3)))
+    values: Any = _sigma(needle) if other is None else [_sigma(needle), _sigma(other)]
     for modifier in ("contains", "startswith", "endswith", "equals"):
         name = "code" if modifier == "equals" else f"code|{modifier}"
-        rule = {"title": modifier, "detection": {"s": {name: sigma_escaped}, "condition": "s"},
+        rule = {"title": modifier, "detection": {"s": {name: values}, "condition": "s"},
                 "logsource": {"product": "jupyter", "category": "code_execution"}}
         (tmp / f"{modifier}.yml").write_text(yaml.safe_dump(rule))
     catalogue = _catalogue()
