@@ -109,14 +109,22 @@ class Matcher:
             for i, rule in enumerate(self.rules)]
         self._check_each_rule()
 
-    def _events(self, rows_sql: str) -> str:
+    def _events(self, rows_sql: str, gates: bool = True) -> str:
         """SQL for the rows of events out of ``rows_sql``, a query of JSON texts ``raw``."""
-        return (f"SELECT *{self._gates} FROM (SELECT *{self._lowered} FROM (SELECT "
-                f"{self._projection} FROM (SELECT {self._extraction} AS \"values\" FROM "
-                f"({rows_sql}))))")
+        return (f"SELECT *{self._gates if gates else ''} FROM (SELECT *{self._lowered} FROM "
+                f"(SELECT {self._projection} FROM (SELECT {self._extraction} AS \"values\" "
+                f"FROM ({rows_sql}))))")
 
     def _check_each_rule(self) -> None:
-        empty = f"events AS ({self._events('SELECT NULL::VARCHAR AS raw')} LIMIT 0)"
+        # All rules in one query (quick start-up); only if that fails, one query a rule,
+        # to name the rule that cannot be evaluated.
+        nothing = "SELECT NULL::VARCHAR AS raw LIMIT 0"
+        try:
+            self._con.execute(self._query(nothing, None)).fetchall()
+            return
+        except duckdb.Error as exc:
+            whole = str(exc).splitlines()[0]
+        empty = f"events AS ({self._events(nothing, gates=False)})"
         for rule, select in zip(self.rules, self._selects, strict=True):
             try:
                 self._con.execute(f"WITH {empty} {select}").fetchall()
@@ -124,6 +132,7 @@ class Matcher:
                 message = str(exc).splitlines()[0]
                 raise RuleError(f"{rule.source}: rule {rule.title!r} cannot be evaluated: "
                                 f"{message}") from None
+        raise RuleError(f"the rules' literal gates cannot be evaluated: {whole}")
 
     def _query(self, rows_sql: str, since: str | None) -> str:
         where = f" WHERE \"__timestamp__\" >= {_literal(since)}" if since else ""
