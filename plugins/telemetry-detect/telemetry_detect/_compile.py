@@ -29,7 +29,7 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from ._fields import lowered_column
-from ._gate import Gate, literal_pattern, plain_form, rule_gate
+from ._gate import Gate, alternation, literal_pattern, plain_form, rule_gate
 from ._logsource import pipeline
 
 #: Rule files larger than this are refused (a rule is a few kB).
@@ -91,9 +91,8 @@ class DuckDBConditionBackend(sqliteBackend):  # type: ignore[misc]
         branches = []
         for head, tail, plain in (f for f in forms if f is not None):
             branches.append(("" if head else "^") + literal_pattern(plain) + ("" if tail else "$"))
-        pattern = "|".join(branches).replace("'", "''")
         self.lowered.add(name)
-        return f"regexp_matches({lowered_column(name)}, lower('{pattern}'))"
+        return f"({alternation(name, branches)})"
 
     def finalize_query_default(self, rule: Any, query: Any, index: int, state: Any) -> Any:
         return query

@@ -24,9 +24,9 @@ from sigma.types import SigmaCasedString, SigmaString, SpecialChars
 
 from ._fields import ENVELOPE, lowered_column
 
-#: Literals one gate expression holds at most; more are split over several (RE2 bounds
-#: the memory of one compiled expression).
-MAX_GATE_LITERALS = 500
+#: Alternatives one regular expression holds at most; more are split over several (RE2
+#: bounds the memory of one compiled expression).
+MAX_ALTERNATIVES = 500
 
 Gate = frozenset[tuple[str, str]]
 _RE2_SPECIAL = frozenset("\\.+*?()|[]{}^$")
@@ -91,13 +91,18 @@ def literal_pattern(literal: str) -> str:
                    if ord(c) < 32 or ord(c) == 127 else c for c in literal)
 
 
-def gate_expression(field_name: str, literals: Sequence[str]) -> str:
-    """SQL true where ``lower()`` of the field holds one of ``literals`` (lowered by
-    DuckDB, as ``_compile`` lowers them)."""
+def alternation(field_name: str, branches: Sequence[str]) -> str:
+    """SQL true where ``lower()`` of the field matches one of ``branches`` (RE2 patterns
+    as ``literal_pattern`` writes them, lowered by DuckDB's lower() like the column), at
+    most ``MAX_ALTERNATIVES`` to one expression."""
     parts = []
-    ordered = sorted(set(literals))
-    for start in range(0, len(ordered), MAX_GATE_LITERALS):
-        pattern = "|".join(literal_pattern(lit) for lit in ordered[start:start + MAX_GATE_LITERALS])
+    for start in range(0, len(branches), MAX_ALTERNATIVES):
+        pattern = "|".join(branches[start:start + MAX_ALTERNATIVES])
         quoted = "'" + pattern.replace("'", "''") + "'"
         parts.append(f"regexp_matches({lowered_column(field_name)}, lower({quoted}))")
     return " OR ".join(parts) if parts else "false"
+
+
+def gate_expression(field_name: str, literals: Sequence[str]) -> str:
+    """SQL true where ``lower()`` of the field holds one of ``literals``."""
+    return alternation(field_name, [literal_pattern(lit) for lit in sorted(set(literals))])

@@ -207,3 +207,27 @@ def test_gates_skip_no_match_for_any_shape_of_rule(tmp_path_factory: Any, items:
     finally:
         reference.close()
         fast.close()
+
+
+def test_long_value_lists_are_split_over_several_expressions(tmp_path: Path) -> None:
+    # More values than one regular expression holds (MAX_ALTERNATIVES): the list and the
+    # gate are split, and still match exactly what ILIKE matches.
+    from telemetry_detect._gate import MAX_ALTERNATIVES
+
+    count = 2 * MAX_ALTERNATIVES + 200
+    values = [f"tool-{i:04d} --run" for i in range(count)]
+    rule = {"title": "long list", "logsource": {"product": "jupyter", "category": "code_execution"},
+            "detection": {"s": {"code|contains": values}, "condition": "s"}}
+    (tmp_path / "r.yml").write_text(yaml.safe_dump(rule))
+    reference, fast = _both([tmp_path / "r.yml"], _catalogue())
+    try:
+        assert fast.rules[0].condition.count("regexp_matches") == 3
+        codes = [f"!TOOL-{count - 1:04d} --RUN", "tool-0000 --run", f"tool-{count:04d} --run",
+                 "tool-0500 -run"]
+        events = [{"__event_id__": f"e{i}", "__timestamp__": "t", "__schema__": KERNEL,
+                   "code": code} for i, code in enumerate(codes)]
+        assert [e for e, _ in _found(fast, events)] == ["e0", "e1"]
+        assert _found(fast, events) == _found(reference, events)
+    finally:
+        reference.close()
+        fast.close()
