@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
 
 pytest.importorskip("jupyter_server")
 pytest.importorskip("ipykernel")
@@ -23,6 +25,7 @@ from telemetry_core.jupyter._recorder import (  # noqa: E402
     KERNEL_LIFECYCLE,
     SCHEMA_IDS,
     SERVER_SESSION,
+    SERVER_TERMINAL,
 )
 from telemetry_core.testing.servers import jupyter_server  # noqa: E402
 
@@ -141,16 +144,61 @@ def test_kernel_lifecycle(server: Any, events_dir: Path) -> None:
     assert events[2]["lifetime_s"] >= 0
 
 
+async def _exit_shell(server: Any, name: str) -> None:
+    """Type ``exit`` in terminal ``name`` through its websocket (as the browser does)."""
+    url = server.url.replace("http://", "ws://") + f"terminals/websocket/{name}"
+    ws = await websocket_connect(HTTPRequest(url, headers={
+        "Authorization": f"token {server.token}"}))
+    try:
+        await ws.write_message(json.dumps(["stdin", "exit\r"]))
+        while await ws.read_message() is not None:  # until the server closes it
+            pass
+    finally:
+        ws.close()
+
+
+def test_terminal_started_and_stopped_with_the_servers_user(server: Any,
+                                                             events_dir: Path) -> None:
+    deleted = api(server, "POST", "api/terminals")["name"]
+    api(server, "DELETE", f"api/terminals/{deleted}")
+    exited = api(server, "POST", "api/terminals")["name"]
+    asyncio.run(_exit_shell(server, exited))  # ends by itself: no DELETE
+
+    # The server reuses a free name (both are "1"): each start and stop is recorded once.
+    events = wait_events(events_dir, SERVER_TERMINAL, 4)
+    assert [(e["action"], e["terminal"]) for e in events] == [
+        ("started", deleted), ("stopped", deleted), ("started", exited), ("stopped", exited)]
+    assert all(e["user"] == "alice" for e in events)
+    assert not any(t["name"] == exited for t in api(server, "GET", "api/terminals"))
+
+
+def test_terminals_are_not_recorded_unless_allowed(tmp_path: Path) -> None:
+    events = tmp_path / "events"
+    allowed = {sid: policy for sid, policy in USER_ONLY.items() if sid != SERVER_TERMINAL}
+    with jupyter_server(server_config(events, allowed, []), tmp=tmp_path / "jupyter") as srv:
+        name = api(srv, "POST", "api/terminals")["name"]
+        api(srv, "DELETE", f"api/terminals/{name}")
+        kid = api(srv, "POST", "api/kernels", {"name": "python3"})["id"]
+        api(srv, "DELETE", f"api/kernels/{kid}")
+        # Recorded after the terminal's events would have been: the sink is writing.
+        assert len(wait_events(events, KERNEL_LIFECYCLE, 2, kernel_id=kid)) == 2
+    assert not [e for e in read_events(events) if e["__schema__"] == SERVER_TERMINAL]
+
+
 def test_code_kept_both_sources_and_server_session(tmp_path: Path) -> None:
     """With code allowed and both sources on, a websocket request is recorded once (with
-    its user) and a client talking ZMQ to the kernel directly is seen on iopub."""
+    its user) and a client talking ZMQ to the kernel directly is seen on iopub. The
+    server's stop is recorded, and so are a terminal culled and one closed by the stop."""
     from jupyter_client import BlockingKernelClient
 
     events = tmp_path / "events"
     allowed = {sid: {"allowed_categories": ["user-identifiable-information"],
                      "consent": "required"} for sid in SCHEMA_IDS}
-    with jupyter_server(server_config(events, allowed, ["websocket", "iopub"]),
+    culler = ("c.TerminalManager.cull_inactive_timeout = 2\n"
+              "c.TerminalManager.cull_interval = 1\n")
+    with jupyter_server(server_config(events, allowed, ["websocket", "iopub"]) + culler,
                         tmp=tmp_path / "jupyter") as srv:
+        idle = api(srv, "POST", "api/terminals")["name"]  # culled while the kernel works
         kid = api(srv, "POST", "api/kernels", {"name": "python3"})["id"]
 
         async def go() -> None:
@@ -169,6 +217,13 @@ def test_code_kept_both_sources_and_server_session(tmp_path: Path) -> None:
             client.stop_channels()
         assert reply["content"]["status"] == "ok"
         found = wait_events(events, CODE_EXECUTED, 2, kernel_id=kid)
+        assert wait_events(events, SERVER_TERMINAL, action="stopped", terminal=idle)
+        open_at_stop = api(srv, "POST", "api/terminals")["name"]
+    terminals = [(e["action"], e["terminal"], e["user"]) for e in read_events(events)
+                 if e["__schema__"] == SERVER_TERMINAL]
+    assert terminals == [("started", idle, "alice"), ("stopped", idle, "alice"),
+                         ("started", open_at_stop, "alice"),
+                         ("stopped", open_at_stop, "alice")]
     by_code = {e["code"]: e for e in found}
     assert len(found) == 2, found
     assert by_code["print(6*7)"]["source"] == "websocket"
