@@ -36,6 +36,16 @@ def test_unknown_field_says_did_you_mean(tmp_path: Path) -> None:
     assert "logsource.yml: rule 'logsource.yml': its logsource names no registered" in proc.stdout
 
 
+def test_terminal_rules_check_against_the_terminal_schema(tmp_path: Path) -> None:
+    write(tmp_path, "ok.yml", "  s:\n    action: started\n    terminal: '1'\n  condition: s",
+          logsource="category: terminal")
+    assert telemetry("detect", "check", str(tmp_path / "ok.yml")).returncode == 0
+    write(tmp_path, "typo.yml", "  s:\n    termnal: '1'\n  condition: s",
+          logsource="category: terminal")
+    proc = telemetry("detect", "check", str(tmp_path / "typo.yml"))
+    assert proc.returncode == 1 and "did you mean 'terminal'?" in proc.stdout, proc.stdout
+
+
 def test_a_field_the_policy_redacts_can_never_match(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
