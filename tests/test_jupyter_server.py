@@ -6,6 +6,7 @@ import asyncio
 import json
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -170,6 +171,47 @@ def test_terminal_started_and_stopped_with_the_servers_user(server: Any,
         ("started", deleted), ("stopped", deleted), ("started", exited), ("stopped", exited)]
     assert all(e["user"] == "alice" for e in events)
     assert not any(t["name"] == exited for t in api(server, "GET", "api/terminals"))
+
+
+class _Manager:
+    """terminado's NamedTermManager as far as the observer uses it (create, terminate,
+    on_eof, terminals), so the order of a stop and a reused name can be chosen."""
+
+    def __init__(self) -> None:
+        self.terminals: dict[str, Any] = {}
+
+    def create(self, **kwargs: Any) -> dict[str, Any]:
+        term = SimpleNamespace(term_name="1")
+        self.terminals["1"] = term
+        return {"name": "1"}
+
+    async def terminate(self, name: str, force: bool = False) -> None:
+        self.terminals.pop(name)
+
+    def on_eof(self, term: Any) -> None:
+        self.terminals.pop(term.term_name, None)
+
+
+def test_a_late_end_of_a_stopped_terminal_does_not_stop_its_namesake() -> None:
+    from telemetry_core import EventLog
+    from telemetry_core.jupyter._recorder import Recorder
+    from telemetry_core.jupyter._terminals import TerminalObserver
+    from telemetry_core.testing import capture_events
+
+    log, manager = EventLog(allowed_schemas=[SERVER_TERMINAL]), _Manager()
+    observer = TerminalObserver(manager, Recorder(log), lambda: "alice")
+    with capture_events(log) as events:
+        manager.create()
+        first = manager.terminals["1"]
+        asyncio.run(manager.terminate("1"))
+        manager.create()  # the name "1" again, before the first pty's end arrives
+        manager.on_eof(first)  # late: already recorded as stopped
+        before_close = [e["action"] for e in events]
+        observer.close()  # the server stops with the second still running
+    assert before_close == ["started", "stopped", "started"]
+    assert [(e["action"], e["terminal"], e["user"]) for e in events] == [
+        ("started", "1", None), ("stopped", "1", None), ("started", "1", None),
+        ("stopped", "1", None)]  # the policy does not keep the user
 
 
 def test_terminals_are_not_recorded_unless_allowed(tmp_path: Path) -> None:

@@ -34,9 +34,10 @@ class TerminalObserver:
     def __init__(self, manager: Any, recorder: Recorder, request_user: Any) -> None:
         self._recorder = recorder
         self._request_user = request_user
-        # Running terminals we recorded as started -> their user. Entries leave when the
-        # terminal stops, so this holds no more than the manager's own terminal table.
-        self._running: dict[str, str | None] = {}
+        # Running terminals we recorded as started: name -> (terminado's terminal, user).
+        # Names are reused, so a stop counts only for the same terminal object. Entries
+        # leave when the terminal stops: no more than the manager's own terminal table.
+        self._running: dict[str, tuple[Any, str | None]] = {}
         self._wrap(manager)
 
     def _wrap(self, manager: Any) -> None:
@@ -46,18 +47,19 @@ class TerminalObserver:
             model = create(**kwargs)
             name = model.get("name") if isinstance(model, dict) else None
             if isinstance(name, str):
-                self._started(name)
+                self._started(name, manager.terminals.get(name))
             return model
 
         async def terminate_and_record(name: str, force: bool = False) -> None:
+            term = manager.terminals.get(name)
             await terminate(name, force=force)
-            self._stopped(name)
+            self._stopped(name, term)
 
         def on_eof_and_record(ptywclients: Any) -> None:
             try:
                 on_eof(ptywclients)
             finally:
-                self._stopped(getattr(ptywclients, "term_name", None))
+                self._stopped(getattr(ptywclients, "term_name", None), ptywclients)
 
         manager.create = create_and_record
         manager.terminate = terminate_and_record
@@ -65,19 +67,21 @@ class TerminalObserver:
 
     def close(self) -> None:
         """Record every terminal still running as stopped: the server is exiting."""
-        for name in list(self._running):
-            self._stopped(name)
+        for name, (term, _) in list(self._running.items()):
+            self._stopped(name, term)
 
-    def _started(self, name: str) -> None:
+    def _started(self, name: str, term: Any) -> None:
         user = self._request_user()
-        self._running[name] = user
+        self._running[name] = (term, user)
         self._recorder.record(SERVER_TERMINAL, {"action": "started", "terminal": name}, user)
 
-    def _stopped(self, name: Any) -> None:
-        if not isinstance(name, str) or name not in self._running:
-            return  # already recorded (terminate, then the pty's end) or never seen
-        user = self._running.pop(name)
-        self._recorder.record(SERVER_TERMINAL, {"action": "stopped", "terminal": name}, user)
+    def _stopped(self, name: Any, term: Any) -> None:
+        running = self._running.get(name) if isinstance(name, str) else None
+        if running is None or running[0] is not term:
+            return  # already recorded (terminate, then the pty's end), or another terminal
+        del self._running[name]
+        self._recorder.record(SERVER_TERMINAL, {"action": "stopped", "terminal": name},
+                              running[1])
 
 
 def observe_terminals(serverapp: Any, recorder: Recorder,
@@ -86,8 +90,10 @@ def observe_terminals(serverapp: Any, recorder: Recorder,
     manager = serverapp.web_app.settings.get("terminal_manager")
     if manager is None:
         return None  # terminals disabled, or jupyter_server_terminals not installed
-    if not all(callable(getattr(manager, m, None)) for m in ("create", "terminate", "on_eof")):
-        log.warning("telemetry: the terminal manager %s lacks create, terminate or on_eof; "
-                    "terminals are not recorded", type(manager).__name__)
+    if not (all(callable(getattr(manager, m, None)) for m in ("create", "terminate", "on_eof"))
+            and isinstance(getattr(manager, "terminals", None), dict)):
+        log.warning("telemetry: the terminal manager %s is not a terminado NamedTermManager "
+                    "(create, terminate, on_eof, terminals); terminals are not recorded",
+                    type(manager).__name__)
         return None
     return TerminalObserver(manager, recorder, request_user)
