@@ -214,10 +214,15 @@ def test_a_late_end_of_a_stopped_terminal_does_not_stop_its_namesake() -> None:
         ("stopped", "1", None)]  # the policy does not keep the user
 
 
-def test_terminals_are_not_recorded_unless_allowed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("off", ["schema not allowed", "TelemetryHooks.terminals False"])
+def test_terminals_are_not_recorded_unless_allowed_and_on(tmp_path: Path, off: str) -> None:
     events = tmp_path / "events"
-    allowed = {sid: policy for sid, policy in USER_ONLY.items() if sid != SERVER_TERMINAL}
-    with jupyter_server(server_config(events, allowed, []), tmp=tmp_path / "jupyter") as srv:
+    if off == "schema not allowed":
+        allowed = {sid: p for sid, p in USER_ONLY.items() if sid != SERVER_TERMINAL}
+        config = server_config(events, allowed, [])
+    else:
+        config = server_config(events, USER_ONLY, []) + "c.TelemetryHooks.terminals = False\n"
+    with jupyter_server(config, tmp=tmp_path / "jupyter") as srv:
         name = api(srv, "POST", "api/terminals")["name"]
         api(srv, "DELETE", f"api/terminals/{name}")
         kid = api(srv, "POST", "api/kernels", {"name": "python3"})["id"]
