@@ -152,7 +152,7 @@ async def _exit_shell(server: Any, name: str) -> None:
         "Authorization": f"token {server.token}"}))
     try:
         await ws.write_message(json.dumps(["stdin", "exit\r"]))
-        while await ws.read_message() is not None:  # until the server closes it
+        while await asyncio.wait_for(ws.read_message(), 60) is not None:  # until closed
             pass
     finally:
         ws.close()
