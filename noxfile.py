@@ -66,7 +66,7 @@ def detect(session: nox.Session) -> None:
     """Sigma detection (plugins/telemetry-detect): rules, check, hunt over files and S3
     (moto), export checked on the Elasticsearch emulator, the detect sink (alerts on a
     real Kafka topic), the Kafka consumer-group detector, and the end-to-end test with a
-    real jupyter_server."""
+    real jupyter_server whose alert lands in the file sink and on a real Kafka topic."""
     session.install("-e", ".[test,jupyter]", "ipykernel", "-e", "plugins/telemetry-sink-s3",
                     "-e", "plugins/telemetry-sink-elasticsearch[test]",
                     "-e", "plugins/telemetry-sink-kafka[test]",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -36,6 +36,15 @@ def pack() -> Any:
     detector = Detector.shipped()
     yield detector
     detector.close()
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[Any]:
+    """A real Kafka broker (Tansu) on 127.0.0.1, shared by the tests that need one."""
+    from telemetry_core.testing.servers import kafka_server
+
+    with kafka_server() as server:
+        yield server
 
 
 ALERT = "https://telemetry.jupyter.org/schemas/events/detect/alert"
