@@ -86,10 +86,13 @@ def _check_one(path: Path, rule: Any, catalogue: FieldCatalogue,
             policy = eventlog.policy_for(sid)
             if policy is None:
                 continue  # reported once per schema below
-            cats = catalogue.fields[name].categories.get(sid, [])
-            if not policy.allows(name.rsplit(".", 1)[-1], cats):
+            entry = catalogue.fields[name]
+            cats = entry.categories.get(sid, [])
+            if not policy.allows(entry.derived_from or name.rsplit(".", 1)[-1], cats):
+                what = (f"derives from {entry.derived_from!r}, which the policy redacts"
+                        if entry.derived_from else "is redacted by the policy")
                 findings.append(Finding(where, title, f"field {name!r} of "
-                                        f"{service_name(sid)} is redacted by the policy "
+                                        f"{service_name(sid)} {what} "
                                         f"(categories: {', '.join(cats)}): the rule can "
                                         "never match on it"))
     if eventlog is not None:
