@@ -28,7 +28,7 @@ def test_the_shipped_pack_is_clean() -> None:
 def test_unknown_field_says_did_you_mean(tmp_path: Path) -> None:
     write(tmp_path, "typo.yml", "  s:\n    cod|contains: x\n  condition: s")
     write(tmp_path, "logsource.yml", "  s:\n    code: x\n  condition: s",
-          logsource="category: terminal")
+          logsource="category: printer")
     proc = telemetry("detect", "check", str(tmp_path))
     assert proc.returncode == 1
     assert "typo.yml: rule 'typo.yml': unknown field 'cod'" in proc.stdout
