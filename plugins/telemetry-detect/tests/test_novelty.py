@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
+from cli import telemetry
 from conftest import ALERT, PII, as_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -228,3 +229,34 @@ def test_novelty_config_defaults_to_memory() -> None:
     state = NoveltyConfig().open()
     assert state.path is None
     state.close()
+
+
+def test_hunt_derives_the_field_from_events_before_since_too(tmp_path: Path) -> None:
+    events = [_login(1, "ana", "127.0.0.1"), _login(2, "ana", "127.0.0.1", 60),
+              _login(3, "ana", "127.0.0.2", 120)]
+    (tmp_path / "events.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    since = (START + timedelta(minutes=90)).isoformat()
+    proc = telemetry("detect", "hunt", "--format", "json", "--events",
+                     str(tmp_path / "events.jsonl"), "--since", since)
+    assert proc.returncode == 1, proc.stderr
+    found = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(m["rule"], m["event_id"]) for m in found] == [(RULE, "login-3")]
+    assert "127.0.0" not in proc.stdout + proc.stderr
+
+
+def test_check_says_the_rule_needs_the_address(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"EventLog": {"allowed_schemas": {LOGIN: {
+        "allowed_properties": ["user"]}}}}))
+    proc = telemetry("detect", "check", "--config", str(config), str(RULE_FILE))
+    assert proc.returncode == 1
+    assert ("field 'remote_address_new' of hub/login derives from 'remote_address', which "
+            "the policy redacts") in proc.stdout
+    config.write_text(json.dumps({"EventLog": {"allowed_schemas": {LOGIN: {
+        "allowed_properties": ["user", "remote_address"]}}}}))
+    proc = telemetry("detect", "check", "--config", str(config), str(RULE_FILE))
+    assert proc.returncode == 0, proc.stdout
+    typo = tmp_path / "typo.yml"
+    typo.write_text(RULE_FILE.read_text().replace("remote_address_new", "remote_adress_new"))
+    proc = telemetry("detect", "check", str(typo))
+    assert proc.returncode == 1 and "did you mean 'remote_address_new'?" in proc.stdout
