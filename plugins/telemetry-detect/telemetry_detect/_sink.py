@@ -9,6 +9,7 @@ alert schema itself are never evaluated: a rule on alerts cannot feed on its own
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,10 @@ class DetectSink(Sink):
             rule_files(self.rule_paths)  # fail at start-up for a missing path
         except RuleError as exc:
             raise SinkConfigError(f"detect sink: {exc}") from None
+        try:
+            self._novelty().open().close()  # fail at start-up for a state dir we cannot use
+        except (OSError, sqlite3.Error) as exc:
+            raise SinkConfigError(f"detect sink: state_dir: {exc}") from None
         url, max_queue, timeout, attempts = self._webhook_options
         if url and self._webhook is None:
             self._webhook = Webhook(url, self.context.count, max_queue, timeout, attempts)

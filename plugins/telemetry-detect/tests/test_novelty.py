@@ -21,6 +21,7 @@ from telemetry_detect import Detector, shipped_pack
 from telemetry_detect._novelty import AddressNovelty, NoveltyConfig
 
 from telemetry_core import EventLog
+from telemetry_core.sinks import SinkConfigError
 
 LOGIN = "https://telemetry.jupyter.org/schemas/events/hub/login"
 RULE = "Login from a new address"
@@ -260,3 +261,11 @@ def test_check_says_the_rule_needs_the_address(tmp_path: Path) -> None:
     typo.write_text(RULE_FILE.read_text().replace("remote_address_new", "remote_adress_new"))
     proc = telemetry("detect", "check", str(typo))
     assert proc.returncode == 1 and "did you mean 'remote_address_new'?" in proc.stdout
+
+
+def test_a_state_dir_that_cannot_be_made_stops_the_sink_at_start(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("a file where the state directory would be")
+    with pytest.raises(SinkConfigError, match=r"detect sink: state_dir: .*blocker"):
+        EventLog(allowed_schemas={LOGIN: {}}, sinks=[
+            {"type": "detect", "spool_dir": str(tmp_path / "spool"),
+             "state_dir": str(tmp_path / "blocker" / "state")}]).close()
