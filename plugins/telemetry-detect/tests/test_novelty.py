@@ -18,6 +18,7 @@ from conftest import ALERT, PII, as_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telemetry_detect import Detector, shipped_pack
+from telemetry_detect._alerts import alerts
 from telemetry_detect._novelty import AddressNovelty, NoveltyConfig
 
 from telemetry_core import EventLog
@@ -269,3 +270,28 @@ def test_a_state_dir_that_cannot_be_made_stops_the_sink_at_start(tmp_path: Path)
         EventLog(allowed_schemas={LOGIN: {}}, sinks=[
             {"type": "detect", "spool_dir": str(tmp_path / "spool"),
              "state_dir": str(tmp_path / "blocker" / "state")}]).close()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture])
+@given(name=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40),
+       # Six characters at least: shorter byte strings turn up in random hashes by chance.
+       addresses=st.lists(st.ip_addresses().map(str).filter(lambda a: len(a) >= 6),
+                          min_size=2, max_size=4, unique=True))
+def test_no_address_or_user_reaches_the_state_file_or_an_alert(
+        tmp_path_factory: Any, name: str, addresses: list[str]) -> None:
+    user = "user:" + name
+    path = tmp_path_factory.mktemp("novelty") / "novelty.sqlite3"
+    detector = Detector([RULE_FILE], novelty=NoveltyConfig(path))
+    try:
+        events = [_login(n, user, address, n) for n, address in enumerate(addresses)]
+        matches = detector.match_json(as_json(events))
+    finally:
+        detector.close()
+    assert [m.event_id for m in matches] == [e["__event_id__"] for e in events[1:]]
+    raw = path.read_bytes()
+    # An alert names the user where the policy allows it (the sink records it), never
+    # an address.
+    said = json.dumps(alerts(matches), ensure_ascii=False)
+    assert all(address not in said for address in addresses)
+    assert all(value.encode() not in raw for value in (user, *addresses))
