@@ -3,6 +3,8 @@
 Errors name the file, the rule and the field, never a value: a logsource no schema
 has, a field the rule's schemas do not have (with "did you mean"), a field or schema
 the policy never records ("can never match"), and anything pySigma or DuckDB refuse.
+A field the policy redacts from a schema with ``inspect_before_redaction`` is a note,
+not an error: the detect sink sees it, hunting in stored events never does.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Finding:
     source: str
     rule: str
     message: str
+    #: False for a note: worth knowing, and the rule still works where it is meant to.
+    problem: bool = True
 
     def __str__(self) -> str:
         return f"{self.source}: rule {self.rule!r}: {self.message}"
@@ -55,7 +59,9 @@ def check_rules(paths: Iterable[str | Path], eventlog: Any,
         for _, rule in loaded:
             checked += 1
             found += _check_one(path, rule, catalogue, eventlog if policy else None)
-        findings.extend(found or _check_converts(path, catalogue))
+        findings.extend(found)
+        if not any(f.problem for f in found):  # notes do not stop the conversion check
+            findings.extend(_check_converts(path, catalogue))
     return checked, findings
 
 
@@ -88,9 +94,18 @@ def _check_one(path: Path, rule: Any, catalogue: FieldCatalogue,
                 continue  # reported once per schema below
             entry = catalogue.fields[name]
             cats = entry.categories.get(sid, [])
-            if not policy.allows(entry.derived_from or name.rsplit(".", 1)[-1], cats):
-                what = (f"derives from {entry.derived_from!r}, which the policy redacts"
-                        if entry.derived_from else "is redacted by the policy")
+            if policy.allows(entry.derived_from or name.rsplit(".", 1)[-1], cats):
+                continue
+            what = (f"derives from {entry.derived_from!r}, which the policy redacts"
+                    if entry.derived_from else "is redacted by the policy")
+            if eventlog.inspects(sid):
+                inspected = ("; that is inspected before redaction" if entry.derived_from
+                             else " and inspected before redaction")
+                findings.append(Finding(where, title, f"field {name!r} of "
+                                        f"{service_name(sid)} {what}{inspected}: the detect "
+                                        "sink matches on it, hunting in stored events never "
+                                        "can", problem=False))
+            else:
                 findings.append(Finding(where, title, f"field {name!r} of "
                                         f"{service_name(sid)} {what} "
                                         f"(categories: {', '.join(cats)}): the rule can "
