@@ -16,7 +16,6 @@ evaluated as recorded, and counted in ``detect_not_inspected``.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -83,9 +82,9 @@ class DetectSink(Sink):
             rule_files(self.rule_paths)  # fail at start-up for a missing path
         except RuleError as exc:
             raise SinkConfigError(f"detect sink: {exc}") from None
-        try:
-            self._novelty().open().close()  # fail at start-up for a state dir we cannot use
-        except (OSError, sqlite3.Error) as exc:
+        try:  # fail at start-up for a state dir we cannot use; the file comes when needed
+            Path(self._novelty().path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
             raise SinkConfigError(f"detect sink: state_dir: {exc}") from None
         url, max_queue, timeout, attempts = self._webhook_options
         if url and self._webhook is None:
