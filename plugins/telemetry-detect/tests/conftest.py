@@ -25,6 +25,13 @@ def event() -> Callable[..., dict[str, Any]]:
     return make
 
 
+@pytest.fixture(autouse=True)
+def _private_state(tmp_path_factory: Any, monkeypatch: Any) -> None:
+    # Sinks keep spools and the detect sink its novelty state under $XDG_STATE_HOME by
+    # default: each test its own, never ~/.local.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 def as_json(events: list[dict[str, Any]]) -> list[bytes]:
     return [orjson.dumps(e) for e in events]
 

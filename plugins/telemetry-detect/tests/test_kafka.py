@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import uuid
 from pathlib import Path
@@ -78,7 +79,7 @@ def test_the_consumer_group_detector_records_one_alert(kafka: Any, tmp_path: Pat
          str(on_alerts), "--kafka", bootstrap, "--topic",
          f"^{re.escape(prefix)}\\..*", "--group", f"{prefix}-detectors", "--config", str(config),
          "-X", "topic.metadata.refresh.interval.ms=1000", "-X", "session.timeout.ms=6000",
-         "-X", "max.poll.interval.ms=10000"],
+         "-X", "max.poll.interval.ms=10000", "--state-dir", str(tmp_path / "novelty")],
         stderr=subprocess.PIPE, text=True,
         env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")})
     try:
@@ -94,6 +95,8 @@ def test_the_consumer_group_detector_records_one_alert(kafka: Any, tmp_path: Pat
     assert "1 messages skipped" in stderr, stderr
     committed = _committed(bootstrap, f"{prefix}-detectors", f"{prefix}.code-executed")
     assert committed == 4  # offsets committed after the batch was evaluated
+    # The new-address state is kept where --state-dir says, for the next start.
+    assert stat.S_IMODE((tmp_path / "novelty" / "novelty.sqlite3").stat().st_mode) == 0o600
 
 
 def _committed(bootstrap: str, group: str, topic: str) -> int:
