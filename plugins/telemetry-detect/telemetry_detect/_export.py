@@ -5,7 +5,9 @@ Jupyter log-source pipeline, converted by pySigma's Elasticsearch backend into q
 (``dsl``, for ``_search`` or a watcher) or Lucene strings (``lucene``, for Kibana).
 Lucene regular expressions are anchored and lack ``\\b`` and friends: a rule using
 ``|re`` is exported, marked ``"approximate": true``. Correlation rules (and the rules
-only they use) are not exported: Lucene queries cannot count over a window.
+only they use) are not exported: Lucene queries cannot count over a window; nor are
+rules on fields the detector derives from its state (``remote_address_new``), which
+stored events do not have.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 
 from sigma.exceptions import SigmaError
 
-from ._compile import RuleError, load_all
+from ._compile import RuleError, load_all, rule_fields
 from ._logsource import pipeline
+from ._novelty import DERIVED_FIELDS
 
 #: ``--backend`` -> (module, class) of the pySigma backend.
 BACKENDS = {"elasticsearch": ("sigma.backends.elasticsearch", "LuceneBackend")}
@@ -28,7 +31,7 @@ FORMATS = {"dsl": "dsl_lucene", "lucene": "default"}
 def export_rules(paths: Iterable[str | Path], registered: Iterable[str],
                  backend: str = "elasticsearch", fmt: str = "dsl") -> list[dict[str, Any]]:
     """One record per rule: its id, title, level, tags, ``query`` and ``approximate``;
-    correlation rules and the rules only they use are left out."""
+    correlation rules, the rules only they use and rules on derived fields are left out."""
     import importlib
 
     if backend not in BACKENDS:
@@ -42,6 +45,8 @@ def export_rules(paths: Iterable[str | Path], registered: Iterable[str],
     converter = backend_class(processing_pipeline=pipeline(registered))
     records = []
     for path, rule in load_all(paths)[0]:
+        if set(rule_fields(rule)) & set(DERIVED_FIELDS):
+            continue  # Elasticsearch holds no such field: the detector derives it
         uses_regex = _uses_regex(rule)  # before conversion, which changes the rule
         try:
             queries = converter.convert_rule(rule, FORMATS[fmt])
