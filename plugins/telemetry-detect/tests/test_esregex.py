@@ -17,7 +17,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from telemetry_detect import shipped_pack
-from telemetry_detect._esregex import translate
+from telemetry_detect._esregex import ANY, literal, translate
 
 
 def _pack_regexes() -> list[str]:
@@ -87,3 +87,16 @@ def test_what_has_no_exact_translation_is_marked_approximate(pattern: str) -> No
 
 def test_line_anchors_are_approximate() -> None:
     assert translate("^x", multiline=True).approximate
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES + ["*", "?", "\\", "{", "}", "^", "$", "+", "%"]),
+                min_size=1, max_size=3),
+       st.lists(st.sampled_from(PIECES + ["*", "?", "\\", "%"]), max_size=10))
+def test_a_contains_value_matches_as_ilike_does(needles: list[str], pieces: list[str]) -> None:
+    """What ``contains`` exports (``_esdsl``): ANY* literal ANY*, case-insensitive."""
+    needle, text = "".join(needles), "".join(pieces)
+    row = _DUCKDB.execute("SELECT ? ILIKE '%' || ? || '%' ESCAPE '\\'",
+                          [text, re.sub(r"([%_\\])", r"\\\1", needle)]).fetchone()
+    assert row is not None
+    assert _lucene_match(ANY + "*" + literal(needle) + ANY + "*", True, text) == row[0]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from cli import telemetry
-from conftest import KERNEL, PII, POLICY
+from conftest import KERNEL, PII, POLICY, record_code
 from telemetry_detect import Detector, shipped_pack
 
 from telemetry_core import EventLog
@@ -138,3 +138,63 @@ def test_lucene_strings_are_marked_approximate() -> None:
     exported = _export("--format", "lucene")
     assert all(r["approximate"] and "case-sensitively" in r["note"] for r in exported.values())
     assert all(isinstance(r["query"], str) for r in exported.values())
+
+
+#: Rules of one's own: each string form the DSL backend writes, and negation.
+OWN_RULES = {
+    "startswith": "code|startswith: 'IMPORT os'",
+    "endswith": "code|endswith: '.SH'",
+    "literal_star": "code|contains: 'a\\*b'",
+    "one_char": "code|contains: 'x?y'",
+    "equals": "code: 'exact Value'",
+    "operators": "code|contains: '<a>&~#@\"^$-'",
+    "backslash": "code|contains: 'C:\\Users\\'",
+    "anchored_re": "code|re: '(?i)^import\\s+os$'",
+    "inline_wildcard": "code|contains: 'curl*| sh'",
+}
+OWN_CODES = ["import os", "IMPORT OS", "import   os", "import os\n", "from x import os",
+             "run.sh", "RUN.SH", "run.sh ", "a*b", "A*B", "ab", "aXb", "x1y", "X-Y", "xy",
+             "exact value", "EXACT VALUE", "exact value ", "<a>&~#@\"^$-", "<A>&~#@\"^$-",
+             "<a>&~#@^$-", "C:\\Users\\ana", "c:\\users\\", "C:Users", "curl x | sh",
+             "CURL -s x\n| sh", "curl x |sh", "Import os"]
+
+
+def test_own_rules_match_what_duckdb_matches(es: Any, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name, selection in OWN_RULES.items():
+        negated = "selection and not filter" if name == "endswith" else "selection"
+        (rules / f"{name}.yml").write_text(
+            f"title: {name}\nid: 00000000-0000-4000-8000-{len(name):012d}\nstatus: test\n"
+            "level: low\nlogsource: {product: jupyter, category: code_execution}\n"
+            f"detection:\n  selection:\n    {selection}\n"
+            "  filter:\n    code|contains: ' '\n"
+            f"  condition: {negated}\n")
+    prefix = f"detect-{uuid.uuid4().hex[:8]}"
+    log = EventLog(allowed_schemas=POLICY, sinks=[{
+        "type": "elasticsearch", "hosts": es.url, "index": prefix + "-{schema_name}",
+        "index_template": prefix, "spool_dir": str(tmp_path / "spool")}])
+    try:
+        recorded = record_code(log, OWN_CODES)
+        assert log.flush(timeout=60)
+    finally:
+        log.close()
+    urllib.request.urlopen(f"{es.url.rstrip('/')}/{prefix}-*/_refresh", data=b"",
+                           timeout=30).close()
+    proc = telemetry("detect", "export", "--backend", "elasticsearch", "--rules", str(rules))
+    assert proc.returncode == 0, proc.stderr
+    exported = {r["title"]: r for r in map(json.loads, proc.stdout.splitlines())}
+    assert sorted(exported) == sorted(OWN_RULES)
+    assert not [t for t, r in exported.items() if r["approximate"]]
+
+    detector = Detector([rules])
+    try:
+        matches = detector.match_json([json.dumps(e) for e in recorded])
+    finally:
+        detector.close()
+    expected: dict[str, set[str]] = {title: set() for title in exported}
+    for match in matches:
+        expected[match.rule.title].add(match.event_id)
+    for title, record in exported.items():
+        assert _search(es.url, f"{prefix}-*", record["query"]) == expected[title], title
+    assert all(expected.values())  # each rule matched something
