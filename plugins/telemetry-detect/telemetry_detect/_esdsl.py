@@ -131,16 +131,15 @@ class ElasticsearchDslBackend(Backend):  # type: ignore[misc]
                                           state: ConversionState) -> Query:
         value = cond.value
         assert isinstance(value, SigmaRegularExpression)
-        flags = set(value.flags)
-        ignore_case = SigmaRegularExpressionFlag.IGNORECASE in flags
-        flags.discard(SigmaRegularExpressionFlag.IGNORECASE)
-        translated = translate(str(value.regexp), dotall=SigmaRegularExpressionFlag.DOTALL in flags,
-                               multiline=SigmaRegularExpressionFlag.MULTILINE in flags)
+        flags = value.flags
+        translated = translate(str(value.regexp),
+                               dotall=SigmaRegularExpressionFlag.DOTALL in flags,
+                               multiline=SigmaRegularExpressionFlag.MULTILINE in flags,
+                               ignore_case=SigmaRegularExpressionFlag.IGNORECASE in flags)
         if translated.approximate and not self.approximate:
             self.approximate = translated.approximate
-        return {"regexp": {cond.field: {
-            "value": translated.lucene, "flags": "NONE",
-            "case_insensitive": ignore_case or translated.ignore_case}}}
+        return {"regexp": {cond.field: {"value": translated.lucene, "flags": "NONE",
+                                        "case_insensitive": translated.ignore_case}}}
 
     def convert_condition_as_in_expression(self, cond: Any, state: ConversionState) -> Query:
         return self.convert_condition_or(cond, state)  # convert_or_as_in is off: unused

@@ -60,9 +60,10 @@ class Translated:
     approximate: str = ""
 
 
-def translate(pattern: str, dotall: bool = False, multiline: bool = False) -> Translated:
-    """The Lucene ``regexp`` value matching what an RE2 search for ``pattern`` finds."""
-    ignore_case = False
+def translate(pattern: str, dotall: bool = False, multiline: bool = False,
+              ignore_case: bool = False) -> Translated:
+    """The Lucene ``regexp`` value matching what an RE2 search for ``pattern`` finds (with
+    Sigma's ``|re|s``, ``|re|m``, ``|re|i`` as the flags)."""
     if pattern.startswith("(?i)"):
         ignore_case, pattern = True, pattern[4:]
     try:

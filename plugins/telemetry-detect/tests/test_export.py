@@ -151,6 +151,7 @@ OWN_RULES = {
     "backslash": "code|contains: 'C:\\Users\\'",
     "anchored_re": "code|re: '(?i)^import\\s+os$'",
     "inline_wildcard": "code|contains: 'curl*| sh'",
+    "re_flags": "code|re|i|s: 'import.[a-z]+$'",
 }
 OWN_CODES = ["import os", "IMPORT OS", "import   os", "import os\n", "from x import os",
              "run.sh", "RUN.SH", "run.sh ", "a*b", "A*B", "ab", "aXb", "x1y", "X-Y", "xy",
