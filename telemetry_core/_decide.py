@@ -24,7 +24,7 @@ import datetime as _dt
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ._envelope import Envelope, format_timestamp, new_clock
+from ._envelope import Envelope, format_timestamp, new_clock, serialise
 from ._errors import EventValidationError, SchemaNotRegisteredError
 from ._validation import MAX_SIZE_RULE, NotJSONError, invalid_message, json_bytes
 
@@ -42,7 +42,7 @@ class Route:
 
     __slots__ = ("schema", "schema_id", "is_valid", "redactor", "version", "envelope_version",
                  "template", "warned", "names", "needs_consent", "envelope",
-                 "sourced_envelope", "subject")
+                 "sourced_envelope", "subject", "inspect")
 
     def __init__(self, schema: EventSchema, redactor: Redactor | None,
                  schema_id: str, names: frozenset[str], needs_consent: bool) -> None:
@@ -65,6 +65,9 @@ class Route:
         self.sourced_envelope: dict[str, Any] = {**self.envelope, "__source__": None}
         # Step 4b, for a person's rights: __subject__ and sealed values (None: nothing).
         self.subject: SubjectRoute | None = None
+        # ``inspect_before_redaction``: keep the event as validated, before steps 4 and
+        # 4b, for the sinks that inspect and forget it (the detect sink); never stored.
+        self.inspect = False
 
 
 # -- outcomes ---------------------------------------------------------------------------
@@ -72,18 +75,27 @@ class Route:
 
 class Recorded:
     """The event is recorded: ``event`` (envelope included), and its JSON when nothing
-    changed it after the JSON check (``raw``; None: serialise ``event``)."""
+    changed it after the JSON check (``raw``; None: serialise ``event``).
 
-    __slots__ = ("event", "raw", "route", "timestamp", "event_id")
+    ``inspected``: for a schema with ``inspect_before_redaction``, the event's JSON as
+    validated, before redaction and sealing: only for the sinks that inspect events
+    and keep nothing of them (``Sink.inspects_before_redaction``). Otherwise None.
+    """
+
+    __slots__ = ("event", "raw", "route", "timestamp", "event_id", "inspected")
     status: Literal["recorded"] = "recorded"
 
     def __init__(self, event: dict[str, Any], raw: bytes | None, route: Route,
-                 timestamp: str, event_id: str) -> None:
+                 timestamp: str, event_id: str, inspected: bytes | None = None) -> None:
         self.event = event
         self.raw = raw
         self.route = route
         self.timestamp = timestamp
         self.event_id = event_id
+        self.inspected = inspected
+
+    def __repr__(self) -> str:  # never the inspected value, which is not recorded
+        return f"<Recorded {self.route.schema_id} {self.event_id}>"
 
     def answer(self) -> dict[str, Any]:
         """The REST API's per-event result."""
@@ -243,6 +255,10 @@ def decide(policy: Policy, schema_id: Any, version: Any, event: Any, *,
     recorded["__event_id__"] = event_id
     # A given id goes into the envelope's text as it is: only one JSON never escapes.
     changed = given_id is not None and not _plain_ascii(given_id)
+    inspected = None
+    if route.inspect:  # before step 4: what the inspecting sinks see, and only they
+        inspected = (serialise(recorded) if changed else
+                     route.template.json(stamp, event_id, body, source_stamp))
     if route.redactor is not None:  # step 4
         changed = route.redactor.redact_owned(recorded, keys_declared=declared) or changed
     if route.subject is not None:  # step 4b: __subject__, personal values sealed per user
@@ -251,7 +267,7 @@ def decide(policy: Policy, schema_id: Any, version: Any, event: Any, *,
     # Unchanged since the JSON check: its bytes, wrapped in the envelope's text (whose
     # timestamp and id are ASCII that JSON never escapes).
     raw = None if changed else route.template.json(stamp, event_id, body, source_stamp)
-    return Recorded(recorded, raw, route, stamp, event_id)
+    return Recorded(recorded, raw, route, stamp, event_id, inspected)
 
 
 def event_id_now() -> str:

@@ -8,7 +8,6 @@ Levels and filters are honoured as ``logging`` would.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -17,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from ._envelope import serialise
 from .sinks import SinkEvent, SinkHandler
 
 LOGGER_NAME = "telemetry_core.eventlog"
@@ -81,15 +81,6 @@ def make_record(message: str, fields: tuple[Any, ...] | SinkEvent) -> logging.Lo
     return record
 
 
-def serialise(event: dict[str, Any]) -> bytes:
-    """One line of JSON; falls back to ``json`` for what orjson refuses (huge ints)."""
-    try:
-        return orjson.dumps(event)
-    except TypeError:
-        return json.dumps(event, separators=(",", ":"), ensure_ascii=False,
-                          default=str).encode()
-
-
 # Exactly these classes (not subclasses, which may override emit): with no formatter
 # and no filters, what their emit writes is the message and the terminator, so the
 # dispatcher writes that itself and skips building a LogRecord.
@@ -101,7 +92,7 @@ _NATIVE_NEWLINE = os.linesep == "\n"  # text files write "\n" untranslated
 class Dispatcher:
     """The handlers of one EventLog, split by how they are fed."""
 
-    __slots__ = ("sinks", "streams", "loggers", "active", "only_sinks")
+    __slots__ = ("sinks", "streams", "loggers", "active", "only_sinks", "inspecting")
 
     def __init__(self, handlers: list[logging.Handler]) -> None:
         seen: set[int] = set()
@@ -115,6 +106,9 @@ class Dispatcher:
         self.active = bool(self.sinks or self.streams or self.loggers)
         # The common configuration: sinks only, so no LogRecord can be needed after them.
         self.only_sinks = not (self.streams or self.loggers)
+        # The sinks handed events before redaction (the detect sink), by identity.
+        self.inspecting = frozenset(
+            id(h) for h in self.sinks if getattr(h.sink, "inspects_before_redaction", False))
 
     @property
     def handlers(self) -> tuple[logging.Handler, ...]:
@@ -122,9 +116,11 @@ class Dispatcher:
         return (*self.sinks, *self.streams, *self.loggers)
 
     def deliver(self, event: dict[str, Any], schema_id: str, version: str,
-                timestamp: str, event_id: str, raw: bytes | None = None) -> None:
+                timestamp: str, event_id: str, raw: bytes | None = None,
+                inspected: bytes | None = None) -> None:
         """Serialise ``event`` once (unless ``raw``, its JSON, is given) and hand it to
-        every handler.
+        every handler; ``inspected`` (the event before redaction) only to the sinks
+        that inspect events before redaction, never to any other handler.
 
         Nothing handed on refers to ``event`` itself (handlers get its bytes), so the
         caller may give ``event`` away afterwards.
@@ -141,7 +137,10 @@ class Dispatcher:
             fields: tuple[Any, ...] | SinkEvent = SinkEvent(
                 event_id, schema_id, version, timestamp, raw)
             for h in self.sinks:
-                if h.filters or h.level > _INFO:  # let logging decide, as it would
+                if inspected is not None and id(h) in self.inspecting:
+                    self._deliver_inspected(h, SinkEvent(
+                        event_id, schema_id, version, timestamp, raw, inspected))
+                elif h.filters or h.level > _INFO:  # let logging decide, as it would
                     if _INFO >= h.level:
                         record = record or make_record(raw.decode(), fields)
                         h.handle(record)  # SinkHandler.emit never raises
@@ -194,3 +193,13 @@ class Dispatcher:
                         handler.handle(record)
                     except Exception:  # a broken handler must not break the application
                         handler.handleError(record)
+
+    @staticmethod
+    def _deliver_inspected(handler: SinkHandler, event: SinkEvent) -> None:
+        """One event with its inspected copy, to a sink that inspects: its own record
+        when logging must decide (no other handler ever sees that record)."""
+        if handler.filters or handler.level > _INFO:
+            if _INFO >= handler.level:
+                handler.handle(make_record(event.json.decode(), event))
+        else:
+            handler.submit(event)

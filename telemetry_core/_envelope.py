@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import json
 import os
 import time
 from typing import Any
@@ -130,3 +131,12 @@ def format_timestamp(when: _dt.datetime) -> str:
     if when.tzinfo is not None:
         when = when.astimezone(_dt.timezone.utc).replace(tzinfo=None)
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def serialise(event: dict[str, Any]) -> bytes:
+    """One line of JSON; falls back to ``json`` for what orjson refuses (huge ints)."""
+    try:
+        return orjson.dumps(event)
+    except TypeError:
+        return json.dumps(event, separators=(",", ":"), ensure_ascii=False,
+                          default=str).encode()

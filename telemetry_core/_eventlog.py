@@ -55,7 +55,7 @@ from ._decide import (
 )
 from ._dispatch import Dispatcher
 from ._errors import SchemaNotRegisteredError
-from ._privacy import Policy, Redactor
+from ._privacy import Policy, Redactor, decisions
 from ._schema_registry import (
     EventSchema,
     RemoteReferences,
@@ -264,6 +264,11 @@ class EventLog(StrictConfigurable):
             raise
         self._dispatch = Dispatcher([])
         self._rebuild_dispatch()
+        if self._inspected and not self._dispatch.inspecting:
+            log.warning(
+                "inspect_before_redaction is set for %s but no sink of this EventLog "
+                "inspects events (only a 'detect' sink does): it has no effect",
+                ", ".join(sorted(self._inspected)))
         _live.add(self)
 
     # -- configuration ----------------------------------------------------------------
@@ -294,6 +299,9 @@ class EventLog(StrictConfigurable):
     def _build_policies(self) -> dict[str, Policy]:
         allowed = self.allowed_schemas
         self._encrypted = frozenset(sid for sid, p in allowed.items() if p.get("encrypt")) \
+            if isinstance(allowed, dict) else frozenset()
+        self._inspected = frozenset(sid for sid, p in allowed.items()
+                                    if p.get("inspect_before_redaction")) \
             if isinstance(allowed, dict) else frozenset()
         secret = self.redaction_secret.encode()
         mode: Literal["null", "hash"] = "hash" if self.redaction == "hash" else "null"
@@ -452,6 +460,15 @@ class EventLog(StrictConfigurable):
                            self.consent.mode(schema_id) != "required")
             route.subject = self._subjects.route(
                 schema.schema, policy, schema_id in self._encrypted, schema.references)
+            if schema_id in self._inspected:
+                route.inspect = True  # even where it changes nothing: the sink expects it
+                # Dropping undeclared properties makes a redactor too: ask what it hides.
+                if route.subject is None and not any(
+                        d.decision != "kept" for d in decisions(plan, policy)):
+                    log.warning(
+                        "allowed_schemas[%r]['inspect_before_redaction'] has no effect: the "
+                        "policy keeps every value of version %s as sent (nothing is redacted "
+                        "before it is stored)", schema_id, schema.version)
         if len(self._routes) < _ROUTE_CACHE_MAX:
             # The version's type is part of the key: True == 1 == 1.0 as dict keys, but
             # only 1 is a version.
@@ -487,7 +504,8 @@ class EventLog(StrictConfigurable):
             if dispatch.active:
                 route = outcome.route
                 dispatch.deliver(outcome.event, route.schema_id, route.version,
-                                 outcome.timestamp, outcome.event_id, outcome.raw)
+                                 outcome.timestamp, outcome.event_id, outcome.raw,
+                                 outcome.inspected)
         elif outcome is NOT_ALLOWED:
             with self._count_lock:
                 self._not_allowed += 1
@@ -604,6 +622,13 @@ class EventLog(StrictConfigurable):
             user = current_user()
         return None if self.consent.check(user, schema_id) else "no_consent"
 
+    def inspects(self, schema_id: str) -> bool:
+        """Whether events of ``schema_id`` are inspected before redaction (its
+        ``"inspect_before_redaction": true`` in ``allowed_schemas``): the sinks that
+        inspect events and keep nothing of them, the detect sink, see the values the
+        policy then redacts (docs/detection.md)."""
+        return schema_id in self._inspected
+
     def encrypts(self, schema_id: str) -> bool:
         """Whether personal values the policy keeps for ``schema_id`` are sealed per user
         (its ``"encrypt": true`` in ``allowed_schemas``; docs/subject-rights.md)."""
@@ -666,6 +691,10 @@ class EventLog(StrictConfigurable):
         and ``stats()["after_close"]`` counts them): the application is not broken by
         a late event, and no event goes to a sink that was closed.
         """
+        if hasattr(self, "_dispatch") and not self._closed:
+            # While still open: a sink that records events of its own as it delivers
+            # (the detect sink's alerts) can record them for this last batch.
+            self.flush()
         self._closed = True
         if hasattr(self, "_routes"):
             self._routes.clear()

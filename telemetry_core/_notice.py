@@ -41,6 +41,7 @@ class NoticeSource(Protocol):
     def subject_secret(self) -> str: ...
     def policy_for(self, schema_id: str) -> Policy | None: ...
     def encrypts(self, schema_id: str) -> bool: ...
+    def inspects(self, schema_id: str) -> bool: ...
 
 FORMATS = ("text", "markdown", "html", "json")
 
@@ -56,6 +57,12 @@ _INTRO = (
 )
 _DECLARED = ("The schema declares that this event holds personal data; the properties "
              "marked below say which values are.")
+_INSPECTED = (
+    "Before this event's personal values are redacted, hashed or encrypted as listed, "
+    "automated security rules (intrusion detection) look at them in memory, for example "
+    "to spot code that opens a reverse shell. Those values are not stored because of "
+    "this: an alert records only which rule matched and the ids of the events, never "
+    "the values the rules looked at.")
 _UNDECLARED = {
     "dropped": "Properties not listed here are dropped.",
     "kept": "Properties not listed here are KEPT as sent (this deployment's policy "
@@ -96,7 +103,11 @@ def notice_body(eventlog: NoticeSource) -> dict[str, Any]:
             continue
         for version in versions:
             schema = eventlog.schemas.get(schema_id, version)
-            schemas.append({
+            properties = [
+                {"path": d.path, "title": d.title, "description": d.description.strip(),
+                 "categories": d.categories, "personal": d.personal, "decision": d.decision}
+                for d in decisions(schema.plan(policy), policy)]
+            entry: dict[str, Any] = {
                 "id": schema.id, "version": schema.version, "title": schema.title,
                 "description": schema.description,
                 "consent": eventlog.consent.mode(schema_id),
@@ -105,12 +116,13 @@ def notice_body(eventlog: NoticeSource) -> dict[str, Any]:
                 "undeclared_properties": "kept" if policy.keep_undeclared else "dropped",
                 "encrypted_per_user": eventlog.encrypts(schema_id),
                 "declares_personal_data": has_marks(schema.schema),
-                "properties": [
-                    {"path": d.path, "title": d.title, "description": d.description.strip(),
-                     "categories": d.categories, "personal": d.personal,
-                     "decision": d.decision}
-                    for d in decisions(schema.plan(policy), policy)],
-            })
+                "properties": properties,
+            }
+            # Only where it changes something, and only then in the notice's version.
+            if eventlog.inspects(schema_id) and (eventlog.encrypts(schema_id) or any(
+                    p["decision"] != "kept" for p in properties)):
+                entry["inspected_before_redaction"] = True
+            schemas.append(entry)
     not_recorded = sorted({s.id for s in eventlog.schemas} - set(allowed))
     return {"intro": _INTRO, "deployment": dict(eventlog.deployment),
             "consent_groups": dict(eventlog.consent_groups),
@@ -254,6 +266,8 @@ def _text(data: dict[str, Any]) -> str:
             if p["description"]:
                 out += _wrap(p["description"], "      ", "      ")
         out += _wrap(_UNDECLARED[s["undeclared_properties"]], "  ", "  ")
+        if s.get("inspected_before_redaction"):
+            out += _wrap(_INSPECTED, "  ", "  ")
         out.append("")
     for key, heading in _TAILS:  # long sets: one per line
         if data[key]:
@@ -281,6 +295,8 @@ def _markdown(data: dict[str, Any]) -> str:
             out.append(f"| `{p['path']}` | {_md_cell(_what(p))} | {_md_cell(_label(p))} | "
                        f"**{p['decision']}** |")
         out += ["", _UNDECLARED[s["undeclared_properties"]], ""]
+        if s.get("inspected_before_redaction"):
+            out += [f"**Security rules**: {_INSPECTED}", ""]
     out += [f"{text}: " + ", ".join(f"`{i}`" for i in data[key])
             for key, text in _TAILS if data[key]]
     if data.get("user"):
@@ -308,6 +324,8 @@ def _html(data: dict[str, Any]) -> str:
                        f"<td>{e(_label(p))}</td><td><strong>{e(p['decision'])}</strong></td></tr>")
         out.append("</tbody></table>")
         out.append(f"<p>{e(_UNDECLARED[s['undeclared_properties']])}</p>")
+        if s.get("inspected_before_redaction"):
+            out.append(f"<p><strong>Security rules</strong>: {e(_INSPECTED)}</p>")
     for key, text in _TAILS:
         if data[key]:
             items = "".join(f"<li><code>{e(i)}</code></li>" for i in data[key])

@@ -9,7 +9,8 @@ from typing import Any
 from traitlets import TraitError, TraitType
 
 POLICY_KEYS = frozenset({"allowed_categories", "allowed_properties", "keep_undeclared",
-                         "consent", "encrypt"})
+                         "consent", "encrypt", "inspect_before_redaction"})
+_FLAGS = ("keep_undeclared", "encrypt", "inspect_before_redaction")
 _IN_PLACE = ("allowed_schemas cannot be changed in place (the EventLog would not see it); "
              "assign a new value, e.g. eventlog.allowed_schemas = [...]")
 
@@ -78,7 +79,8 @@ def _check_names(trait: str, schema_id: str, key: str, value: Any) -> list[str]:
 class AllowedSchemas(TraitType[Any, Any]):
     """Schema ids to record: a list, or a dict ``{id: {"allowed_categories": [...],
     "allowed_properties": [...], "keep_undeclared": bool,
-    "consent": "required"|"opt-in"|"opt-out"}}``. Any other key is an error, not silently
+    "consent": "required"|"opt-in"|"opt-out", "encrypt": bool,
+    "inspect_before_redaction": bool}}``. Any other key is an error, not silently
     ignored. The value held is frozen: changing it in place raises ``TypeError`` (an
     EventLog would not see the change); assign a new value instead."""
 
@@ -107,7 +109,7 @@ class AllowedSchemas(TraitType[Any, Any]):
                     raise TraitError(
                         f"{self.name}[{schema_id!r}] has unknown key(s) {sorted(unknown)}; "
                         f"the allowed keys are {sorted(POLICY_KEYS)}")
-                for flag in ("keep_undeclared", "encrypt"):
+                for flag in _FLAGS:
                     if not isinstance(policy.get(flag, False), bool):
                         raise TraitError(
                             f"{self.name}[{schema_id!r}][{flag!r}] must be true or false, "
@@ -118,7 +120,7 @@ class AllowedSchemas(TraitType[Any, Any]):
                         f"{self.name}[{schema_id!r}]['consent'] must be one of "
                         f"{', '.join(CONSENT_MODES)}, got {mode!r}")
                 out[schema_id] = FrozenDict(
-                    {k: v if k in ("keep_undeclared", "consent", "encrypt") else
+                    {k: v if k in (*_FLAGS, "consent") else
                      FrozenList(_check_names(self.name or "", schema_id, k, v))
                      for k, v in policy.items()})
             return FrozenDict(out)

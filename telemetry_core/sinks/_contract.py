@@ -76,6 +76,11 @@ class Sink:
     batch_size: ClassVar[int] = 500
     batch_age: ClassVar[float] = 1.0
     counters: ClassVar[tuple[str, ...]] = ()
+    #: True only for a sink that evaluates events and stores nothing of them (the detect
+    #: sink): for schemas with ``inspect_before_redaction`` its events carry
+    #: ``SinkEvent.inspected``, the event before redaction. Every other sink, the spool
+    #: and the dead letters get only what the policy records.
+    inspects_before_redaction: ClassVar[bool] = False
 
     def __init__(self, context: SinkContext, options: Any = None) -> None:
         self.context = context

@@ -174,7 +174,7 @@ class Delivery:
         decides which event is dropped; drops are counted and logged.
         """
         try:
-            size = len(event.json) + 1
+            size = len(event.json) + 1 if event.inspected is None else event.size
             queue = self._queue
             with self._lock:
                 if self._accepting and queue.has_room(size):  # the common case

@@ -13,6 +13,9 @@ class SinkEvent(msgspec.Struct, frozen=True, gc=False):
 
     ``SinkEvent(event_id, schema_id, version, timestamp, json)``, all strings but
     ``json``: the event serialised once by the core, one JSON object without a newline.
+    ``inspected`` is None, except for a sink with ``inspects_before_redaction`` and a
+    schema with ``inspect_before_redaction``: the event as validated, before redaction
+    (docs/detection.md). It is never spooled, dead-lettered or shown by ``repr``.
     ``line`` is the same plus a newline, what line-oriented sinks write; ``data``
     parses ``json`` on each access, for sinks that need a field.
 
@@ -25,6 +28,18 @@ class SinkEvent(msgspec.Struct, frozen=True, gc=False):
     version: str
     timestamp: str
     json: bytes
+    inspected: bytes | None = None
+
+    def __repr__(self) -> str:  # the fields, but never an inspected value
+        seen = "" if self.inspected is None else ", inspected=<not shown>"
+        return (f"SinkEvent(event_id={self.event_id!r}, schema_id={self.schema_id!r}, "
+                f"version={self.version!r}, timestamp={self.timestamp!r}, "
+                f"json={self.json!r}{seen})")
+
+    @property
+    def size(self) -> int:
+        """Bytes it costs a queue: its line, and what an inspecting sink holds besides."""
+        return len(self.json) + 1 + (0 if self.inspected is None else len(self.inspected))
 
     @property
     def line(self) -> bytes:

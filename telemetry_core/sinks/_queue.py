@@ -13,8 +13,9 @@ from ._event import SinkEvent
 
 
 def size_of(event: SinkEvent) -> int:
-    """Bytes an event costs the queue: its line (JSON and newline)."""
-    return len(event.json) + 1
+    """Bytes an event costs the queue: its line (JSON and newline), and its inspected
+    copy where it has one."""
+    return event.size
 
 
 class EventQueue:
@@ -39,12 +40,13 @@ class EventQueue:
     def append(self, event: SinkEvent) -> None:
         """Add ``event`` at the tail (the caller checked :meth:`has_room`)."""
         self.items.append(event)
-        self.bytes += len(event.json) + 1
+        # Inline: the common event has no inspected copy, and this runs per event.
+        self.bytes += len(event.json) + 1 if event.inspected is None else event.size
 
     def popleft(self) -> SinkEvent:
         """Remove and return the oldest event."""
         event = self.items.popleft()
-        self.bytes -= len(event.json) + 1
+        self.bytes -= len(event.json) + 1 if event.inspected is None else event.size
         return event
 
     def take(self, limit: int) -> list[SinkEvent]:

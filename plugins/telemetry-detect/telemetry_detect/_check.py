@@ -3,6 +3,8 @@
 Errors name the file, the rule and the field, never a value: a logsource no schema
 has, a field the rule's schemas do not have (with "did you mean"), a field or schema
 the policy never records ("can never match"), and anything pySigma or DuckDB refuse.
+A field the policy redacts from a schema with ``inspect_before_redaction`` is a note,
+not an error: the detect sink sees it, hunting in stored events never does.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Finding:
     source: str
     rule: str
     message: str
+    #: False for a note: worth knowing, and the rule still works where it is meant to.
+    problem: bool = True
 
     def __str__(self) -> str:
         return f"{self.source}: rule {self.rule!r}: {self.message}"
@@ -55,7 +59,9 @@ def check_rules(paths: Iterable[str | Path], eventlog: Any,
         for _, rule in loaded:
             checked += 1
             found += _check_one(path, rule, catalogue, eventlog if policy else None)
-        findings.extend(found or _check_converts(path, catalogue))
+        findings.extend(found)
+        if not any(f.problem for f in found):  # notes do not stop the conversion check
+            findings.extend(_check_converts(path, catalogue))
     return checked, findings
 
 
@@ -87,7 +93,15 @@ def _check_one(path: Path, rule: Any, catalogue: FieldCatalogue,
             if policy is None:
                 continue  # reported once per schema below
             cats = catalogue.fields[name].categories.get(sid, [])
-            if not policy.allows(name.rsplit(".", 1)[-1], cats):
+            if policy.allows(name.rsplit(".", 1)[-1], cats):
+                continue
+            if eventlog.inspects(sid):
+                findings.append(Finding(where, title, f"field {name!r} of "
+                                        f"{service_name(sid)} is redacted by the policy and "
+                                        "inspected before redaction: the detect sink matches "
+                                        "on it, hunting in stored events never can",
+                                        problem=False))
+            else:
                 findings.append(Finding(where, title, f"field {name!r} of "
                                         f"{service_name(sid)} is redacted by the policy "
                                         f"(categories: {', '.join(cats)}): the rule can "

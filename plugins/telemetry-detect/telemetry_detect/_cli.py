@@ -88,10 +88,11 @@ def _check(args: argparse.Namespace) -> int:
         checked, findings = check_rules(args.rules, eventlog, policy=bool(args.config))
     finally:
         eventlog.close()
+    problems = [f for f in findings if f.problem]
     for finding in findings:
-        print(f"error: {finding}")
-    print(f"{checked} rules checked, {len(findings)} problems", file=sys.stderr)
-    return 1 if findings else 0
+        print(f"{'error' if finding.problem else 'note'}: {finding}")
+    print(f"{checked} rules checked, {len(problems)} problems", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _hunt(args: argparse.Namespace) -> int:

@@ -118,7 +118,8 @@ class Correlator:
                 group.popleft()  # bound: the condition does not need more than this
             return []
         del corr.groups[key]  # fire once, then start afresh
-        user = values.get("user") if "user" in corr.group_by else None
+        # The match's user: as recorded (an inspected event's user may be redacted).
+        user = match.user if "user" in corr.group_by else None
         return [Match(corr.info, m.event_id, m.timestamp, m.schema, user)
                 for _, m in list(group)[-MAX_IDS:]]
 

@@ -5,13 +5,22 @@ the application, spool and replay after a restart), so detection sees exactly wh
 policy recorded. A match becomes an event of the ``detect/alert`` schema, recorded
 through the EventLog the sink belongs to, so it reaches every other sink. Events of the
 alert schema itself are never evaluated: a rule on alerts cannot feed on its own output.
+
+For a schema with ``inspect_before_redaction`` the rules see the event before redaction
+(``SinkEvent.inspected``); the alert's user is then the user as recorded (null or a
+hash where the policy redacts it), never the inspected one. An event that waited in the
+spool has lost its inspected copy (the spool holds only what is recorded): it is
+evaluated as recorded, and counted in ``detect_not_inspected``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from telemetry_core.sinks import (
     Option,
@@ -32,9 +41,10 @@ class DetectSink(Sink):
     """Sigma rules over recorded events; matches become ``detect/alert`` events."""
 
     type = "detect"
+    inspects_before_redaction = True  # evaluates and forgets; stores nothing of an event
     batch_size = 2000  # one DuckDB query a batch: bigger batches, less overhead
     batch_age = 0.2
-    counters = ("detect_events", "detect_matches", "detect_alerts",
+    counters = ("detect_events", "detect_matches", "detect_alerts", "detect_not_inspected",
                 "detect_alerts_not_recorded", "detect_webhook_sent", "detect_webhook_dropped",
                 "detect_webhook_failed")
     options = (
@@ -86,16 +96,27 @@ class DetectSink(Sink):
         return self._detector
 
     def write_batch(self, events: Sequence[SinkEvent]) -> None:
-        wanted = [e.json for e in events if e.schema_id != ALERT_SCHEMA]
+        wanted = [e for e in events if e.schema_id != ALERT_SCHEMA]
         self.context.count("detect_events", len(wanted))
         if not wanted:
             return None
         detector = self._ready()
-        matches = detector.evaluate(detector.match_json(wanted))
+        owner = owner_of(self.context.label)
+        self._count_not_inspected(owner, wanted)
+        try:
+            found = detector.match_json([e.json if e.inspected is None else e.inspected
+                                         for e in wanted])
+        except Exception as exc:  # its message may quote a value (a failed cast)
+            raise PermanentSinkError(f"detect sink: evaluating the rules failed "
+                                     f"({type(exc).__name__})") from None
+        as_recorded = {e.event_id: e.json for e in wanted if e.inspected is not None}
+        if as_recorded:
+            found = [_as_recorded(m, as_recorded[m.event_id]) if m.event_id in as_recorded
+                     else m for m in found]
+        matches = detector.evaluate(found)
         if not matches:
             return None
         self.context.count("detect_matches", len(matches))
-        owner = owner_of(self.context.label)
         for event_id, data in alerts(matches):
             recorded = None
             if owner is not None:
@@ -111,9 +132,28 @@ class DetectSink(Sink):
                     self._webhook.send(recorded)  # as recorded: what the policy allows
         return None
 
+    def _count_not_inspected(self, owner: Any, events: Sequence[SinkEvent]) -> None:
+        """Count events of inspected schemas that arrive as recorded (from the spool)."""
+        if owner is None:
+            return
+        lost = sum(1 for e in events if e.inspected is None and owner.inspects(e.schema_id))
+        if lost:
+            self.context.count("detect_not_inspected", lost)
+            self.context.warn("not-inspected", "%s: events of schemas with "
+                              "inspect_before_redaction were evaluated as recorded (they "
+                              "waited in the spool, which keeps no inspected copy)",
+                              self.context.label)
+
     def close(self) -> None:
         if self._webhook is not None:
             self._webhook.close()
             self._webhook = None
         if self._detector is not None:
             self._detector.close()
+
+
+def _as_recorded(match: Any, recorded_json: bytes) -> Any:
+    """``match`` with the user its event was recorded with (the inspected one may be a
+    value the policy redacts; it stays in the correlations' memory, never in an alert)."""
+    user = orjson.loads(recorded_json).get("user")
+    return dataclasses.replace(match, user=None if user is None else str(user))

@@ -65,3 +65,16 @@ def test_errors_never_quote_event_values(tmp_path: Path) -> None:
     proc = telemetry("detect", "check", str(tmp_path))
     assert proc.returncode == 1 and "nosuchfield" in proc.stdout
     assert "s3cr3t-value" not in proc.stdout + proc.stderr
+
+
+def test_a_redacted_field_that_is_inspected_is_a_note(tmp_path: Path) -> None:
+    # inspect_before_redaction: the detect sink sees the code, hunting never does.
+    write(tmp_path, "code.yml", "  s:\n    code|contains: xmrig\n  condition: s")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"EventLog": {"allowed_schemas": {KERNEL: {
+        "inspect_before_redaction": True}}}}))
+    proc = telemetry("detect", "check", "--config", str(config), str(tmp_path / "code.yml"))
+    assert proc.returncode == 0, proc.stdout
+    assert "note: " in proc.stdout and "inspected before redaction" in proc.stdout
+    assert "hunting in stored events never can" in proc.stdout
+    assert "1 rules checked, 0 problems" in proc.stderr

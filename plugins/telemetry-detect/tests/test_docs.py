@@ -65,3 +65,27 @@ def test_the_sink_never_evaluates_alerts(tmp_path: Path) -> None:
         log.close()
     assert ALERT in {line for f in (tmp_path / "events").rglob("*.jsonl")
                      for line in [yaml.safe_load(f.read_text().splitlines()[0])["__schema__"]]}
+
+
+def test_the_inspect_before_redaction_example_runs_as_it_says(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    match = re.search(r"<!-- detect-inspect-example -->\s*```python fragment\n(.*?)```",
+                      TEXT, re.S)
+    assert match, "docs/detection.md lost its inspect_before_redaction example"
+    # Its spools land under the state directory: here, so the check below sees them.
+    (tmp_path / "tmp").mkdir()
+    subprocess.run([sys.executable, "-c", match[1]], cwd=tmp_path, check=True,
+                   env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"),
+                        "TMPDIR": str(tmp_path / "tmp")})
+    stored = [json.loads(line) for f in sorted((tmp_path / "events").rglob("*.jsonl"))
+              for line in f.read_text().splitlines()]
+    kernel = [e for e in stored if e["__schema__"].endswith("/code-executed")]
+    alerts_found = [e for e in stored if e["__schema__"] == ALERT]
+    assert [e["code"] for e in kernel] == [None]
+    assert [a["title"] for a in alerts_found] == ["Reverse shell through /dev/tcp"]
+    assert "10.0.0.9" not in "".join(p.read_text() for p in tmp_path.rglob("*")
+                                     if p.is_file())

@@ -99,3 +99,13 @@ def test_own_rules_without_the_pack(tmp_path: Path) -> None:
     finally:
         log.close()
     assert [a["title"] for a in _stored(tmp_path, "alert")] == ["hello printed"]
+
+
+def test_the_last_batch_raises_its_alert_when_the_eventlog_closes(tmp_path: Path) -> None:
+    # close() flushes while the EventLog is still open, so the alert the detect sink
+    # records for the batch it delivers last is recorded, not refused as "after close".
+    log = _log(tmp_path)
+    record_code(log, [REVERSE_SHELL])
+    log.close()  # no flush before it
+    alerts = [e for e in _stored(tmp_path, "alert") if e["__schema__"] == ALERT]
+    assert len(alerts) == 1 and log.stats()["after_close"] == 0
