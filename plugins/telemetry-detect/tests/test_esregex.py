@@ -1,5 +1,7 @@
 """``|re`` -> Elasticsearch ``regexp``: the translation finds what DuckDB's RE2 search finds.
 
+With ``TELEMETRY_TEST_LUCENE_JAR`` set, Lucene's own ``RegExp`` answers too.
+
 The Lucene side is modelled with Python's ``re.fullmatch`` (Elasticsearch anchors every
 ``regexp``; the translation only writes syntax on which Lucene and Python agree: literals,
 escaped operators, classes, groups, ``|``, ``? * + {m,n}``), with ASCII-only case folding
@@ -9,7 +11,12 @@ in test_export.py.
 
 from __future__ import annotations
 
+import base64
+import os
+import random
 import re
+import subprocess
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -100,3 +107,62 @@ def test_a_contains_value_matches_as_ilike_does(needles: list[str], pieces: list
                           [text, re.sub(r"([%_\\])", r"\\\1", needle)]).fetchone()
     assert row is not None
     assert _lucene_match(ANY + "*" + literal(needle) + ANY + "*", True, text) == row[0]
+
+
+#: Opt-in: a lucene-core 9 jar (Elasticsearch 8 runs Lucene 9) to check the translations
+#: with Lucene's own RegExp, as Elasticsearch's ``regexp`` query builds it.
+LUCENE_JAR = os.environ.get("TELEMETRY_TEST_LUCENE_JAR")
+_LUCENE_MATCH = """
+import java.io.*; import java.util.*; import org.apache.lucene.util.automaton.*;
+public class LuceneMatch {
+  public static void main(String[] args) throws Exception {
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, "UTF-8"));
+    Base64.Decoder dec = Base64.getDecoder();
+    Map<String, CharacterRunAutomaton> seen = new HashMap<>();
+    StringBuilder out = new StringBuilder();
+    for (String line; (line = in.readLine()) != null; ) {
+      String[] f = line.split("\\t", -1);
+      CharacterRunAutomaton run = seen.get(f[0] + f[1]);
+      if (run == null) {  // flags NONE; case_insensitive is ASCII_CASE_INSENSITIVE
+        RegExp re = new RegExp(new String(dec.decode(f[0]), "UTF-8"), RegExp.NONE,
+                               f[1].equals("1") ? RegExp.ASCII_CASE_INSENSITIVE : 0);
+        run = new CharacterRunAutomaton(re.toAutomaton(10000), 10000);
+        seen.put(f[0] + f[1], run);
+      }
+      out.append(run.run(new String(dec.decode(f[2]), "UTF-8")) ? '1' : '0');
+    }
+    System.out.print(out);
+  }
+}
+"""
+
+
+@pytest.mark.skipif(not LUCENE_JAR, reason="set TELEMETRY_TEST_LUCENE_JAR to a lucene-core 9 jar")
+def test_lucene_itself_matches_what_duckdb_matches(tmp_path: Path) -> None:
+    assert LUCENE_JAR is not None
+    (tmp_path / "LuceneMatch.java").write_text(_LUCENE_MATCH)
+    subprocess.run(["javac", "-cp", LUCENE_JAR, "LuceneMatch.java"], cwd=tmp_path, check=True)
+    rng = random.Random(26)
+    texts = ["".join(rng.choice(PIECES) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    needles = ["system:", "a*b", "x?y", "C:\\Users\\", "<a>&~#@\"^$-", "{1}", "exec("]
+    cases = [(t.lucene, t.ignore_case, "SELECT regexp_matches(?, ?)", p)
+             for p, t in zip(ALL, TRANSLATED, strict=True)]
+    cases += [(ANY + "*" + literal(n) + ANY + "*", True,
+               "SELECT ? ILIKE '%' || ? || '%' ESCAPE '\\'", re.sub(r"([%_\\])", r"\\\1", n))
+              for n in needles]
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    lines = [f"{b64(lucene)}\t{int(ci)}\t{b64(text)}" for lucene, ci, _, _ in cases
+             for text in texts]
+    found = subprocess.run(["java", "-cp", f"{LUCENE_JAR}{os.pathsep}.", "LuceneMatch"],
+                           cwd=tmp_path, input="\n".join(lines) + "\n", capture_output=True,
+                           text=True, check=True).stdout
+    assert len(found) == len(lines)
+    answers = iter(found)
+    for lucene, _, sql, arg in cases:
+        for text in texts:
+            row = _DUCKDB.execute(sql, [text, arg]).fetchone()
+            assert row is not None
+            assert (next(answers) == "1") == row[0], (lucene, text)
