@@ -177,7 +177,7 @@ def _string_query(field: str, value: Any, case_insensitive: bool) -> Query:
     if not value.contains_special():
         return {"term": {field: {"value": "".join(p for p in parts if isinstance(p, str)),
                                  "case_insensitive": case_insensitive}}}
-    regex = "".join(literal(p) if isinstance(p, str) else
+    regex = "".join(literal(p, fold=case_insensitive) if isinstance(p, str) else
                     ANY + "*" if p is SpecialChars.WILDCARD_MULTI else ANY for p in parts)
     return {"regexp": {field: {"value": regex, "flags": "NONE",
                                "case_insensitive": case_insensitive}}}

@@ -78,15 +78,33 @@ def translate(pattern: str, dotall: bool = False, multiline: bool = False,
         return Translated(naive, ignore_case, f"|re '{pattern}': {exc}")
 
 
-def literal(text: str) -> str:
-    """``text`` as a Lucene pattern matching exactly it.
+def literal(text: str, fold: bool = False) -> str:
+    """``text`` as a Lucene pattern matching exactly it (with ``fold``, in any case).
 
     A backslash makes any character literal in Lucene; the optional operators go in a
     class instead, because some engines read ``\\<`` and ``\\>`` as word boundaries (the
     test Elasticsearch does), and ``^ $ -`` get a backslash though Lucene needs none.
+    ``case_insensitive`` folds ASCII letters only (Lucene 9), so ``fold`` writes a
+    non-ASCII letter as the class of its cases (``[éÉ]``).
     """
-    return "".join("\\" + c if c in _RESERVED else f"[{c}]" if c in _OPTIONAL else c
-                   for c in text)
+    return "".join(_literal_char(c, fold) for c in text)
+
+
+def _literal_char(c: str, fold: bool) -> str:
+    if c in _RESERVED:
+        return "\\" + c
+    if c in _OPTIONAL:
+        return f"[{c}]"
+    cases = _cases(c) if fold else c
+    return f"[{cases}]" if len(cases) > 1 else c
+
+
+def _cases(c: str) -> str:
+    """``c`` and its other cases of one character, for a non-ASCII letter."""
+    if c.isascii():
+        return c
+    return "".join(dict.fromkeys(v for v in (c, c.lower(), c.upper(), c.title())
+                                 if len(v) == 1))
 
 
 # -- character-set algebra -------------------------------------------------------------

@@ -163,7 +163,10 @@ class Parser:
         return self._char(c)
 
     def _char(self, c: str) -> Chars:
-        # Its case is the query's ``case_insensitive`` (which folds single characters).
+        # An ASCII letter's case is the query's ``case_insensitive``; that folds no other.
+        if self.ignore_case and not c.isascii():
+            return Chars(normal([(ord(v), ord(v)) for v in (c, c.lower(), c.upper(), c.title())
+                                 if len(v) == 1]))
         return Chars(((ord(c), ord(c)),))
 
     def _class(self) -> Chars:

@@ -42,11 +42,12 @@ PACK = _pack_regexes()
 OTHERS = [r"^exec", r"sh$", r"^$", r"a\Bb", r"\Bsh", r"(?i)[a-c]+z", r"x{2,3}y", r"x{2}",
           r"x{2,}", r"[^a-z\s]", r"\d+\.\d", r"\w+-\W", r"a.b", r"(?:ab|cd)+?e", r"[]a]",
           r"\b", r"\bx|y\b", r"(\bnc\b|-e)\s", r"a{,2}", r"[-a]", r"\t\|@#&<>~\"",
-          r"(a|\bb)c", r"sh\b\s*;", r"ß|é\b"]
+          r"(a|\bb)c", r"sh\b\s*;", r"ß|é\b", r"(?i)é\b", r"café"]
 #: Pieces of text around what the patterns look for; other case included.
 PIECES = ["exec", "EXEC", "Exec", "(", ")", "base64.", "b64decode", "base64", " ", "\n", "\t",
           "-d", "--decode", "|", "sh", "SH", "bash", "zsh", "curl", "WGET", "sudo", "nc",
-          "ncat", "netcat", "-e", "-c", "x", "_", "1", ";", "é", "ß", "a", "b", "c", "z", "y",
+          "ncat", "netcat", "-e", "-c", "x", "_", "1", ";", "é", "É", "ß", "caf", "a", "b",
+          "c", "z", "y",
           ".", "@", "#", "&", "<", ">", "~", '"', "]", "-", "\f"]
 
 
@@ -106,7 +107,8 @@ def test_a_contains_value_matches_as_ilike_does(needles: list[str], pieces: list
     row = _DUCKDB.execute("SELECT ? ILIKE '%' || ? || '%' ESCAPE '\\'",
                           [text, re.sub(r"([%_\\])", r"\\\1", needle)]).fetchone()
     assert row is not None
-    assert _lucene_match(ANY + "*" + literal(needle) + ANY + "*", True, text) == row[0]
+    assert _lucene_match(ANY + "*" + literal(needle, fold=True) + ANY + "*", True,
+                         text) == row[0]
 
 
 #: Opt-in: a lucene-core 9 jar (Elasticsearch 8 runs Lucene 9) to check the translations
@@ -144,10 +146,10 @@ def test_lucene_itself_matches_what_duckdb_matches(tmp_path: Path) -> None:
     subprocess.run(["javac", "-cp", LUCENE_JAR, "LuceneMatch.java"], cwd=tmp_path, check=True)
     rng = random.Random(26)
     texts = ["".join(rng.choice(PIECES) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
-    needles = ["system:", "a*b", "x?y", "C:\\Users\\", "<a>&~#@\"^$-", "{1}", "exec("]
+    needles = ["system:", "a*b", "x?y", "C:\\Users\\", "<a>&~#@\"^$-", "{1}", "exec(", "café"]
     cases = [(t.lucene, t.ignore_case, "SELECT regexp_matches(?, ?)", p)
              for p, t in zip(ALL, TRANSLATED, strict=True)]
-    cases += [(ANY + "*" + literal(n) + ANY + "*", True,
+    cases += [(ANY + "*" + literal(n, fold=True) + ANY + "*", True,
                "SELECT ? ILIKE '%' || ? || '%' ESCAPE '\\'", re.sub(r"([%_\\])", r"\\\1", n))
               for n in needles]
 

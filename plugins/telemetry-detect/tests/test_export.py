@@ -167,12 +167,14 @@ OWN_RULES = {
     "anchored_re": "code|re: '(?i)^import\\s+os$'",
     "inline_wildcard": "code|contains: 'curl*| sh'",
     "re_flags": "code|re|i|s: 'import.[a-z]+$'",
+    "accents": "code|contains: 'Données'",
 }
 OWN_CODES = ["import os", "IMPORT OS", "import   os", "import os\n", "from x import os",
              "run.sh", "RUN.SH", "run.sh ", "a*b", "A*B", "ab", "aXb", "x1y", "X-Y", "xy",
              "exact value", "EXACT VALUE", "exact value ", "<a>&~#@\"^$-", "<A>&~#@\"^$-",
              "<a>&~#@^$-", "C:\\Users\\ana", "c:\\users\\", "C:Users", "curl x | sh",
-             "CURL -s x\n| sh", "curl x |sh", "Import os"]
+             "CURL -s x\n| sh", "curl x |sh", "Import os", "load('DONNÉES.csv')",
+             "load('donnees.csv')"]
 
 
 def test_own_rules_match_what_duckdb_matches(es: Any, tmp_path: Path) -> None:
