@@ -4,8 +4,8 @@ alternatives, repetitions and assertions, for ``_esregex`` to rewrite for Lucene
 Parsed: literals and escapes, ``.``, classes (ranges, negation, ``\\s\\d\\w`` inside),
 ``\\s\\S\\d\\D\\w\\W``, groups (``(?:`` too), ``|``, ``? * + {m,n}`` (lazy or not: the same
 yes/no answer), ``\\b \\B ^ $``. Anything else raises ``Untranslatable`` saying what.
-With ``ignore_case``, classes get both ASCII cases of their letters (Lucene's
-``case_insensitive`` folds single characters, not ranges).
+With ``ignore_case``, classes get both ASCII cases of their letters and a non-ASCII letter
+becomes the class of its cases (Lucene's ``case_insensitive`` folds single ASCII letters).
 """
 
 from __future__ import annotations
@@ -24,16 +24,19 @@ class Chars:
 
 @dataclass(frozen=True)
 class Seq:
+    """The items one after the other (none: the empty text)."""
     items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Alt:
-    options: tuple[Node, ...]  # no options: matches nothing
+    """One of the options (none: matches nothing)."""
+    options: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Rep:
+    """``node`` from ``low`` to ``high`` (None: any number of) times."""
     node: Node
     low: int
     high: int | None
@@ -41,7 +44,8 @@ class Rep:
 
 @dataclass(frozen=True)
 class Assert:
-    kind: str  # "b", "B", "^", "$"
+    """A zero-width assertion: ``b``, ``B``, ``^`` or ``$``."""
+    kind: str
 
 
 Node = Chars | Seq | Alt | Rep | Assert
