@@ -32,8 +32,9 @@ LUCENE_NOTE = ("Lucene query strings match keywords case-sensitively (Sigma does
 
 def export_rules(paths: Iterable[str | Path], registered: Iterable[str],
                  backend: str = "elasticsearch", fmt: str = "dsl") -> list[dict[str, Any]]:
-    """One record per rule: its id, title, level, tags, ``query`` and ``approximate``;
-    correlation rules and the rules only they use are left out."""
+    """One record per rule: its id, title, level, tags, ``query``, ``approximate`` and,
+    when that is true, a ``note`` saying why; correlation rules and the rules only they
+    use are left out."""
     import importlib
 
     if backend not in BACKENDS:
@@ -56,8 +57,7 @@ def export_rules(paths: Iterable[str | Path], registered: Iterable[str],
         if not queries:
             continue  # only a correlation uses it
         (query,) = queries
-        note = (LUCENE_NOTE if fmt == "lucene"
-                else converter.approximate)
+        note = LUCENE_NOTE if fmt == "lucene" else converter.approximate
         record = {"rule_id": str(rule.id) if rule.id else rule.title, "title": rule.title,
                   "level": str(rule.level.name).lower() if rule.level else "medium",
                   "tags": [str(t) for t in rule.tags], "query": query,
