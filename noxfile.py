@@ -66,12 +66,15 @@ def detect(session: nox.Session) -> None:
     """Sigma detection (plugins/telemetry-detect): rules, check, hunt over files and S3
     (moto), export checked on the Elasticsearch emulator, the detect sink (alerts on a
     real Kafka topic), the Kafka consumer-group detector, and the end-to-end test with a
-    real jupyter_server."""
-    session.install("-e", ".[test,jupyter]", "ipykernel", "-e", "plugins/telemetry-sink-s3",
+    real jupyter_server whose alert lands in the file sink and on a real Kafka topic, and
+    logins from a new address in a real JupyterHub."""
+    session.install("-e", ".[test,jupyter,hub]", "ipykernel", "-e", "plugins/telemetry-sink-s3",
                     "-e", "plugins/telemetry-sink-elasticsearch[test]",
                     "-e", "plugins/telemetry-sink-kafka[test]",
                     "-e", "plugins/telemetry-detect[test]")
-    session.run("pytest", "plugins/telemetry-detect/tests", *session.posargs)
+    proxy = _configurable_http_proxy(session)
+    session.run("pytest", "plugins/telemetry-detect/tests", *session.posargs,
+                env={"CONFIGURABLE_HTTP_PROXY": proxy})
 
 
 @nox.session

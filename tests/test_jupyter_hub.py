@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(configurable_http_proxy() is None,
 SERVICE_TOKEN = "test-service-token-0123456789"
 
 
-def hub_config(events: Path, homes: Path) -> str:
+def hub_config(events: Path, homes: Path, login_properties: tuple[str, ...] = ("user",)) -> str:
     return f'''
 import sys
 from telemetry_core.jupyter.hub import configure
@@ -53,12 +53,25 @@ configure(c, eventlog_config={{
     "sinks": [{{"type": "file", "path": {str(events) + "/"!r}}}],
     "allowed_schemas": {{
         "https://telemetry.jupyter.org/schemas/events/hub/login":
-            {{"allowed_properties": ["user"], "consent": "required"}},
+            {{"allowed_properties": {list(login_properties)!r}, "consent": "required"}},
         "https://telemetry.jupyter.org/schemas/events/hub/server":
             {{"allowed_properties": ["user"], "consent": "required"}},
     }},
 }})
 '''
+
+
+def log_in(hub: Any, name: str, headers: dict[str, str] | None = None) -> None:
+    """Log in through the hub's login form, as a browser does."""
+    browser = requests.Session()
+    browser.headers.update(headers or {})
+    page = browser.get(hub.url + "hub/login")
+    xsrf = re.search(r'name="_xsrf"[^>]*value="([^"]+)"', page.text)
+    form = {"username": name, "password": "any"}
+    if xsrf:
+        form["_xsrf"] = xsrf.group(1)
+    logged_in = browser.post(hub.url + "hub/login?next=", data=form, allow_redirects=False)
+    assert logged_in.status_code == 302, logged_in.text[-2000:]
 
 
 def wait_server(hub: Any, api: Any, running: bool, timeout: float = 120) -> None:
@@ -79,14 +92,7 @@ def test_login_spawn_stop_recorded(tmp_path: Path) -> None:
     events, homes = tmp_path / "events", tmp_path / "homes"
     (homes / "alice").mkdir(parents=True)
     with jupyterhub(hub_config(events, homes), tmp=tmp_path / "hub") as hub:
-        browser = requests.Session()
-        page = browser.get(hub.url + "hub/login")
-        xsrf = re.search(r'name="_xsrf"[^>]*value="([^"]+)"', page.text)
-        form = {"username": "alice", "password": "any"}
-        if xsrf:
-            form["_xsrf"] = xsrf.group(1)
-        logged_in = browser.post(hub.url + "hub/login?next=", data=form, allow_redirects=False)
-        assert logged_in.status_code == 302, logged_in.text[-2000:]
+        log_in(hub, "alice")
 
         api = requests.Session()
         api.headers["Authorization"] = f"token {SERVICE_TOKEN}"
@@ -100,8 +106,27 @@ def test_login_spawn_stop_recorded(tmp_path: Path) -> None:
         logins = read_events(events)
     logins = [e for e in logins if e["__schema__"] == HUB_LOGIN]
     assert [(e["user"], e["authenticator"]) for e in logins] == [("alice", "DummyAuthenticator")]
+    assert logins[0]["remote_address"] is None  # personal data the policy does not keep
     assert sorted((e["source"], e["action"]) for e in servers) == [
         ("hub", "started"), ("hub", "stopped"), ("spawner", "spawning"), ("spawner", "stopped")]
     assert all(e["user"] == "alice" and e["server_name"] is None for e in servers)  # redacted
     assert {e["spawner"] for e in servers if e["source"] == "spawner"} == {
         "SimpleLocalProcessSpawner"}
+
+
+def test_the_login_address_is_recorded_where_the_policy_allows_it(tmp_path: Path) -> None:
+    from telemetry_core.testing.servers import jupyterhub
+
+    events, homes = tmp_path / "events", tmp_path / "homes"
+    config = hub_config(events, homes, login_properties=("user", "remote_address"))
+    with jupyterhub(config, tmp=tmp_path / "hub") as hub:
+        log_in(hub, "alice")
+        # A client's own X-Forwarded-For is not believed: the proxy appends the address
+        # that connected to it, and the hub takes the last one.
+        log_in(hub, "bob", headers={"X-Forwarded-For": "203.0.113.9"})
+        # X-Real-Ip is believed, and the proxy passes a client's own on: the caveat
+        # docs/jupyter.md states (a front proxy must set it, or strip it).
+        log_in(hub, "carol", headers={"X-Real-Ip": "203.0.113.7"})
+        logins = wait_events(events, HUB_LOGIN, 3)
+    assert sorted((e["user"], e["remote_address"]) for e in logins) == [
+        ("alice", "127.0.0.1"), ("bob", "127.0.0.1"), ("carol", "203.0.113.7")]

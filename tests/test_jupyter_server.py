@@ -6,9 +6,12 @@ import asyncio
 import json
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
 
 pytest.importorskip("jupyter_server")
 pytest.importorskip("ipykernel")
@@ -23,6 +26,7 @@ from telemetry_core.jupyter._recorder import (  # noqa: E402
     KERNEL_LIFECYCLE,
     SCHEMA_IDS,
     SERVER_SESSION,
+    SERVER_TERMINAL,
 )
 from telemetry_core.testing.servers import jupyter_server  # noqa: E402
 
@@ -141,16 +145,107 @@ def test_kernel_lifecycle(server: Any, events_dir: Path) -> None:
     assert events[2]["lifetime_s"] >= 0
 
 
+async def _exit_shell(server: Any, name: str) -> None:
+    """Type ``exit`` in terminal ``name`` through its websocket (as the browser does)."""
+    url = server.url.replace("http://", "ws://") + f"terminals/websocket/{name}"
+    ws = await websocket_connect(HTTPRequest(url, headers={
+        "Authorization": f"token {server.token}"}))
+    try:
+        await ws.write_message(json.dumps(["stdin", "exit\r"]))
+        while await asyncio.wait_for(ws.read_message(), 60) is not None:  # until closed
+            pass
+    finally:
+        ws.close()
+
+
+def test_terminal_started_and_stopped_with_the_servers_user(server: Any,
+                                                             events_dir: Path) -> None:
+    deleted = api(server, "POST", "api/terminals")["name"]
+    api(server, "DELETE", f"api/terminals/{deleted}")
+    exited = api(server, "POST", "api/terminals")["name"]
+    asyncio.run(_exit_shell(server, exited))  # ends by itself: no DELETE
+
+    # The server reuses a free name (both are "1"): each start and stop is recorded once.
+    events = wait_events(events_dir, SERVER_TERMINAL, 4)
+    assert [(e["action"], e["terminal"]) for e in events] == [
+        ("started", deleted), ("stopped", deleted), ("started", exited), ("stopped", exited)]
+    assert all(e["user"] == "alice" for e in events)
+    assert not any(t["name"] == exited for t in api(server, "GET", "api/terminals"))
+
+
+class _Manager:
+    """terminado's NamedTermManager as far as the observer uses it (create, terminate,
+    on_eof, terminals), so the order of a stop and a reused name can be chosen."""
+
+    def __init__(self) -> None:
+        self.terminals: dict[str, Any] = {}
+
+    def create(self, **kwargs: Any) -> dict[str, Any]:
+        term = SimpleNamespace(term_name="1")
+        self.terminals["1"] = term
+        return {"name": "1"}
+
+    async def terminate(self, name: str, force: bool = False) -> None:
+        self.terminals.pop(name)
+
+    def on_eof(self, term: Any) -> None:
+        self.terminals.pop(term.term_name, None)
+
+
+def test_a_late_end_of_a_stopped_terminal_does_not_stop_its_namesake() -> None:
+    from telemetry_core import EventLog
+    from telemetry_core.jupyter._recorder import Recorder
+    from telemetry_core.jupyter._terminals import TerminalObserver
+    from telemetry_core.testing import capture_events
+
+    log, manager = EventLog(allowed_schemas=[SERVER_TERMINAL]), _Manager()
+    observer = TerminalObserver(manager, Recorder(log), lambda: "alice")
+    with capture_events(log) as events:
+        manager.create()
+        first = manager.terminals["1"]
+        asyncio.run(manager.terminate("1"))
+        manager.create()  # the name "1" again, before the first pty's end arrives
+        manager.on_eof(first)  # late: already recorded as stopped
+        before_close = [e["action"] for e in events]
+        observer.close()  # the server stops with the second still running
+    assert before_close == ["started", "stopped", "started"]
+    assert [(e["action"], e["terminal"], e["user"]) for e in events] == [
+        ("started", "1", None), ("stopped", "1", None), ("started", "1", None),
+        ("stopped", "1", None)]  # the policy does not keep the user
+
+
+@pytest.mark.parametrize("off", ["schema not allowed", "TelemetryHooks.terminals False"])
+def test_terminals_are_not_recorded_unless_allowed_and_on(tmp_path: Path, off: str) -> None:
+    events = tmp_path / "events"
+    if off == "schema not allowed":
+        allowed = {sid: p for sid, p in USER_ONLY.items() if sid != SERVER_TERMINAL}
+        config = server_config(events, allowed, [])
+    else:
+        config = server_config(events, USER_ONLY, []) + "c.TelemetryHooks.terminals = False\n"
+    with jupyter_server(config, tmp=tmp_path / "jupyter") as srv:
+        name = api(srv, "POST", "api/terminals")["name"]
+        api(srv, "DELETE", f"api/terminals/{name}")
+        kid = api(srv, "POST", "api/kernels", {"name": "python3"})["id"]
+        api(srv, "DELETE", f"api/kernels/{kid}")
+        # Recorded after the terminal's events would have been: the sink is writing.
+        assert len(wait_events(events, KERNEL_LIFECYCLE, 2, kernel_id=kid)) == 2
+    assert not [e for e in read_events(events) if e["__schema__"] == SERVER_TERMINAL]
+
+
 def test_code_kept_both_sources_and_server_session(tmp_path: Path) -> None:
     """With code allowed and both sources on, a websocket request is recorded once (with
-    its user) and a client talking ZMQ to the kernel directly is seen on iopub."""
+    its user) and a client talking ZMQ to the kernel directly is seen on iopub. The
+    server's stop is recorded, and so are a terminal culled and one closed by the stop."""
     from jupyter_client import BlockingKernelClient
 
     events = tmp_path / "events"
     allowed = {sid: {"allowed_categories": ["user-identifiable-information"],
                      "consent": "required"} for sid in SCHEMA_IDS}
-    with jupyter_server(server_config(events, allowed, ["websocket", "iopub"]),
+    culler = ("c.TerminalManager.cull_inactive_timeout = 2\n"
+              "c.TerminalManager.cull_interval = 1\n")
+    with jupyter_server(server_config(events, allowed, ["websocket", "iopub"]) + culler,
                         tmp=tmp_path / "jupyter") as srv:
+        idle = api(srv, "POST", "api/terminals")["name"]  # culled while the kernel works
         kid = api(srv, "POST", "api/kernels", {"name": "python3"})["id"]
 
         async def go() -> None:
@@ -169,6 +264,13 @@ def test_code_kept_both_sources_and_server_session(tmp_path: Path) -> None:
             client.stop_channels()
         assert reply["content"]["status"] == "ok"
         found = wait_events(events, CODE_EXECUTED, 2, kernel_id=kid)
+        assert wait_events(events, SERVER_TERMINAL, action="stopped", terminal=idle)
+        open_at_stop = api(srv, "POST", "api/terminals")["name"]
+    terminals = [(e["action"], e["terminal"], e["user"]) for e in read_events(events)
+                 if e["__schema__"] == SERVER_TERMINAL]
+    assert terminals == [("started", idle, "alice"), ("stopped", idle, "alice"),
+                         ("started", open_at_stop, "alice"),
+                         ("stopped", open_at_stop, "alice")]
     by_code = {e["code"]: e for e in found}
     assert len(found) == 2, found
     assert by_code["print(6*7)"]["source"] == "websocket"

@@ -204,7 +204,9 @@ def test_shipped_schemas_cover_the_jupyter_events_the_issue_names():
         "Notebook cell executed", "Notebook clipboard copy, cut or paste",
         "JupyterLab click that ran no command",
         # the alerts of telemetry-detect's Sigma rules (plugins/telemetry-detect, issue #26)
-        "Detection alert"}
+        "Detection alert",
+        # terminals, for the "new address then a terminal" correlation (issue #26)
+        "Terminal started or stopped"}
 
 
 @pytest.mark.parametrize("path", builtin_schema_paths(), ids=lambda p: p.name)

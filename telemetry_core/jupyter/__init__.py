@@ -6,10 +6,10 @@ EventLog in the server's config (``c.EventLog.allowed_schemas``, ``c.EventLog.si
 and what is recorded (``c.TelemetryHooks``). See docs/jupyter.md.
 
 It records code sent to kernels (``TelemetryWebsocketConnection``), kernel lifecycle,
-files and datasets opened and saved, and the server starting and stopping, each with
-the server-side user. ``telemetry_core.jupyter.hub`` does the same for JupyterHub;
-``telemetry_core.jupyter.kernel_audit`` is an optional IPython extension for data
-files opened by code.
+files and datasets opened and saved, terminals started and stopped, and the server
+starting and stopping, each with the server-side user. ``telemetry_core.jupyter.hub``
+does the same for JupyterHub; ``telemetry_core.jupyter.kernel_audit`` is an optional
+IPython extension for data files opened by code.
 """
 
 from __future__ import annotations
@@ -59,12 +59,25 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     serverapp.log.info("telemetry: recording %s", ", ".join(_sources(hooks)) or "nothing")
 
 
+async def _start_jupyter_server_extension(serverapp: Any) -> None:
+    # Runs once every extension is loaded, whatever their order: by now
+    # jupyter_server_terminals has made the terminal manager, if terminals are enabled.
+    from ._terminals import observe_terminals
+    from ._websocket import SETTINGS_KEY
+
+    state = serverapp.web_app.settings.get(SETTINGS_KEY)
+    if state is not None and state.hooks.terminals:
+        state.terminals = observe_terminals(serverapp, state.recorder, state.request_user)
+
+
 def _sources(hooks: TelemetryHooks) -> list[str]:
     sources = [f"code executed ({s})" for s in hooks.code_sources]
     if hooks.kernel_lifecycle:
         sources.append("kernel lifecycle")
     if hooks.contents:
         sources.append("files and datasets opened and saved")
+    if hooks.terminals:
+        sources.append("terminals started and stopped")
     if hooks.server_session:
         sources.append("server start and stop")
     return sources

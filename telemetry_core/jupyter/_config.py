@@ -37,6 +37,10 @@ class TelemetryHooks(Configurable):
         False, config=True,
         help="""Record directory listings as file-opened events (kind directory).
         JupyterLab's file browser lists its directory every few seconds.""")
+    terminals = Bool(
+        True, config=True,
+        help="""Record terminals started and stopped (created and deleted over the REST
+        API, culled, or ended by their shell).""")
     server_session = Bool(
         True, config=True, help="Record the server starting and stopping.")
     dataset_patterns = List(

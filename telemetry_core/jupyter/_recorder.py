@@ -21,12 +21,13 @@ FILE_OPENED = _BASE + "contents/opened"
 FILE_SAVED = _BASE + "contents/saved"
 DATASET_OPENED = _BASE + "contents/dataset-opened"
 SERVER_SESSION = _BASE + "server/session"
+SERVER_TERMINAL = _BASE + "server/terminal"
 HUB_LOGIN = _BASE + "hub/login"
 HUB_SERVER = _BASE + "hub/server"
 
 #: Every schema the Jupyter hooks record (all version 1).
 SCHEMA_IDS = (CODE_EXECUTED, KERNEL_LIFECYCLE, FILE_OPENED, FILE_SAVED, DATASET_OPENED,
-              SERVER_SESSION, HUB_LOGIN, HUB_SERVER)
+              SERVER_SESSION, SERVER_TERMINAL, HUB_LOGIN, HUB_SERVER)
 
 
 class Recorder:

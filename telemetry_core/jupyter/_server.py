@@ -62,6 +62,7 @@ class ServerTelemetry:
         self.seen_on_websocket = SeenRequests()
         self._kernel_started: dict[str, float] = {}
         self.iopub: Any = None  # the IopubObserver, when "iopub" is a code source
+        self.terminals: Any = None  # the TerminalObserver, once the server has started
 
     # -- start and stop -------------------------------------------------------------------
 
@@ -86,6 +87,8 @@ class ServerTelemetry:
         atexit.unregister(self.stop)
         if self.iopub is not None:
             self.iopub.close()
+        if self.terminals is not None:
+            self.terminals.close()
         if self.hooks.server_session:
             self.recorder.record(SERVER_SESSION, self._server_event("stopped"), self.owner)
         self.eventlog.close()

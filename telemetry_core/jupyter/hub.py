@@ -79,8 +79,11 @@ class HubTelemetry:
         """Record a login the Authenticator (and earlier post_auth_hooks) accepted."""
         if not isinstance(authentication, dict) or not authentication.get("name"):
             return  # rejected: JupyterHub refuses the login
-        self.recorder.record(HUB_LOGIN, {"authenticator": type(authenticator).__name__},
-                             str(authentication["name"]))
+        data = {"authenticator": type(authenticator).__name__}
+        address = _remote_address(handler)
+        if address is not None:
+            data["remote_address"] = address  # personal data: the policy decides
+        self.recorder.record(HUB_LOGIN, data, str(authentication["name"]))
 
     def spawning(self, spawner: Any) -> None:
         """Record that the hub is about to start a user's server."""
@@ -106,6 +109,19 @@ class HubTelemetry:
         self.recorder.record(HUB_SERVER, {
             "action": action, "source": "hub",
             "server_name": str(capsule.get("servername") or "")}, capsule.get("username"))
+
+
+#: The longest address hub/login records (its schema's maxLength): IPv6 with a zone.
+_MAX_ADDRESS = 64
+
+
+def _remote_address(handler: Any) -> str | None:
+    """The login request's client address as tornado saw it (``request.remote_ip``: with
+    the hub's ``xheaders``, the address the proxy reports), or None."""
+    address = getattr(getattr(handler, "request", None), "remote_ip", None)
+    if isinstance(address, str) and 0 < len(address) <= _MAX_ADDRESS:
+        return address
+    return None
 
 
 class _HubEventBridge(logging.Handler):

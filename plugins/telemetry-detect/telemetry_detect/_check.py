@@ -92,18 +92,22 @@ def _check_one(path: Path, rule: Any, catalogue: FieldCatalogue,
             policy = eventlog.policy_for(sid)
             if policy is None:
                 continue  # reported once per schema below
-            cats = catalogue.fields[name].categories.get(sid, [])
-            if policy.allows(name.rsplit(".", 1)[-1], cats):
+            entry = catalogue.fields[name]
+            cats = entry.categories.get(sid, [])
+            if policy.allows(entry.derived_from or name.rsplit(".", 1)[-1], cats):
                 continue
+            what = (f"derives from {entry.derived_from!r}, which the policy redacts"
+                    if entry.derived_from else "is redacted by the policy")
             if eventlog.inspects(sid):
+                inspected = ("; that is inspected before redaction" if entry.derived_from
+                             else " and inspected before redaction")
                 findings.append(Finding(where, title, f"field {name!r} of "
-                                        f"{service_name(sid)} is redacted by the policy and "
-                                        "inspected before redaction: the detect sink matches "
-                                        "on it, hunting in stored events never can",
-                                        problem=False))
+                                        f"{service_name(sid)} {what}{inspected}: the detect "
+                                        "sink matches on it, hunting in stored events never "
+                                        "can", problem=False))
             else:
                 findings.append(Finding(where, title, f"field {name!r} of "
-                                        f"{service_name(sid)} is redacted by the policy "
+                                        f"{service_name(sid)} {what} "
                                         f"(categories: {', '.join(cats)}): the rule can "
                                         "never match on it"))
     if eventlog is not None:

@@ -68,6 +68,9 @@ def register(subparsers: Any) -> None:
                      help="EventLog config file: its schemas, policy and the sinks alerts go to")
     run.add_argument("--batch", type=int, default=2000, metavar="N",
                      help="most events evaluated at once (default 2000)")
+    run.add_argument("--state-dir", metavar="DIR", help="keep the state of "
+                     "remote_address_new (logins from a new address) in DIR/novelty.sqlite3, "
+                     "so it survives a restart (default: in memory)")
     run.add_argument("-X", dest="consumer_options", action="append", default=[],
                      metavar="KEY=VALUE", help="a librdkafka consumer setting, e.g. "
                      "-X security.protocol=SASL_SSL (repeatable)")
@@ -149,6 +152,7 @@ def _run(args: argparse.Namespace) -> int:
     from ._compile import shipped_pack
     from ._consumer import ConsumerDetector
     from ._detector import Detector
+    from ._novelty import DEFAULT_MAX_ENTRIES
 
     try:
         from confluent_kafka import Consumer
@@ -168,7 +172,12 @@ def _run(args: argparse.Namespace) -> int:
     previous = {signum: signal.signal(signum, lambda *_: stop.set())
                 for signum in (signal.SIGTERM, signal.SIGINT)}
     eventlog = _recording_eventlog(args.config)
-    detector = Detector(args.rules or [shipped_pack()], eventlog)
+    novelty = None
+    if args.state_dir:
+        from ._novelty import novelty_config
+
+        novelty = novelty_config("run", args.state_dir, None, DEFAULT_MAX_ENTRIES)
+    detector = Detector(args.rules or [shipped_pack()], eventlog, novelty)
     try:
         worker = ConsumerDetector(detector, eventlog, Consumer(settings), args.topic,
                                   batch_size=args.batch)

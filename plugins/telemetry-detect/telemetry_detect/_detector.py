@@ -11,6 +11,7 @@ from ._compile import CompiledRule, compile_rules, load_all, shipped_pack
 from ._correlate import Correlator, build
 from ._engine import Match, Matcher
 from ._fields import FieldCatalogue
+from ._novelty import NEW_FIELD, AddressNovelty, NoveltyConfig, hunt_rows
 
 
 class Detector:
@@ -20,9 +21,12 @@ class Detector:
     shipped pack: ``Detector.shipped()``); the schemas are those ``eventlog`` registered,
     or the shipped ones. Correlation rules in ``paths`` are evaluated by ``evaluate``
     over a sliding window. Raises ``RuleError`` for a rule that cannot be loaded or run.
+    ``novelty``: where and how to keep the state behind ``remote_address_new``
+    (``NoveltyConfig``; default: in memory), opened only when a rule names that field.
     """
 
-    def __init__(self, paths: Iterable[str | Path], eventlog: Any = None) -> None:
+    def __init__(self, paths: Iterable[str | Path], eventlog: Any = None,
+                 novelty: NoveltyConfig | None = None) -> None:
         if eventlog is None:
             from telemetry_core import EventLog
 
@@ -35,6 +39,11 @@ class Detector:
         self.rules: list[CompiledRule] = [self._for_correlations(r) for r in rules]
         self.correlator = Correlator(self.correlations)
         self._matcher = Matcher(self.rules, self.catalogue)
+        self._derives = any(NEW_FIELD in r.fields for r in self.rules)
+        #: The state behind ``remote_address_new`` (None when no rule names it).
+        self.novelty: AddressNovelty | None = None
+        if self._derives:
+            self.novelty = (novelty or NoveltyConfig()).open()
 
     def _for_correlations(self, rule: CompiledRule) -> CompiledRule:
         users = [c for c in self.correlations if id(rule.rule) in c.watches]
@@ -46,17 +55,20 @@ class Detector:
                                    group_fields=tuple(sorted(fields | {"user"})))
 
     @classmethod
-    def shipped(cls, eventlog: Any = None) -> Detector:
+    def shipped(cls, eventlog: Any = None, novelty: NoveltyConfig | None = None) -> Detector:
         """The rule pack this distribution ships."""
-        return cls([shipped_pack()], eventlog)
+        return cls([shipped_pack()], eventlog, novelty)
 
     def match_json(self, events: Sequence[bytes | str]) -> list[Match]:
         """Matches of the detection rules among events given as JSON objects."""
+        if self.novelty is not None:
+            events = self.novelty.enrich(events)
         return self._matcher.match_json(events)
 
     def match_files(self, files: Sequence[str], since: str | None = None) -> list[Match]:
         """Matches among JSON-lines files (plain or gzip) of events since ``since``."""
-        return self._matcher.match_files(files, since)
+        return self._matcher.match_files(files, since,
+                                         hunt_rows if self._derives else None)
 
     def evaluate(self, matches: Sequence[Match]) -> list[Match]:
         """What deserves an alert: matches of rules that generate alerts, then the
@@ -65,5 +77,7 @@ class Detector:
         return direct + self.correlator.feed(matches)
 
     def close(self) -> None:
-        """Release the DuckDB connection."""
+        """Release the DuckDB connection and the novelty state."""
         self._matcher.close()
+        if self.novelty is not None:
+            self.novelty.close()

@@ -8,7 +8,7 @@ DuckDB statement whatever the number of rules.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,13 +118,16 @@ class Matcher:
         texts = [e.decode() if isinstance(e, bytes) else e for e in events]
         return self._run(self._query("SELECT unnest($1::VARCHAR[]) AS raw", None), [texts])
 
-    def match_files(self, files: Sequence[str], since: str | None = None) -> list[Match]:
-        """The matches among JSON-lines files (plain or gzip), events since ``since``."""
+    def match_files(self, files: Sequence[str], since: str | None = None,
+                    derive: Callable[[str], str] | None = None) -> list[Match]:
+        """The matches among JSON-lines files (plain or gzip), events since ``since``.
+        ``derive`` rewrites the query of the JSON rows (column ``raw``), e.g. to add
+        derived fields (``_novelty.hunt_rows``)."""
         if not files or not self.rules:
             return []
         rows = ("SELECT json::VARCHAR AS raw FROM read_json_objects($1, "
                 "format='newline_delimited', compression='auto_detect', ignore_errors=true)")
-        return self._run(self._query(rows, since), [list(files)])
+        return self._run(self._query(derive(rows) if derive else rows, since), [list(files)])
 
     def close(self) -> None:
         """Close the DuckDB connection."""

@@ -7,7 +7,8 @@ or a watcher: ``_esdsl``, case-insensitive term-level queries, ``|re`` translate
 backend (``lucene``, for Kibana: keyword matches there are case-sensitive, so every such
 record is ``"approximate": true``). A record is approximate, with a ``note`` saying why,
 when Elasticsearch may match differently. Correlation rules (and the rules only they use)
-are not exported: these queries cannot count over a window.
+are not exported: these queries cannot count over a window; nor are rules on fields the
+detector derives from its state (``remote_address_new``), which stored events do not have.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 
 from sigma.exceptions import SigmaError
 
-from ._compile import RuleError, load_all
+from ._compile import RuleError, load_all, rule_fields
 from ._logsource import pipeline
+from ._novelty import DERIVED_FIELDS
 
 #: ``--backend`` -> ``--format`` -> (module, class, output format) of the pySigma backend.
 BACKENDS = {"elasticsearch": {
@@ -33,8 +35,8 @@ LUCENE_NOTE = ("Lucene query strings match keywords case-sensitively (Sigma does
 def export_rules(paths: Iterable[str | Path], registered: Iterable[str],
                  backend: str = "elasticsearch", fmt: str = "dsl") -> list[dict[str, Any]]:
     """One record per rule: its id, title, level, tags, ``query``, ``approximate`` and,
-    when that is true, a ``note`` saying why; correlation rules and the rules only they
-    use are left out."""
+    when that is true, a ``note`` saying why; correlation rules, the rules only they use
+    and rules on derived fields are left out."""
     import importlib
 
     if backend not in BACKENDS:
@@ -50,6 +52,8 @@ def export_rules(paths: Iterable[str | Path], registered: Iterable[str],
     converter = backend_class(processing_pipeline=pipeline(registered))
     records = []
     for path, rule in load_all(paths)[0]:
+        if set(rule_fields(rule)) & set(DERIVED_FIELDS):
+            continue  # Elasticsearch holds no such field: the detector derives it
         try:
             queries = converter.convert_rule(rule, output_format)
         except (SigmaError, ValueError) as exc:

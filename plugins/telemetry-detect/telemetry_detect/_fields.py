@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._novelty import DERIVED_FIELDS
+
 #: Envelope fields every recorded event has (the core sets them).
 ENVELOPE = {"__timestamp__": "VARCHAR", "__schema__": "VARCHAR",
             "__schema_version__": "VARCHAR", "__event_id__": "VARCHAR"}
@@ -29,6 +31,9 @@ class Field:
     path: str
     sql_type: str = "VARCHAR"
     categories: dict[str, list[str]] = field(default_factory=dict)
+    #: For a field the detector derives (``_novelty``): the property it derives from,
+    #: whose categories it has (the policy keeping that one is what it needs).
+    derived_from: str | None = None
 
 
 def _sql_type(fragment: Mapping[str, Any]) -> str:
@@ -77,6 +82,15 @@ class FieldCatalogue:
                 if entry.sql_type != _sql_type(fragment):
                     entry.sql_type = "VARCHAR"  # schemas disagree: compare as text
                 entry.categories[sid] = cats
+        self._add_derived()
+
+    def _add_derived(self) -> None:
+        for name, (sid, source) in DERIVED_FIELDS.items():
+            if source not in self.by_schema.get(sid, ()):
+                continue  # that schema (or that version of it) lacks the property
+            self.by_schema[sid].add(name)
+            entry = self.fields.setdefault(name, Field(name, "BOOLEAN", derived_from=source))
+            entry.categories[sid] = self.fields[source].categories.get(sid, [])
 
     @classmethod
     def from_eventlog(cls, eventlog: Any) -> FieldCatalogue:

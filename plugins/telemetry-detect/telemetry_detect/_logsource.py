@@ -24,6 +24,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "hub_login": (SHIPPED_PREFIX + "hub/login",),
     "hub_server": (SHIPPED_PREFIX + "hub/server",),
     "server_session": (SHIPPED_PREFIX + "server/session",),
+    "terminal": (SHIPPED_PREFIX + "server/terminal",),
     "detection_alert": (SHIPPED_PREFIX + "detect/alert",),
 }
 

@@ -33,6 +33,7 @@ from telemetry_core.sinks import (
 
 from ._alerts import ALERT_SCHEMA, ALERT_VERSION, alerts
 from ._compile import RuleError, rule_files, shipped_pack
+from ._novelty import NOVELTY_OPTIONS, novelty_config
 from ._owner import owner_of
 from ._webhook import Webhook, check_url
 
@@ -46,7 +47,7 @@ class DetectSink(Sink):
     batch_age = 0.2
     counters = ("detect_events", "detect_matches", "detect_alerts", "detect_not_inspected",
                 "detect_alerts_not_recorded", "detect_webhook_sent", "detect_webhook_dropped",
-                "detect_webhook_failed")
+                "detect_webhook_failed", "detect_novelty_evicted")
     options = (
         Option("rules", "list", [], "rule files or directories, in addition to the pack"),
         Option("pack", "bool", True, "evaluate the shipped rule pack too"),
@@ -57,11 +58,12 @@ class DetectSink(Sink):
         Option("webhook_timeout", "float", 5.0, "seconds one POST may take", minimum=0.1),
         Option("webhook_attempts", "int", 3, "POSTs of one alert before it counts as failed",
                minimum=1),
+        *NOVELTY_OPTIONS,
     )
 
     def __init__(self, context: SinkContext, *, rules: list[str], pack: bool,
                  webhook_url: str | None, webhook_queue: int, webhook_timeout: float,
-                 webhook_attempts: int) -> None:
+                 webhook_attempts: int, **novelty: Any) -> None:
         super().__init__(context)
         self._webhook_options = (webhook_url, webhook_queue, webhook_timeout,
                                  webhook_attempts)
@@ -70,6 +72,7 @@ class DetectSink(Sink):
         if not self.rule_paths:
             raise SinkConfigError("detect sink: no rules: give 'rules' or leave 'pack' on")
         self._detector: Any = None
+        self._novelty_options = novelty
 
     def default_name(self) -> str:
         return "default"
@@ -79,6 +82,10 @@ class DetectSink(Sink):
             rule_files(self.rule_paths)  # fail at start-up for a missing path
         except RuleError as exc:
             raise SinkConfigError(f"detect sink: {exc}") from None
+        try:  # fail at start-up for a state dir we cannot use; the file comes when needed
+            Path(self._novelty().path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise SinkConfigError(f"detect sink: state_dir: {exc}") from None
         url, max_queue, timeout, attempts = self._webhook_options
         if url and self._webhook is None:
             self._webhook = Webhook(url, self.context.count, max_queue, timeout, attempts)
@@ -90,10 +97,17 @@ class DetectSink(Sink):
             from ._detector import Detector
 
             try:
-                self._detector = Detector(self.rule_paths, owner_of(self.context.label))
+                self._detector = Detector(self.rule_paths, owner_of(self.context.label),
+                                          self._novelty())
             except RuleError as exc:
                 raise PermanentSinkError(f"detect sink: {exc}") from None
         return self._detector
+
+    def _novelty(self) -> Any:
+        def evicted(n: int) -> None:
+            self.context.count("detect_novelty_evicted", n)
+
+        return novelty_config(self.context.name, on_evict=evicted, **self._novelty_options)
 
     def write_batch(self, events: Sequence[SinkEvent]) -> None:
         wanted = [e for e in events if e.schema_id != ALERT_SCHEMA]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -25,6 +25,13 @@ def event() -> Callable[..., dict[str, Any]]:
     return make
 
 
+@pytest.fixture(autouse=True)
+def _private_state(tmp_path_factory: Any, monkeypatch: Any) -> None:
+    # Sinks keep spools and the detect sink its novelty state under $XDG_STATE_HOME by
+    # default: each test its own, never ~/.local.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 def as_json(events: list[dict[str, Any]]) -> list[bytes]:
     return [orjson.dumps(e) for e in events]
 
@@ -36,6 +43,15 @@ def pack() -> Any:
     detector = Detector.shipped()
     yield detector
     detector.close()
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[Any]:
+    """A real Kafka broker (Tansu) on 127.0.0.1, shared by the tests that need one."""
+    from telemetry_core.testing.servers import kafka_server
+
+    with kafka_server() as server:
+        yield server
 
 
 ALERT = "https://telemetry.jupyter.org/schemas/events/detect/alert"

@@ -22,18 +22,28 @@ def write(tmp_path: Path, name: str, detection: str,
 def test_the_shipped_pack_is_clean() -> None:
     proc = telemetry_process("detect", "check", str(shipped_pack()))  # the real script
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "57 rules checked, 0 problems" in proc.stderr  # 55 rules, 2 correlations
+    assert "61 rules checked, 0 problems" in proc.stderr  # 58 rules, 3 correlations
 
 
 def test_unknown_field_says_did_you_mean(tmp_path: Path) -> None:
     write(tmp_path, "typo.yml", "  s:\n    cod|contains: x\n  condition: s")
     write(tmp_path, "logsource.yml", "  s:\n    code: x\n  condition: s",
-          logsource="category: terminal")
+          logsource="category: printer")
     proc = telemetry("detect", "check", str(tmp_path))
     assert proc.returncode == 1
     assert "typo.yml: rule 'typo.yml': unknown field 'cod'" in proc.stdout
     assert "did you mean 'code'?" in proc.stdout
     assert "logsource.yml: rule 'logsource.yml': its logsource names no registered" in proc.stdout
+
+
+def test_terminal_rules_check_against_the_terminal_schema(tmp_path: Path) -> None:
+    write(tmp_path, "ok.yml", "  s:\n    action: started\n    terminal: '1'\n  condition: s",
+          logsource="category: terminal")
+    assert telemetry("detect", "check", str(tmp_path / "ok.yml")).returncode == 0
+    write(tmp_path, "typo.yml", "  s:\n    termnal: '1'\n  condition: s",
+          logsource="category: terminal")
+    proc = telemetry("detect", "check", str(tmp_path / "typo.yml"))
+    assert proc.returncode == 1 and "did you mean 'terminal'?" in proc.stdout, proc.stdout
 
 
 def test_a_field_the_policy_redacts_can_never_match(tmp_path: Path) -> None:

@@ -159,3 +159,51 @@ def test_conditions_that_cannot_fire_as_events_arrive_are_refused(tmp_path: Path
     with pytest.raises(RuleError, match="ordered.yml: rule 'in order': correlation type "
                                         "temporal_ordered is not supported"):
         Detector([tmp_path / "ordered.yml"])
+
+
+TERMINAL = "https://telemetry.jupyter.org/schemas/events/server/terminal"
+NEW_THEN_TERMINAL = "Login from a new address followed by a terminal"
+
+
+def _at(minutes: float) -> str:
+    return (START + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+
+
+def _session(event: Any, address: str, terminal_after: float,
+             user: str = "ana") -> list[dict[str, Any]]:
+    """A known login (the baseline), then a login from ``address`` at minute 60, then a
+    terminal ``terminal_after`` minutes later."""
+    return [event(LOGIN, timestamp=_at(0), authenticator="DummyAuthenticator", user=user,
+                  remote_address="127.0.0.1"),
+            event(LOGIN, timestamp=_at(60), authenticator="DummyAuthenticator", user=user,
+                  remote_address=address),
+            event(TERMINAL, timestamp=_at(60 + terminal_after), action="started",
+                  terminal="1", user=user)]
+
+
+def test_new_address_then_a_terminal_fires_once(event: Any) -> None:
+    detector = Detector.shipped()
+    events = _session(event, "127.0.0.2", terminal_after=2)
+    events.append(event(TERMINAL, timestamp=_at(63), action="started", terminal="2",
+                        user="ana"))  # a second terminal in the window: still one alert
+    found = _alerted(detector, events)
+    fired = [m for m in found if m.rule.title == NEW_THEN_TERMINAL]
+    assert sorted(m.event_id for m in fired) == sorted(e["__event_id__"] for e in events[1:3])
+    assert {m.user for m in fired} == {"ana"}
+    assert [m.rule.title for m in found if m not in fired] == ["Login from a new address"]
+    detector.close()
+
+
+def test_new_address_then_a_late_terminal_or_a_known_address_never(event: Any) -> None:
+    late = Detector.shipped()
+    assert [m.rule.title for m in _alerted(late, _session(event, "127.0.0.2", 10))] == [
+        "Login from a new address"]
+    late.close()
+    known = Detector.shipped()
+    assert _alerted(known, _session(event, "127.0.0.1", 2)) == []
+    known.close()
+    other = Detector.shipped()  # bob's terminal does not complete ana's login
+    events = _session(event, "127.0.0.2", 2)
+    events[2]["user"] = "bob"
+    assert NEW_THEN_TERMINAL not in {m.rule.title for m in _alerted(other, events)}
+    other.close()

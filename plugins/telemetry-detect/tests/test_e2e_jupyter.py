@@ -1,7 +1,8 @@
 """End to end: a real jupyter_server with the telemetry extension and the detect sink.
 
 A kernel runs code holding a reverse-shell one-liner (as a string: it is never run, and
-names only 127.0.0.1) and a harmless look-alike; exactly one alert reaches the file sink.
+names only 127.0.0.1) and a harmless look-alike; exactly one alert reaches the file sink
+and, through the server's ``kafka`` sink, a real Kafka topic (Tansu).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,10 @@ import pytest
 
 pytest.importorskip("jupyter_server")
 pytest.importorskip("ipykernel")
+pytest.importorskip("telemetry_sink_kafka")
 
 from conftest import ALERT, KERNEL, LOOK_ALIKE, PII, REVERSE_SHELL  # noqa: E402
+from kafka_helpers import consume_all, kafka_sink  # noqa: E402
 
 from telemetry_core.testing.servers import jupyter_server  # noqa: E402
 
@@ -31,14 +35,15 @@ POLICY = {KERNEL: {"allowed_categories": [PII], "consent": "required"},
           ALERT: {"allowed_properties": ["user"], "consent": "required"}}
 
 
-def _config(events: Path, spool: Path) -> str:
+def _config(events: Path, spool: Path, kafka: dict[str, Any]) -> str:
+    sinks = [{"type": "detect", "spool_dir": str(spool / "d")},
+             {"type": "file", "path": str(events) + "/", "spool_dir": str(spool / "f")},
+             kafka]
     return (
         "c.ServerApp.jpserver_extensions = {'telemetry_core.jupyter': True}\n"
         f"c.EventLog.allowed_schemas = {POLICY!r}\n"
         "c.TelemetryHooks.code_sources = ['websocket']\n"
-        f"c.EventLog.sinks = [{{'type': 'detect', 'spool_dir': {str(spool / 'd')!r}}},\n"
-        f"    {{'type': 'file', 'path': {str(events) + '/'!r}, "
-        f"'spool_dir': {str(spool / 'f')!r}}}]\n")
+        f"c.EventLog.sinks = {sinks!r}\n")
 
 
 def _api(server: Any, method: str, path: str, body: Any = None) -> Any:
@@ -50,9 +55,12 @@ def _api(server: Any, method: str, path: str, body: Any = None) -> Any:
         return json.loads(response.read() or b"null")
 
 
-def test_one_alert_for_the_reverse_shell_not_for_the_look_alike(tmp_path: Path) -> None:
-    events = tmp_path / "events"
-    with jupyter_server(_config(events, tmp_path / "spool"),
+def test_one_alert_for_the_reverse_shell_not_for_the_look_alike(tmp_path: Path,
+                                                                 kafka: Any) -> None:
+    events, prefix = tmp_path / "events", f"e2e-{uuid.uuid4().hex[:8]}"
+    to_kafka = kafka_sink(kafka.bootstrap_servers, prefix + ".{schema_name}",
+                          tmp_path / "spool" / "k")
+    with jupyter_server(_config(events, tmp_path / "spool", to_kafka),
                         tmp=tmp_path / "jupyter") as server:
         kernel_id = str(_api(server, "POST", "api/kernels", {"name": "python3"})["id"])
 
@@ -84,3 +92,12 @@ def test_one_alert_for_the_reverse_shell_not_for_the_look_alike(tmp_path: Path) 
     assert alerts[0]["title"] == "Reverse shell through /dev/tcp"
     assert alerts[0]["matched_event_ids"] == [shell[0]["__event_id__"]]
     assert alerts[0]["user"] == shell[0]["user"]
+    # The same alert, once, on the alert topic (read back from offset 0), and the code
+    # events it points at on theirs.
+    on_topic = consume_all(kafka.bootstrap_servers, f"{prefix}.alert", at_least=1)
+    assert [a["__event_id__"] for a in on_topic] == [alerts[0]["__event_id__"]], on_topic
+    assert on_topic[0]["matched_event_ids"] == [shell[0]["__event_id__"]]
+    assert "127.0.0.1/4444" not in json.dumps(on_topic)  # the alert never copies the code
+    code_on_topic = consume_all(kafka.bootstrap_servers, f"{prefix}.code-executed",
+                                at_least=3, quiet=1.0)
+    assert shell[0]["__event_id__"] in {e["__event_id__"] for e in code_on_topic}

@@ -71,6 +71,17 @@ def test_logsource_by_service_path(tmp_path: Path, event: Any) -> None:
     assert ids(found.match_json(as_json(events))) == [events[0]["__event_id__"]]
 
 
+def test_terminal_category_covers_terminal_events_only(tmp_path: Path, event: Any) -> None:
+    found = detector(tmp_path, "  s:\n    action: started\n  condition: s",
+                     logsource="category: terminal")
+    terminal = "https://telemetry.jupyter.org/schemas/events/server/terminal"
+    life = "https://telemetry.jupyter.org/schemas/events/kernel/lifecycle"
+    events = [event(terminal, action="started", terminal="1", user="ana"),
+              event(terminal, action="stopped", terminal="1", user="ana"),
+              event(life, action="started", kernel_id="k")]
+    assert ids(found.match_json(as_json(events))) == [events[0]["__event_id__"]]
+
+
 @settings(max_examples=40, deadline=None)
 @given(needle=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)),
                       min_size=1, max_size=12))

@@ -6,10 +6,9 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,48 +22,7 @@ from telemetry_core import EventLog
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
 
-
-@pytest.fixture(scope="module")
-def kafka() -> Iterator[Any]:
-    from telemetry_core.testing.servers import kafka_server
-
-    with kafka_server() as server:
-        yield server
-
-
-def consume_all(bootstrap: str, topic: str, quiet: float = 3.0, timeout: float = 60.0,
-                at_least: int = 0) -> list[dict[str, Any]]:
-    """Every message of ``topic`` from offset 0 until ``at_least`` came and then none
-    for ``quiet`` seconds (the broker's end offsets are not trusted), as JSON objects."""
-    consumer = confluent_kafka.Consumer({
-        "bootstrap.servers": bootstrap, "group.id": f"verify-{uuid.uuid4().hex[:8]}",
-        "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-    try:
-        deadline = time.monotonic() + timeout
-        partitions: Any = {}
-        while not partitions and time.monotonic() < deadline:  # the topic may come later
-            metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
-            partitions = metadata.partitions if metadata and not metadata.error else {}
-            time.sleep(0 if partitions else 0.5)
-        # Assigned, not subscribed: no group join to wait for.
-        consumer.assign([confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING)
-                         for p in partitions])
-        found: list[dict[str, Any]] = []
-        last = time.monotonic()
-        while time.monotonic() < deadline and (
-                len(found) < at_least or time.monotonic() - last < quiet):
-            for message in consumer.consume(100, 0.2):
-                if message.error() is None:
-                    found.append(orjson.loads(message.value()))
-                    last = time.monotonic()
-        return found
-    finally:
-        consumer.close()
-
-
-def kafka_sink(bootstrap: str, topic: str, spool_dir: Path) -> dict[str, Any]:
-    return {"type": "kafka", "bootstrap.servers": bootstrap, "topic": topic,
-            "create_topics": True, "spool_dir": str(spool_dir), "batch_age": 0.05}
+from kafka_helpers import consume_all, kafka_sink  # noqa: E402
 
 
 def test_one_alert_reaches_the_alert_topic(kafka: Any, tmp_path: Path) -> None:
@@ -121,7 +79,7 @@ def test_the_consumer_group_detector_records_one_alert(kafka: Any, tmp_path: Pat
          str(on_alerts), "--kafka", bootstrap, "--topic",
          f"^{re.escape(prefix)}\\..*", "--group", f"{prefix}-detectors", "--config", str(config),
          "-X", "topic.metadata.refresh.interval.ms=1000", "-X", "session.timeout.ms=6000",
-         "-X", "max.poll.interval.ms=10000"],
+         "-X", "max.poll.interval.ms=10000", "--state-dir", str(tmp_path / "novelty")],
         stderr=subprocess.PIPE, text=True,
         env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")})
     try:
@@ -137,6 +95,8 @@ def test_the_consumer_group_detector_records_one_alert(kafka: Any, tmp_path: Pat
     assert "1 messages skipped" in stderr, stderr
     committed = _committed(bootstrap, f"{prefix}-detectors", f"{prefix}.code-executed")
     assert committed == 4  # offsets committed after the batch was evaluated
+    # The new-address state is kept where --state-dir says, for the next start.
+    assert stat.S_IMODE((tmp_path / "novelty" / "novelty.sqlite3").stat().st_mode) == 0o600
 
 
 def _committed(bootstrap: str, group: str, topic: str) -> int:

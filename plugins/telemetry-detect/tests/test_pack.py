@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,18 @@ def test_every_rule_has_cases_and_a_false_positive_note() -> None:
         assert CASES[name]["match"] and CASES[name]["near_miss"], name
 
 
+_users = itertools.count(1)
+
+
 def _fired(pack: Any, event: Any, name: str, value: str) -> set[str]:
     case = CASES[name]
-    data = {case.get("field", "code"): value, **case.get("extra", {})}
-    found = pack.match_json(as_json([event(case.get("schema", KERNEL), **data)]))
+    schema, field = case.get("schema", KERNEL), case.get("field", "code")
+    extra = dict(case.get("extra", {}))
+    if "history" in case:  # a rule on state: a fresh user with these earlier values
+        extra["user"] = f"{extra.get('user', 'user')}-{next(_users)}"
+        pack.match_json(as_json([event(schema, timestamp="2026-12-07T09:00:00Z",
+                                       **{field: old, **extra}) for old in case["history"]]))
+    found = pack.match_json(as_json([event(schema, **{field: value, **extra})]))
     return {Path(m.rule.source).name for m in found}
 
 
