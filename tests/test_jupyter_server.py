@@ -64,6 +64,9 @@ def api(server: Any, method: str, path: str, body: Any = None) -> Any:
 # for every user (consent "required": keeping names would otherwise make it opt-in).
 USER_ONLY = {sid: {"allowed_properties": ["user"], "consent": "required"}
              for sid in SCHEMA_IDS}
+# A terminal's name may be a client's free text (personal data): these tests keep it.
+USER_ONLY[SERVER_TERMINAL] = {"allowed_properties": ["user", "terminal"],
+                              "consent": "required"}
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +201,9 @@ def test_a_late_end_of_a_stopped_terminal_does_not_stop_its_namesake() -> None:
     from telemetry_core.jupyter._terminals import TerminalObserver
     from telemetry_core.testing import capture_events
 
-    log, manager = EventLog(allowed_schemas=[SERVER_TERMINAL]), _Manager()
+    log = EventLog(allowed_schemas={SERVER_TERMINAL: {"allowed_properties": ["terminal"],
+                                                      "consent": "required"}})
+    manager = _Manager()
     observer = TerminalObserver(manager, Recorder(log), lambda: "alice")
     with capture_events(log) as events:
         manager.create()
