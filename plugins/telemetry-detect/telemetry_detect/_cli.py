@@ -40,11 +40,12 @@ def register(subparsers: Any) -> None:
     hunt.set_defaults(func=_hunt)
 
     export = sub.add_parser("export", help="write the rules as another engine's queries",
-                            description="Convert the rules with pySigma's backend, one JSON "
-                            "object per rule and line.")
+                            description="Convert the rules with pySigma, one JSON object "
+                            "per rule and line (docs/detection.md).")
     export.add_argument("--backend", choices=("elasticsearch",), default="elasticsearch")
     export.add_argument("--format", choices=("dsl", "lucene"), default="dsl",
-                        help="dsl: query DSL for _search; lucene: query strings")
+                        help="dsl: query DSL for _search, the same matches as hunting; "
+                        "lucene: query strings (case-sensitive, approximate)")
     export.add_argument("--rules", action="append", metavar="PATH",
                         help="rule file or directory (repeatable; default: the shipped pack)")
     export.add_argument("--config", help="EventLog config file (its registered schemas)")

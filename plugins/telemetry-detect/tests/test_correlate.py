@@ -207,3 +207,25 @@ def test_new_address_then_a_late_terminal_or_a_known_address_never(event: Any) -
     events[2]["user"] = "bob"
     assert NEW_THEN_TERMINAL not in {m.rule.title for m in _alerted(other, events)}
     other.close()
+
+
+def test_hunt_finds_the_new_address_then_terminal_over_the_hub_and_server_files(
+        tmp_path: Path, event: Any) -> None:
+    # The hub writes the logins, a user's server the terminals: hunting reads both.
+    hub, server = tmp_path / "hub", tmp_path / "server"
+    hub.mkdir()
+    server.mkdir()
+    events = _session(event, "127.0.0.2", terminal_after=2)
+    (hub / "logins.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events[:2]))
+    (server / "terminals.jsonl").write_text(json.dumps(events[2]) + "\n")
+    proc = telemetry("detect", "hunt", "--format", "json", "--events", str(tmp_path))
+    assert proc.returncode == 1, proc.stderr
+    found = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert sorted(m["event_id"] for m in found if m["rule"] == NEW_THEN_TERMINAL) == sorted(
+        e["__event_id__"] for e in events[1:])
+    late = tmp_path / "late"
+    late.mkdir()
+    (late / "all.jsonl").write_text("".join(
+        json.dumps(e) + "\n" for e in _session(event, "127.0.0.2", terminal_after=10)))
+    proc = telemetry("detect", "hunt", "--format", "json", "--events", str(late))
+    assert NEW_THEN_TERMINAL not in proc.stdout
