@@ -122,7 +122,8 @@ def _check_one(path: Path, rule: Any, catalogue: FieldCatalogue,
 def _check_converts(path: Path, catalogue: FieldCatalogue) -> list[Finding]:
     # Fresh rules: conversion changes them.
     try:
-        Matcher(compile_rules(load_all([path])[0], catalogue.schemas), catalogue).close()
+        rules = compile_rules(load_all([path])[0], catalogue.schemas, catalogue.text_fields())
+        Matcher(rules, catalogue).close()
     except RuleError as exc:
         return [Finding(str(path), "-", str(exc).split(": ", 1)[-1])]
     return []

@@ -6,6 +6,12 @@ converts each rule's detection into one SQL boolean expression over the event co
 handful of tokens where DuckDB differs changed: double-quoted identifiers,
 ``regexp_matches`` for ``|re``, and case-insensitive matching (Sigma's default) with
 ``ILIKE``/``lower()``. One dialect serves streaming and hunting alike (docs/detection.md).
+
+Speed: a case-insensitive comparison of a text field with a plain literal (no wildcard
+inside) reads a lowered copy of the column, ``"lower(code)"``, which the engine computes
+once per row, and compares with ``contains``/``starts_with``/``ends_with``/``=`` on the
+lowered literal. DuckDB's ``ILIKE`` is ``LIKE`` over ``lower()`` of both sides, so this is
+the same test, minus lowering the text again for every rule and every pattern.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ from typing import Any, ClassVar
 
 from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
+from sigma.conditions import ConditionFieldEqualsValueExpression
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
+from ._fields import lowered_column
+from ._gate import Gate, alternation, literal_pattern, plain_form, rule_gate
 from ._logsource import pipeline
 
 #: Rule files larger than this are refused (a rule is a few kB).
@@ -43,9 +52,47 @@ class DuckDBConditionBackend(sqliteBackend):  # type: ignore[misc]
     re_expression: ClassVar[str] = "regexp_matches(CAST({field} AS VARCHAR), '{regex}')"
     null_safe_expression: ClassVar[str] = "COALESCE({expr}, false)"
 
+    #: Text fields compared on their lowered column; empty: every comparison as ILIKE.
+    text_fields: frozenset[str] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Fields whose lowered column the rule being converted reads.
+        self.lowered: set[str] = set()
+
     def escape_and_quote_field(self, field_name: str) -> str:
         # Always a quoted identifier: DuckDB has its own keywords (user, ...).
         return '"' + field_name.replace('"', '""') + '"'
+
+    def convert_condition_field_eq_val_str(self, cond: Any, state: Any) -> Any:
+        form = plain_form(cond.value)
+        if cond.field not in self.text_fields or form is None:
+            return super().convert_condition_field_eq_val_str(cond, state)
+        head, tail, plain = form
+        function = {(True, True): "contains", (False, True): "starts_with",
+                    (True, False): "ends_with"}.get((head, tail))
+        column = lowered_column(cond.field)
+        literal = "lower('" + plain.replace("'", "''") + "')"
+        self.lowered.add(cond.field)
+        return f"{function}({column}, {literal})" if function else f"{column} = {literal}"
+
+    def convert_condition_or(self, cond: Any, state: Any) -> Any:
+        # Plain literals ORed on one text field (a value list, most of the pack): one
+        # regular expression, the alternation of the literals anchored as each compares.
+        # Fewer SQL expressions: DuckDB's cost per query grows with their number.
+        args = cond.args
+        forms = [plain_form(arg.value) if isinstance(arg, ConditionFieldEqualsValueExpression)
+                 else None for arg in args]
+        name = getattr(args[0], "field", None) if args else None
+        if len(args) < 2 or name not in self.text_fields or any(
+                f is None or not f[2] or arg.field != name
+                for f, arg in zip(forms, args, strict=True)):
+            return super().convert_condition_or(cond, state)
+        branches = []
+        for head, tail, plain in (f for f in forms if f is not None):
+            branches.append(("" if head else "^") + literal_pattern(plain) + ("" if tail else "$"))
+        self.lowered.add(name)
+        return f"({alternation(name, branches)})"
 
     def finalize_query_default(self, rule: Any, query: Any, index: int, state: Any) -> Any:
         return query
@@ -72,6 +119,11 @@ class CompiledRule:
     generate: bool = True
     #: Event fields correlations over this rule group or count by.
     group_fields: tuple[str, ...] = ()
+    #: Text fields whose lowered column (``lowered_column``) the condition reads.
+    lowered: tuple[str, ...] = ()
+    #: ``(field, literal)`` pairs one of which occurs in every event the rule matches
+    #: (``_gate``); None: no such set, the rule is evaluated on every event.
+    gate: Gate | None = None
 
 
 def rule_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -155,15 +207,19 @@ def rule_fields(rule: SigmaRule) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def compile_rules(rules: Sequence[tuple[Path, SigmaRule]],
-                  registered: Iterable[str]) -> list[CompiledRule]:
+def compile_rules(rules: Sequence[tuple[Path, SigmaRule]], registered: Iterable[str],
+                  text_fields: Iterable[str] = ()) -> list[CompiledRule]:
     """Convert each rule to a DuckDB condition; ``RuleError`` names the first that fails.
 
-    pySigma's pipeline changes the rules it converts: pass rules loaded for this call."""
+    ``text_fields`` (VARCHAR fields) are compared on their lowered column, others with
+    ``ILIKE``. pySigma's pipeline changes the rules it converts: pass rules loaded for
+    this call."""
     backend = DuckDBConditionBackend(processing_pipeline=pipeline(registered))
+    backend.text_fields = frozenset(text_fields)
     compiled = []
     for path, rule in rules:
         names = rule_fields(rule)  # before the pipeline adds __schema__
+        backend.lowered.clear()
         try:
             # A rule only correlations use converts to no output; its query is kept.
             queries = backend.convert_rule(rule) or rule.get_conversion_result()
@@ -174,7 +230,8 @@ def compile_rules(rules: Sequence[tuple[Path, SigmaRule]],
             id=str(rule.id) if rule.id else rule.title, title=rule.title,
             level=str(rule.level.name).lower() if rule.level else "medium",
             tags=tuple(str(t) for t in rule.tags), condition=condition,
-            source=str(path), fields=names, rule=rule))
+            source=str(path), fields=names, rule=rule, lowered=tuple(sorted(backend.lowered)),
+            gate=rule_gate(rule, backend.text_fields)))
     return compiled
 
 

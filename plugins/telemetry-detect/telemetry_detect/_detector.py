@@ -35,7 +35,7 @@ class Detector:
         self.paths = [Path(p) for p in paths]
         loaded, correlated = load_all(self.paths)
         self.correlations = [build(path, rule) for path, rule in correlated]
-        rules = compile_rules(loaded, self.catalogue.schemas)
+        rules = compile_rules(loaded, self.catalogue.schemas, self.catalogue.text_fields())
         self.rules: list[CompiledRule] = [self._for_correlations(r) for r in rules]
         self.correlator = Correlator(self.correlations)
         self._matcher = Matcher(self.rules, self.catalogue)
