@@ -277,7 +277,7 @@ def test_code_kept_both_sources_and_server_session(tmp_path: Path) -> None:
                          ("started", open_at_stop, "alice"),
                          ("stopped", open_at_stop, "alice")]
     by_code = {e["code"]: e for e in found}
-    assert len(found) == 2, found
+    assert len(found) == 2, (sorted(by_code), [e["source"] for e in found])  # which one
     assert by_code["print(6*7)"]["source"] == "websocket"
     assert by_code["print(6*7)"]["user"] == "alice"
     assert by_code["x = 'direct'"]["source"] == "iopub"
